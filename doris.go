@@ -1,0 +1,173 @@
+// Package doris serves Apache Doris over the Model Context Protocol (MCP)
+// from inside any Go program.
+//
+// A [Server] exposes Doris as MCP tools (run a read-only query, list
+// databases and tables, describe a table, …). Every statement a caller
+// influences passes a read-only guard and runs with bounded rows, bytes and
+// time; a query whose call is cancelled or times out is killed in Doris.
+//
+//	srv, err := doris.New(doris.WithDSN("reader:secret@tcp(fe:9030)/sales"))
+//	if err != nil { … }
+//	mux := http.NewServeMux()
+//	mux.Handle("/mcp", srv.Handler())
+//	mux.Handle("/ready", srv.ReadyHandler())
+//	httpSrv := &http.Server{Addr: ":8080", Handler: mux}
+//	go httpSrv.ListenAndServe()
+//	<-ctx.Done() // the host's signal handling
+//	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+//	defer cancel()
+//	err = errors.Join(srv.Shutdown(shutdownCtx), httpSrv.Shutdown(shutdownCtx))
+//
+// # HTTP
+//
+// [Server.Handler] is a Streamable HTTP MCP endpoint to mount on any
+// [http.ServeMux]; the host owns the listener and the [http.Server]. It is
+// stateless by default, so any replica can serve any request;
+// [WithStatefulSessions] keeps sessions and standalone GET streams instead.
+// [Server.LiveHandler] and [Server.ReadyHandler] are for probes.
+//
+// # Stdio
+//
+// [Server.ServeStdio] speaks MCP over standard input and output, for agent
+// binaries launched by a desktop client. Logs go to the [WithLogger]
+// logger, never to standard output.
+//
+// # Shutdown
+//
+// [Server.Shutdown] stops taking new work at once (ReadyHandler and new HTTP
+// requests answer 503), lets calls in flight finish until shortly before the
+// context's deadline, then cancels the rest and kills their queries, each of
+// which answers its client with an error result. It then closes every MCP
+// session — it never waits for clients to disconnect — and closes the
+// authenticator and the connection pool concurrently. Its error joins every
+// step's error. The library never handles signals: the host decides when to
+// call Shutdown.
+//
+// # Host tools
+//
+// [Server.MCP] returns the underlying go-sdk server, so a host can add its
+// own tools, resources or prompts beside the built-in ones.
+package doris
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/tools"
+)
+
+// ErrServerClosed is returned by [Server.ServeStdio], and to new work, once
+// [Server.Shutdown] has begun.
+var ErrServerClosed = errors.New("doris: server closed")
+
+// errShuttingDown is the cause given to the contexts of calls cancelled by
+// Shutdown's hard stop.
+var errShuttingDown = errors.New("server is shutting down")
+
+// Server serves one Doris deployment over MCP. Create it with [New]; it is
+// safe for concurrent use, and two Servers in one process share nothing.
+type Server struct {
+	cfg     config
+	log     *slog.Logger
+	mcp     *mcp.Server
+	handler http.Handler
+	pool    *pool
+	auth    *authenticator
+
+	// gate admits new work until Shutdown closes it, and counts the calls
+	// whose responses have yet to be delivered.
+	gate gate
+	// hard is merged into every request's context; Shutdown cancels it when
+	// the drain runs out of time.
+	hard     context.Context
+	stopHard context.CancelCauseFunc
+
+	// closers are the components Shutdown closes concurrently, by name.
+	closers []component
+
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
+	shutdownErr  error
+}
+
+type component struct {
+	name  string
+	close func(context.Context) error
+}
+
+// New validates the options and returns a Server ready to serve. It never
+// waits on the network: Doris is first contacted by the background health
+// check and by the first call. Release the Server with [Server.Shutdown].
+func New(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("doris: option %d is nil", i)
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("doris: %w", err)
+		}
+	}
+	if err := cfg.normalize(); err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+
+	s := &Server{
+		cfg:          cfg,
+		log:          cfg.logger,
+		shutdownDone: make(chan struct{}),
+	}
+	s.hard, s.stopHard = context.WithCancelCause(context.Background())
+	s.auth = newAuthenticator()
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.name, Version: cfg.version}, &mcp.ServerOptions{
+		Logger:       cfg.logger,
+		Instructions: "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results.",
+	})
+	s.mcp.AddReceivingMiddleware(s.withHardStop)
+
+	// The pool starts its loops, so it comes after everything that can fail.
+	s.pool = newPool(&s.cfg)
+	err := tools.Register(s.mcp, tools.Config{
+		Exec: s.pool,
+		Default: query.Limits{
+			MaxRows: cfg.rowLimit, MaxBytes: cfg.byteLimit, Timeout: cfg.queryTimeout,
+		},
+		Max: query.Limits{
+			MaxRows: cfg.maxRowLimit, MaxBytes: cfg.maxByteLimit, Timeout: cfg.maxQueryTimeout,
+		},
+	})
+	if err != nil {
+		s.pool.Close(context.Background())
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+	s.closers = []component{
+		{"auth", s.auth.Close},
+		{"pool", s.pool.Close},
+	}
+	s.handler = s.newHTTPHandler()
+	return s, nil
+}
+
+// MCP returns the underlying MCP server so a host can register its own
+// tools, resources and prompts. They share the Server's transports and
+// shutdown: their handlers' contexts are cancelled by Shutdown's hard stop.
+func (s *Server) MCP() *mcp.Server { return s.mcp }
+
+// withHardStop merges the Server's hard-stop context into every request's
+// context: the go-sdk does not cancel handlers when a session closes.
+func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
+		defer stop()
+		return next(ctx, method, req)
+	}
+}

@@ -1,0 +1,178 @@
+package doris_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris"
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+// Mount the MCP endpoint on a mux, list the tools with the go-sdk client
+// and run a query.
+func Example() {
+	sim, err := dorissim.Start(dorissim.Options{}) // stands in for a Doris FE
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+
+	srv, err := doris.New(doris.WithDSN(sim.DSN("sample")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", srv.Handler())
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+
+	ctx := context.Background()
+	client := mcp.NewClient(&mcp.Implementation{Name: "example", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cs.Close()
+
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var names []string
+	for _, t := range tools.Tools {
+		names = append(names, t.Name)
+	}
+	slices.Sort(names)
+	fmt.Println(names)
+
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{
+		Name:      "exec_query",
+		Arguments: map[string]any{"sql": "SELECT id, city FROM customers ORDER BY id", "max_rows": 2},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	printResult(res)
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// [exec_query get_db_list get_db_table_list get_table_schema]
+	// columns: [id city]
+	// rows: [[1,"Qingdao"],[2,"Qingdao"]]
+	// truncated: true (row_limit)
+}
+
+func printResult(res *mcp.CallToolResult) {
+	var r struct {
+		Columns []struct{ Name string } `json:"columns"`
+		Rows    []json.RawMessage       `json:"rows"`
+		Trunc   bool                    `json:"truncated"`
+		Reason  string                  `json:"truncation_reason"`
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	json.Unmarshal(b, &r)
+	var cols []string
+	for _, c := range r.Columns {
+		cols = append(cols, c.Name)
+	}
+	rows, _ := json.Marshal(r.Rows)
+	fmt.Println("columns:", cols)
+	fmt.Println("rows:", string(rows))
+	fmt.Printf("truncated: %v (%s)\n", r.Trunc, r.Reason)
+}
+
+// Serve MCP over a pair of pipes, as ServeStdio does over standard input and
+// output for an agent binary.
+func ExampleServer_ServeTransport() {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+	srv, err := doris.New(doris.WithDSN(sim.DSN("sample")))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	clientR, serverW := io.Pipe()
+	serverR, clientW := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- srv.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW})
+	}()
+
+	ctx := context.Background()
+	client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{
+		Name:      "exec_query",
+		Arguments: map[string]any{"sql": "SELECT COUNT(*) AS n FROM products WHERE price > 0"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	printResult(res)
+
+	// Shutdown ends the session; ServeTransport reports ErrServerClosed.
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	fmt.Println("shutdown:", srv.Shutdown(sctx))
+	fmt.Println("served:", <-served)
+	cs.Close()
+	// Output:
+	// columns: [n]
+	// rows: [[200]]
+	// truncated: false ()
+	// shutdown: <nil>
+	// served: doris: server closed
+}
+
+// The host recipe: the host owns the signals and the http.Server; on
+// SIGTERM it gives Shutdown a deadline, then shuts the http.Server down.
+func ExampleServer_Shutdown() {
+	srv, err := doris.New(doris.WithDSN(os.Getenv("DORIS_DSN")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", srv.Handler())
+	mux.Handle("/live", srv.LiveHandler())
+	mux.Handle("/ready", srv.ReadyHandler())
+	httpSrv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		if err := httpSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Print(err)
+			stop()
+		}
+	}()
+	<-ctx.Done()
+
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := errors.Join(srv.Shutdown(sctx), httpSrv.Shutdown(sctx)); err != nil {
+		log.Print(err)
+	}
+}

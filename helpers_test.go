@@ -1,0 +1,253 @@
+package doris
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+// longQuery runs for minutes on both backends (MariaDB's Sequence engine
+// and the simulator's seq tables) and passes the read-only guard.
+const longQuery = "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
+
+// backend returns the DSN of the database the integration tests run
+// against: a real MySQL-protocol server when DORIS_TEST_DSN is set, else a
+// fresh in-process simulator closed when the test ends.
+func backend(t testing.TB) string {
+	t.Helper()
+	if dsn := os.Getenv("DORIS_TEST_DSN"); dsn != "" {
+		return dsn
+	}
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatalf("starting simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim.DSN(dorissim.SampleDB)
+}
+
+// newServer builds a Server on a backend and shuts it down at the end of
+// the test if the test did not.
+func newServer(t testing.TB, dsn string, opts ...Option) *Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := New(append([]Option{WithDSN(dsn), WithLogger(log)}, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s
+}
+
+// testWriter sends log lines to the test's log, shown when it fails.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// serveHTTP mounts s on an httptest server the way a host would.
+func serveHTTP(t testing.TB, s *Server) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", s.Handler())
+	mux.Handle("/live", s.LiveHandler())
+	mux.Handle("/ready", s.ReadyHandler())
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// connect opens a go-sdk client session over HTTP. A non-empty version
+// forces that protocol version (the legacy handshake, with its standalone
+// GET stream, for versions before 2026-07-28).
+func connect(t testing.TB, ctx context.Context, endpoint string, hc *http.Client, version string) *mcp.ClientSession {
+	t.Helper()
+	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	tr := &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, MaxRetries: -1}
+	var opts *mcp.ClientSessionOptions
+	if version != "" {
+		opts = &mcp.ClientSessionOptions{ProtocolVersion: version}
+	}
+	cs, err := c.Connect(ctx, tr, opts)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// result is the structured content of a tool result.
+type result struct {
+	Columns []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"columns"`
+	Rows             [][]any `json:"rows"`
+	RowCount         int     `json:"row_count"`
+	Truncated        bool    `json:"truncated"`
+	TruncationReason string  `json:"truncation_reason"`
+}
+
+// call runs a tool and returns its decoded result, or the text of its
+// error result.
+func call(ctx context.Context, cs *mcp.ClientSession, tool string, args map[string]any) (*result, string, error) {
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		return nil, "", err
+	}
+	if res.IsError {
+		var b strings.Builder
+		for _, c := range res.Content {
+			if tc, ok := c.(*mcp.TextContent); ok {
+				b.WriteString(tc.Text)
+			}
+		}
+		return nil, b.String(), nil
+	}
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		return nil, "", err
+	}
+	var r result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, "", fmt.Errorf("decoding %s: %w", raw, err)
+	}
+	return &r, "", nil
+}
+
+// mustCall is call for calls that must succeed.
+func mustCall(t testing.TB, ctx context.Context, cs *mcp.ClientSession, tool string, args map[string]any) *result {
+	t.Helper()
+	r, toolErr, err := call(ctx, cs, tool, args)
+	if err != nil {
+		t.Fatalf("%s %v: %v", tool, args, err)
+	}
+	if toolErr != "" {
+		t.Fatalf("%s %v: tool error: %s", tool, args, toolErr)
+	}
+	return r
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// openDB opens a plain driver pool on dsn for checks beside the Server.
+func openDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// running reports how many statements containing fragment the backend is
+// executing, from SHOW PROCESSLIST (read by column name: engines differ).
+func running(t testing.TB, db *sql.DB, fragment string) int {
+	t.Helper()
+	rows, err := db.Query("SHOW PROCESSLIST")
+	if err != nil {
+		t.Fatalf("SHOW PROCESSLIST: %v", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	info := -1
+	for i, c := range cols {
+		if strings.EqualFold(c, "Info") {
+			info = i
+		}
+	}
+	if info < 0 {
+		t.Fatalf("SHOW PROCESSLIST has no Info column: %v", cols)
+	}
+	vals := make([]sql.NullString, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		if s := vals[info].String; strings.Contains(s, fragment) && !strings.Contains(s, "PROCESSLIST") {
+			n++
+		}
+	}
+	return n
+}
+
+// calibrate returns a guard-legal query taking about target of CPU time on
+// this backend, by timing a cross join of seq tables and scaling it.
+func calibrate(t testing.TB, db *sql.DB, target time.Duration) string {
+	t.Helper()
+	q := func(n int) string { return fmt.Sprintf("SELECT COUNT(*) FROM seq_1_to_1000 a, seq_1_to_%d b", n) }
+	n := 20
+	for {
+		start := time.Now()
+		var c int64
+		if err := db.QueryRow(q(n)).Scan(&c); err != nil {
+			t.Fatalf("calibrating: %v", err)
+		}
+		took := time.Since(start)
+		if took >= 20*time.Millisecond || n >= 1_000_000 {
+			scaled := int(float64(n) * float64(target) / float64(took))
+			return q(max(scaled, 1))
+		}
+		n *= 4
+	}
+}
+
+// countingHandler counts the requests in progress per method.
+type countingHandler struct {
+	next http.Handler
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (h *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	h.n[r.Method]++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.n[r.Method]--
+		h.mu.Unlock()
+	}()
+	h.next.ServeHTTP(w, r)
+}
+
+func (h *countingHandler) active(method string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[method]
+}

@@ -1,0 +1,388 @@
+package dorissim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/sirupsen/logrus"
+)
+
+// Options configures Start.
+type Options struct {
+	// Addr is the TCP listen address. Default "127.0.0.1:0" (a free port on
+	// loopback).
+	Addr string
+	// Logger receives the simulator's own log records and the engine's
+	// per-session messages. nil discards them. The simulator never writes
+	// to stdout or stderr.
+	Logger *slog.Logger
+}
+
+// Server is a running simulator. It is safe for concurrent use.
+type Server struct {
+	log    *slog.Logger
+	engine *sqle.Engine
+	srv    *server.Server
+	ln     *trackingListener
+	addr   string
+
+	acceptDone chan struct{} // closed when the accept loop has returned
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// closeTimeout bounds how long Close waits for connections to finish after
+// their queries have been cancelled and their sockets closed.
+const closeTimeout = 10 * time.Second
+
+// Start listens on opts.Addr, loads the sample database (see
+// SampleStatements) and serves the MySQL protocol until Close. User root
+// with an empty password is accepted (so is any other user name).
+func Start(opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	begin := time.Now()
+
+	silenceGlobalLogrus()
+	ok := false
+	defer func() {
+		if !ok {
+			restoreGlobalLogrus()
+		}
+	}()
+
+	pro := newProvider()
+	engine := sqle.NewDefault(pro)
+	sessLog := logrus.NewEntry(newSessionLogger(log))
+
+	if err := loadSample(engine, pro, sessLog); err != nil {
+		_ = engine.Close()
+		return nil, fmt.Errorf("dorissim: loading sample database: %w", err)
+	}
+	loaded := time.Now()
+
+	nl, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = engine.Close()
+		return nil, fmt.Errorf("dorissim: %w", err)
+	}
+	tl := newTrackingListener(nl)
+
+	s := &Server{
+		log:        log,
+		engine:     engine,
+		ln:         tl,
+		addr:       nl.Addr().String(),
+		acceptDone: make(chan struct{}),
+	}
+
+	cfg := server.Config{
+		Protocol: "tcp",
+		Address:  s.addr,
+		Listener: tl,
+	}
+	sb := func(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+		host, user := "", ""
+		if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+			host, user = u.Host, u.User
+		}
+		client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+		base := sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
+		base.SetLogger(sessLog)
+		// The session commits into the plain memory provider: its commit
+		// step only knows memory database types, not the wrapper.
+		return memory.NewSession(base, pro.mem), nil
+	}
+	wrap := func(h mysql.Handler) (mysql.Handler, error) {
+		return &simHandler{Handler: h, ln: tl}, nil
+	}
+	srv, err := server.NewServerWithHandler(cfg, engine, sql.NewContext, sb, nil, wrap)
+	if err != nil {
+		nl.Close()
+		_ = engine.Close()
+		return nil, fmt.Errorf("dorissim: %w", err)
+	}
+	s.srv = srv
+	go func() {
+		defer close(s.acceptDone)
+		_ = srv.Start()
+	}()
+
+	ok = true
+	log.Info("dorissim: serving",
+		slog.String("addr", s.addr),
+		slog.Duration("load", loaded.Sub(begin)),
+		slog.Duration("start", time.Since(begin)))
+	return s, nil
+}
+
+// Addr returns the host:port the server listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// DSN returns a go-sql-driver/mysql DSN for user root (no password) and
+// database db ("" for none).
+func (s *Server) DSN(db string) string {
+	return "root@tcp(" + s.addr + ")/" + db + "?parseTime=false"
+}
+
+// Close stops accepting connections, cancels every running query, closes
+// every client connection and waits for all of the server's goroutines to
+// end. It may be called more than once; later calls return the first
+// call's result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
+	defer restoreGlobalLogrus()
+	_ = s.srv.Close() // closes the listener; the accept loop returns
+	<-s.acceptDone
+
+	// Cancel running queries, then cut the sockets so that idle
+	// connections leave their read loops.
+	for _, p := range s.engine.ProcessList.Processes() {
+		s.engine.ProcessList.Kill(p.Connection)
+	}
+	s.ln.closeConns()
+
+	var errs []error
+	select {
+	case <-s.ln.idle():
+	case <-time.After(closeTimeout):
+		errs = append(errs, fmt.Errorf("dorissim: %d connection(s) still open %v after Close", s.ln.open(), closeTimeout))
+	}
+	// The engine reports its background-task context, which it has just
+	// cancelled, as the error of a clean shutdown.
+	if err := s.engine.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		errs = append(errs, fmt.Errorf("dorissim: closing engine: %w", err))
+	}
+	s.log.Info("dorissim: closed", slog.String("addr", s.addr))
+	return errors.Join(errs...)
+}
+
+// loadSample builds database `sample`: the DDL of SampleStatements runs
+// through the engine, and the rows of its INSERTs become frozen tables
+// (see frozenTable).
+func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry) error {
+	base := sql.NewBaseSession()
+	base.SetLogger(logger)
+	sess := memory.NewSession(base, pro.mem)
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sess))
+	exec := func(q string) error {
+		_, iter, _, err := e.Query(ctx, q)
+		if err == nil {
+			_, err = sql.RowIterToRows(ctx, iter)
+		}
+		if err != nil {
+			return fmt.Errorf("%.60s: %w", q, err)
+		}
+		return nil
+	}
+	for _, q := range sampleSchema {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	db, err := pro.Database(ctx, SampleDB)
+	if err != nil {
+		return err
+	}
+	sdb, ok := db.(*seqDatabase)
+	if !ok {
+		return fmt.Errorf("database %s has unexpected type %T", SampleDB, db)
+	}
+	for _, t := range sampleTables() {
+		if err := sdb.freeze(ctx, t); err != nil {
+			return err
+		}
+	}
+	return exec(sampleView)
+}
+
+// trackingListener remembers every accepted connection until the protocol
+// handler reports it closed, so Close can cut them all and wait for their
+// goroutines. Accepted connections are returned unwrapped: the engine
+// inspects *net.TCPConn to notice clients that went away.
+type trackingListener struct {
+	net.Listener
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	zero   chan struct{} // closed while no connection is open; replaced when one opens
+}
+
+func newTrackingListener(l net.Listener) *trackingListener {
+	z := make(chan struct{})
+	close(z)
+	return &trackingListener{Listener: l, conns: map[net.Conn]struct{}{}, zero: z}
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	if len(l.conns) == 0 {
+		l.zero = make(chan struct{})
+	}
+	l.conns[c] = struct{}{}
+	return c, nil
+}
+
+func (l *trackingListener) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	return l.Listener.Close()
+}
+
+// done is called when the handler has finished with c.
+func (l *trackingListener) done(c net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.conns[c]; !ok {
+		return
+	}
+	delete(l.conns, c)
+	if len(l.conns) == 0 {
+		close(l.zero)
+	}
+}
+
+func (l *trackingListener) closeConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		_ = c.Close()
+	}
+}
+
+func (l *trackingListener) idle() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.zero
+}
+
+func (l *trackingListener) open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
+// simHandler wraps the engine's protocol handler:
+//
+//   - it tells the listener when a connection is finished;
+//   - it reports a query stopped by KILL QUERY, KILL or Close as MySQL and
+//     MariaDB do, error 1317 (SQLSTATE 70100) "Query execution was
+//     interrupted", where the engine sends error 1105 "context canceled";
+//   - it registers a connection opened without a default database with
+//     the process list before its first command. The engine does that only
+//     when a database is selected at connect time or by COM_INIT_DB, so
+//     SHOW PROCESSLIST would otherwise show such a connection as
+//     "unauthenticated user" with no database.
+type simHandler struct {
+	mysql.Handler
+	ln *trackingListener
+
+	mu    sync.Mutex
+	ready map[uint32]bool // connections registered with the process list
+}
+
+// ConnectionClosed is the protocol layer's last call for a connection.
+func (h *simHandler) ConnectionClosed(c *mysql.Conn) {
+	// The simulator sets no connection timeouts, so c.Conn is the
+	// net.Conn that Accept returned.
+	defer h.ln.done(c.Conn)
+	h.mu.Lock()
+	delete(h.ready, c.ConnectionID)
+	h.mu.Unlock()
+	h.Handler.ConnectionClosed(c)
+}
+
+func (h *simHandler) ComInitDB(c *mysql.Conn, db string) error {
+	h.markReady(c)
+	return h.Handler.ComInitDB(c, db)
+}
+
+func (h *simHandler) markReady(c *mysql.Conn) (was bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ready == nil {
+		h.ready = map[uint32]bool{}
+	}
+	was = h.ready[c.ConnectionID]
+	h.ready[c.ConnectionID] = true
+	return was
+}
+
+func (h *simHandler) ensureReady(c *mysql.Conn) {
+	if !h.markReady(c) {
+		// Selecting no database marks the connection ready in the
+		// process list with its user and host.
+		_ = h.Handler.ComInitDB(c, "")
+	}
+}
+
+func (h *simHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
+	h.ensureReady(c)
+	return interrupted(h.Handler.ComQuery(ctx, c, query, cb))
+}
+
+func (h *simHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {
+	h.ensureReady(c)
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, cb)
+	return rest, interrupted(err)
+}
+
+func (h *simHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p *mysql.PrepareData) ([]*querypb.Field, error) {
+	h.ensureReady(c)
+	return h.Handler.ComPrepare(ctx, c, query, p)
+}
+
+func (h *simHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, p *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
+	h.ensureReady(c)
+	return interrupted(h.Handler.ComStmtExecute(ctx, c, p, cb))
+}
+
+func interrupted(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *mysql.SQLError
+	if errors.Is(err, context.Canceled) ||
+		(errors.As(err, &se) && se.Num == mysql.ERUnknownError && strings.Contains(se.Message, context.Canceled.Error())) {
+		return mysql.NewSQLError(mysql.ERQueryInterrupted, "70100", "Query execution was interrupted")
+	}
+	return err
+}
+
+var _ io.Closer = (*Server)(nil)

@@ -1,0 +1,152 @@
+// Package query runs one SQL statement with bounded rows, bytes and time and
+// turns its rows into the JSON result every tool returns:
+//
+//	{"columns":[{"name":…,"type":…}],"rows":[[…]],"row_count":N,
+//	 "truncated":bool,"truncation_reason":"row_limit|byte_limit","elapsed_ms":N}
+//
+// Rows are encoded as they are read, and the byte budget counts the encoded
+// JSON. At the first limit reached the statement is cancelled instead of
+// drained; the Executor kills it in the engine.
+package query
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limits bound one statement. All three must be positive.
+type Limits struct {
+	MaxRows  int
+	MaxBytes int
+	Timeout  time.Duration
+}
+
+// An Executor runs fn on a connection reserved for it, with db as the current
+// database when db is not empty. When ctx ends while fn runs, the Executor
+// kills the statement in the engine before returning.
+type Executor interface {
+	Do(ctx context.Context, db string, fn func(ctx context.Context, conn *sql.Conn) error) error
+}
+
+// Column describes one result column.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Truncation reasons.
+const (
+	RowLimit  = "row_limit"
+	ByteLimit = "byte_limit"
+)
+
+// Result is the outcome of a statement. Rows holds each row as an encoded
+// JSON array, so a result is encoded once, as it is read.
+type Result struct {
+	Columns          []Column          `json:"columns"`
+	Rows             []json.RawMessage `json:"rows"`
+	RowCount         int               `json:"row_count"`
+	Truncated        bool              `json:"truncated"`
+	TruncationReason string            `json:"truncation_reason,omitempty"`
+	ElapsedMS        int64             `json:"elapsed_ms"`
+}
+
+// TimeoutError reports a statement stopped by its time limit.
+type TimeoutError struct{ Limit time.Duration }
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("query exceeded its time limit of %v and was cancelled", e.Limit)
+}
+
+// errStop cancels a statement whose result is complete.
+var errStop = errors.New("result limit reached")
+
+// Run executes stmt through ex and returns at most lim.MaxRows rows and
+// about lim.MaxBytes bytes of encoded rows. stmt is run as given: callers
+// check caller-supplied SQL with sqlguard first.
+func Run(ctx context.Context, ex Executor, db, stmt string, lim Limits) (*Result, error) {
+	if lim.MaxRows <= 0 || lim.MaxBytes <= 0 || lim.Timeout <= 0 {
+		return nil, fmt.Errorf("query: invalid limits %+v", lim)
+	}
+	start := time.Now()
+	tctx, cancelTimeout := context.WithTimeoutCause(ctx, lim.Timeout, &TimeoutError{lim.Timeout})
+	defer cancelTimeout()
+	rctx, stop := context.WithCancelCause(tctx)
+	defer stop(nil)
+
+	res := &Result{Columns: []Column{}, Rows: []json.RawMessage{}}
+	err := ex.Do(rctx, db, func(ctx context.Context, conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx, stmt)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return scan(rows, res, lim, func() { stop(errStop) })
+	})
+	res.ElapsedMS = time.Since(start).Milliseconds()
+	if res.Truncated && context.Cause(rctx) == errStop {
+		// The error, if any, comes from the cancellation we asked for.
+		return res, nil
+	}
+	if err != nil {
+		return nil, explain(rctx, err)
+	}
+	return res, nil
+}
+
+// explain turns a failure into the error a caller should see: the reason the
+// context ended when it did, the database's message otherwise.
+func explain(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	cause := context.Cause(ctx)
+	var te *TimeoutError
+	if errors.As(cause, &te) || cause == context.Canceled || cause == context.DeadlineExceeded {
+		return cause
+	}
+	return fmt.Errorf("query cancelled: %w", cause)
+}
+
+func scan(rows *sql.Rows, res *Result, lim Limits, stop func()) error {
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return err
+	}
+	encs := make([]encoder, len(types))
+	for i, t := range types {
+		name := t.DatabaseTypeName()
+		res.Columns = append(res.Columns, Column{Name: t.Name(), Type: name})
+		encs[i] = encoderFor(name)
+	}
+	raw := make([]sql.RawBytes, len(types))
+	dest := make([]any, len(types))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	size := 0
+	for rows.Next() {
+		if len(res.Rows) == lim.MaxRows {
+			res.Truncated, res.TruncationReason = true, RowLimit
+			stop()
+			return nil
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		row := encodeRow(raw, encs)
+		if size+len(row) > lim.MaxBytes {
+			res.Truncated, res.TruncationReason = true, ByteLimit
+			stop()
+			return nil
+		}
+		size += len(row)
+		res.Rows = append(res.Rows, row)
+		res.RowCount++
+	}
+	return rows.Err()
+}

@@ -1,0 +1,149 @@
+package sqlguard
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Kind is what an accepted statement does.
+type Kind int
+
+// The kinds of statement Check accepts.
+const (
+	// Select is a query: SELECT, WITH ... SELECT, or a parenthesised query.
+	Select Kind = iota + 1
+	// Show is any SHOW statement.
+	Show
+	// Describe is DESC, DESCRIBE or EXPLAIN followed by a table name.
+	Describe
+	// Explain is EXPLAIN, DESC or DESCRIBE followed by a query. Statement.Target
+	// holds the explained query.
+	Explain
+)
+
+// String returns the SQL keyword of the kind, for example "SELECT".
+func (k Kind) String() string {
+	switch k {
+	case Select:
+		return "SELECT"
+	case Show:
+		return "SHOW"
+	case Describe:
+		return "DESCRIBE"
+	case Explain:
+		return "EXPLAIN"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Statement is a statement that Check accepted.
+type Statement struct {
+	Kind Kind
+
+	// SQL is the statement text. A trailing ';' and any whitespace or comments
+	// around it are removed. Leading whitespace and comments are kept as they
+	// are.
+	SQL string
+
+	// SelectOffset is the byte offset in SQL of the SELECT keyword when the
+	// statement's first token is SELECT, and -1 otherwise. Leading comments
+	// are skipped but parentheses are not, so "(SELECT 1)" gives -1. Callers
+	// add an optimizer hint right after the keyword:
+	//
+	//	st.SQL[:st.SelectOffset+6] + " /*+ SET_VAR(query_timeout=10) */" + st.SQL[st.SelectOffset+6:]
+	SelectOffset int
+
+	// HasHint reports whether SQL already contains an optimizer hint comment
+	// (/*+ ... */) anywhere.
+	HasHint bool
+
+	// Target is the explained query of an EXPLAIN statement, already checked.
+	// Its SQL starts at the query's first token. Target is nil for other
+	// kinds.
+	Target *Statement
+}
+
+// Error is the error Check returns for a statement it rejects. The quoting
+// helpers also return it for a name they cannot quote.
+type Error struct {
+	// Reason says what was rejected and why, in words meant to let the
+	// author of the statement fix it.
+	Reason string
+	// Offset is the byte offset in the input of the offending token, or -1
+	// when no single token is to blame.
+	Offset int
+}
+
+// Error formats the rejection as "sqlguard: rejected: <reason> (offset N)".
+// The offset is left out when it is -1, and also when the reason already
+// names it.
+func (e *Error) Error() string {
+	msg := "sqlguard: rejected: " + e.Reason
+	if e.Offset >= 0 && !strings.Contains(e.Reason, "offset") {
+		msg += " (offset " + strconv.Itoa(e.Offset) + ")"
+	}
+	return msg
+}
+
+func reject(offset int, reason string) *Error {
+	return &Error{Reason: reason, Offset: offset}
+}
+
+// inlineTokens is the number of tokens Check can hold without allocating,
+// enough for typical interactive queries.
+const inlineTokens = 96
+
+// Check decides whether sql may run for a read-only caller. It accepts exactly
+// one SELECT, WITH ... SELECT, SHOW, DESCRIBE/DESC or EXPLAIN statement,
+// optionally followed by a single ';'. Any rejection is returned as an *Error.
+func Check(sql string) (*Statement, error) {
+	if i := strings.IndexByte(sql, 0); i >= 0 {
+		return nil, reject(i, "NUL bytes are not allowed in a statement")
+	}
+	if !utf8.ValidString(sql) {
+		return nil, reject(firstInvalidUTF8(sql), "the statement is not valid UTF-8")
+	}
+
+	var inline [inlineTokens]token
+	lx := lexer{src: sql}
+	toks, err := lx.run(inline[:0])
+	if err != nil {
+		return nil, err
+	}
+
+	n := len(toks)
+	for i := range toks {
+		if toks[i].isPunct(';') {
+			n = i
+			break
+		}
+	}
+	if n == 0 {
+		if len(toks) > 0 {
+			return nil, reject(toks[0].pos, "empty statement before ';'")
+		}
+		return nil, reject(-1, "empty statement")
+	}
+	if n+1 < len(toks) {
+		return nil, reject(toks[n+1].pos, "multiple statements are not allowed; send one statement per call")
+	}
+
+	c := checker{src: sql, toks: toks[:n], hints: lx.hints}
+	st := &Statement{SQL: sql[:toks[n-1].end]}
+	if err := c.statement(st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func firstInvalidUTF8(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}

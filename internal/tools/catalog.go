@@ -1,0 +1,105 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+type execQueryArgs struct {
+	SQL            string `json:"sql" jsonschema:"One read-only statement: SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN. Writes, DDL and several statements are refused."`
+	DBName         string `json:"db_name,omitempty" jsonschema:"Database to run the statement in; the server's default database when omitted."`
+	MaxRows        int    `json:"max_rows,omitempty" jsonschema:"Most rows to return; the server's default when omitted. Asking above the server's maximum is an error."`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"Time limit in seconds; the server's default when omitted. The query is killed in Doris when it runs out."`
+}
+
+type dbArgs struct {
+	DBName string `json:"db_name,omitempty" jsonschema:"Database name; the server's default database when omitted."`
+}
+
+type tableArgs struct {
+	TableName string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName    string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+}
+
+func (c *catalog) register(s *mcp.Server) error {
+	return errors.Join(
+		add(s, "exec_query", "Run a read-only SQL query",
+			"Runs one read-only SQL statement on Doris and returns its rows, bounded in rows, bytes and time. "+
+				"The result says whether it was truncated.",
+			c.execQuery),
+		add(s, "get_db_list", "List databases",
+			"Lists the databases visible to the connected Doris user.",
+			c.dbList),
+		add(s, "get_db_table_list", "List tables",
+			"Lists the tables and views of a database with their type.",
+			c.tableList),
+		add(s, "get_table_schema", "Describe a table",
+			"Returns a table's columns: name, type, collation, nullability, key, default, extra and comment.",
+			c.tableSchema),
+	)
+}
+
+func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Result, error) {
+	if strings.TrimSpace(in.SQL) == "" {
+		return nil, errors.New("sql is required")
+	}
+	lim, err := c.limits(in.MaxRows, in.TimeoutSeconds)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := sqlguard.Check(in.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return query.Run(ctx, c.cfg.Exec, in.DBName, stmt.SQL, lim)
+}
+
+func (c *catalog) dbList(ctx context.Context, _ struct{}) (*query.Result, error) {
+	return query.Run(ctx, c.cfg.Exec, "", "SHOW DATABASES", c.metaLimits())
+}
+
+func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, error) {
+	stmt := "SHOW FULL TABLES"
+	if in.DBName != "" {
+		db, err := sqlguard.QuoteIdent(in.DBName)
+		if err != nil {
+			return nil, err
+		}
+		stmt += " FROM " + db
+	}
+	return query.Run(ctx, c.cfg.Exec, "", stmt, c.metaLimits())
+}
+
+func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result, error) {
+	table, err := qualify(in.DBName, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	return query.Run(ctx, c.cfg.Exec, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits())
+}
+
+// qualify validates a table name, optionally qualified, and returns it
+// backtick-quoted, qualified with db when db is given.
+func qualify(db, table string) (string, error) {
+	if table == "" {
+		return "", errors.New("table_name is required")
+	}
+	if db == "" {
+		return sqlguard.QuoteQualified(table)
+	}
+	qdb, err := sqlguard.QuoteIdent(db)
+	if err != nil {
+		return "", err
+	}
+	qt, err := sqlguard.QuoteIdent(table)
+	if err != nil {
+		return "", err
+	}
+	return qdb + "." + qt, nil
+}

@@ -1,0 +1,329 @@
+package doris
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Defaults used when an option is absent or set to zero.
+const (
+	DefaultMaxOpenConns        = 20
+	DefaultMaxIdleConns        = 5
+	DefaultConnMaxLifetime     = 30 * time.Minute
+	DefaultConnMaxIdleTime     = 5 * time.Minute
+	DefaultHealthCheckInterval = 10 * time.Second
+	DefaultQueryTimeout        = 30 * time.Second
+	DefaultMaxQueryTimeout     = 300 * time.Second
+	DefaultRowLimit            = 100
+	DefaultMaxRowLimit         = 10_000
+	DefaultByteLimit           = 1 << 20
+	DefaultMaxByteLimit        = 16 << 20
+
+	// HardMaxRowLimit is the ceiling no deployment can raise its row limit above.
+	HardMaxRowLimit = 100_000
+
+	defaultPoolIdleTimeout = 10 * time.Minute
+	defaultRetryAfter      = 5 * time.Second
+)
+
+// An Option configures a [Server]. Options are applied in order by [New],
+// which then validates the whole configuration; a bad value is an error from
+// New, never a panic.
+type Option func(*config) error
+
+// config is the validated configuration of a Server. New copies it; nothing
+// outside the Server holds a reference to it.
+type config struct {
+	dsn      *mysql.Config // parsed DSN; nil when db is set
+	dsnSet   bool
+	db       *sql.DB // host-owned pool; never closed by the library
+	logger   *slog.Logger
+	stateful bool
+	idle     time.Duration
+
+	maxOpenConns        int
+	maxIdleConns        int
+	connMaxLifetime     time.Duration
+	connMaxIdleTime     time.Duration
+	healthCheckInterval time.Duration
+	poolIdleTimeout     time.Duration
+
+	queryTimeout    time.Duration
+	maxQueryTimeout time.Duration
+	rowLimit        int
+	maxRowLimit     int
+	byteLimit       int
+	maxByteLimit    int
+
+	retryAfter time.Duration
+	name       string
+	version    string
+}
+
+// WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
+// "user:pass@tcp(fe-host:9030)/db". The Server owns the resulting pool and
+// closes it on [Server.Shutdown].
+func WithDSN(dsn string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(dsn) == "" {
+			return errors.New("WithDSN: empty DSN")
+		}
+		parsed, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			// The driver's messages never include the password.
+			return fmt.Errorf("WithDSN: %w", err)
+		}
+		if parsed.MultiStatements {
+			return errors.New("WithDSN: multiStatements=true is refused: it would let one tool call run several statements")
+		}
+		c.dsn = parsed
+		c.dsnSet = true
+		return nil
+	}
+}
+
+// WithDB serves queries from a pool the host owns. The Server uses it but
+// never closes it, and cannot reset the sessions of its connections, so a
+// query that changes the session (a different database, say) causes its
+// connection to be discarded afterwards.
+func WithDB(db *sql.DB) Option {
+	return func(c *config) error {
+		if db == nil {
+			return errors.New("WithDB: nil *sql.DB")
+		}
+		c.db = db
+		return nil
+	}
+}
+
+// WithStatefulSessions makes [Server.Handler] keep MCP sessions (the
+// Mcp-Session-Id header and standalone GET streams) instead of the default
+// stateless mode, which suits several replicas behind a load balancer.
+// Sessions idle for longer than idle are closed; zero keeps them until the
+// client deletes them or the Server shuts down.
+func WithStatefulSessions(idle time.Duration) Option {
+	return func(c *config) error {
+		if idle < 0 {
+			return fmt.Errorf("WithStatefulSessions: negative idle timeout %v", idle)
+		}
+		c.stateful = true
+		c.idle = idle
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the Server's own events. A nil logger, or
+// no WithLogger at all, discards them. Nothing is ever written to stdout.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithPoolSize bounds the connections the Server opens to Doris: maxOpen at
+// once, maxIdle kept idle. Zero means the default; ignored with [WithDB].
+func WithPoolSize(maxOpen, maxIdle int) Option {
+	return func(c *config) error {
+		if maxOpen < 0 || maxIdle < 0 {
+			return fmt.Errorf("WithPoolSize: negative size (maxOpen %d, maxIdle %d)", maxOpen, maxIdle)
+		}
+		c.maxOpenConns, c.maxIdleConns = maxOpen, maxIdle
+		return nil
+	}
+}
+
+// WithConnLifetime bounds how long a connection lives in total (maxLifetime)
+// and while idle (maxIdleTime). Zero means the default; ignored with [WithDB].
+func WithConnLifetime(maxLifetime, maxIdleTime time.Duration) Option {
+	return func(c *config) error {
+		if maxLifetime < 0 || maxIdleTime < 0 {
+			return fmt.Errorf("WithConnLifetime: negative duration (%v, %v)", maxLifetime, maxIdleTime)
+		}
+		c.connMaxLifetime, c.connMaxIdleTime = maxLifetime, maxIdleTime
+		return nil
+	}
+}
+
+// WithHealthCheckInterval sets how often the pool pings Doris; the result
+// drives [Server.ReadyHandler]. Zero means the default.
+func WithHealthCheckInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || (d > 0 && d < 10*time.Millisecond) {
+			return fmt.Errorf("WithHealthCheckInterval: %v is not a usable interval (minimum 10ms)", d)
+		}
+		c.healthCheckInterval = d
+		return nil
+	}
+}
+
+// WithQueryTimeout sets the time a query may run when the caller does not
+// ask (def) and the most a caller may ask for (max). Zero means the default.
+func WithQueryTimeout(def, max time.Duration) Option {
+	return func(c *config) error {
+		if def < 0 || max < 0 {
+			return fmt.Errorf("WithQueryTimeout: negative duration (%v, %v)", def, max)
+		}
+		c.queryTimeout, c.maxQueryTimeout = def, max
+		return nil
+	}
+}
+
+// WithMaxRows sets the rows a query returns when the caller does not ask
+// (def) and the most a caller may ask for (max), at most [HardMaxRowLimit].
+// Zero means the default.
+func WithMaxRows(def, max int) Option {
+	return func(c *config) error {
+		if def < 0 || max < 0 {
+			return fmt.Errorf("WithMaxRows: negative row count (%d, %d)", def, max)
+		}
+		c.rowLimit, c.maxRowLimit = def, max
+		return nil
+	}
+}
+
+// WithServerInfo sets the implementation name and version the Server
+// reports to MCP clients.
+func WithServerInfo(name, version string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return errors.New("WithServerInfo: empty name")
+		}
+		c.name, c.version = name, version
+		return nil
+	}
+}
+
+func defaultConfig() config {
+	return config{name: "doris-mcp", version: "dev"}
+}
+
+// normalize fills defaults and checks the configuration as a whole.
+func (c *config) normalize() error {
+	if c.dsnSet && c.db != nil {
+		return errors.New("WithDSN and WithDB are mutually exclusive")
+	}
+	if !c.dsnSet && c.db == nil {
+		return errors.New("no database configured: use WithDSN or WithDB")
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&c.maxOpenConns, DefaultMaxOpenConns)
+	setDefault(&c.maxIdleConns, DefaultMaxIdleConns)
+	setDefault(&c.connMaxLifetime, DefaultConnMaxLifetime)
+	setDefault(&c.connMaxIdleTime, DefaultConnMaxIdleTime)
+	setDefault(&c.healthCheckInterval, DefaultHealthCheckInterval)
+	setDefault(&c.poolIdleTimeout, defaultPoolIdleTimeout)
+	setDefault(&c.queryTimeout, DefaultQueryTimeout)
+	setDefault(&c.maxQueryTimeout, DefaultMaxQueryTimeout)
+	setDefault(&c.rowLimit, DefaultRowLimit)
+	setDefault(&c.maxRowLimit, DefaultMaxRowLimit)
+	setDefault(&c.byteLimit, DefaultByteLimit)
+	setDefault(&c.maxByteLimit, DefaultMaxByteLimit)
+	setDefault(&c.retryAfter, defaultRetryAfter)
+
+	if c.maxIdleConns > c.maxOpenConns {
+		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)
+	}
+	if c.queryTimeout > c.maxQueryTimeout {
+		return fmt.Errorf("query timeout %v exceeds its maximum %v", c.queryTimeout, c.maxQueryTimeout)
+	}
+	if c.maxQueryTimeout < time.Second {
+		return fmt.Errorf("maximum query timeout %v is below one second", c.maxQueryTimeout)
+	}
+	if c.maxRowLimit > HardMaxRowLimit {
+		return fmt.Errorf("maximum row limit %d exceeds the hard cap of %d", c.maxRowLimit, HardMaxRowLimit)
+	}
+	if c.rowLimit > c.maxRowLimit {
+		return fmt.Errorf("row limit %d exceeds its maximum %d", c.rowLimit, c.maxRowLimit)
+	}
+	if c.byteLimit > c.maxByteLimit {
+		return fmt.Errorf("byte limit %d exceeds its maximum %d", c.byteLimit, c.maxByteLimit)
+	}
+	if c.dsn != nil {
+		// The pool needs these to read values faithfully; the caller's other
+		// parameters are kept.
+		c.dsn = c.dsn.Clone()
+		c.dsn.ParseTime = false
+		c.dsn.InterpolateParams = false
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// EnvOptions turns the reference server's environment variables into
+// options: DORIS_HOST, DORIS_PORT (default 9030), DORIS_USER (default root),
+// DORIS_PASSWORD, DORIS_DATABASE, DORIS_MAX_CONNECTIONS, DORIS_QUERY_TIMEOUT
+// and DORIS_MAX_ROWS. lookup is usually [os.LookupEnv]. It reports
+// configured=false when DORIS_HOST is unset, so a host can fall back to
+// something else; a malformed value is an error naming the variable (never
+// its value, which may be secret).
+func EnvOptions(lookup func(string) (string, bool)) (opts []Option, configured bool, err error) {
+	get := func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+	host := get("DORIS_HOST")
+	if host == "" {
+		return nil, false, nil
+	}
+	if strings.ContainsAny(host, "/()@ ") {
+		return nil, false, errors.New("DORIS_HOST: not a host name or address")
+	}
+	port := get("DORIS_PORT")
+	if port == "" {
+		port = "9030"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return nil, false, errors.New("DORIS_PORT: not a port number")
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = get("DORIS_USER")
+	if cfg.User == "" {
+		cfg.User = "root"
+	}
+	cfg.Passwd, _ = lookup("DORIS_PASSWORD")
+	cfg.Net = "tcp"
+	cfg.Addr = net.JoinHostPort(host, port)
+	cfg.DBName = get("DORIS_DATABASE")
+	opts = append(opts, WithDSN(cfg.FormatDSN()))
+
+	if v := get("DORIS_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, false, errors.New("DORIS_MAX_CONNECTIONS: not a positive integer")
+		}
+		opts = append(opts, WithPoolSize(n, min(n, DefaultMaxIdleConns)))
+	}
+	if v := get("DORIS_QUERY_TIMEOUT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, false, errors.New("DORIS_QUERY_TIMEOUT: not a positive number of seconds")
+		}
+		d := time.Duration(n) * time.Second
+		opts = append(opts, WithQueryTimeout(d, max(d, DefaultMaxQueryTimeout)))
+	}
+	if v := get("DORIS_MAX_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > HardMaxRowLimit {
+			return nil, false, fmt.Errorf("DORIS_MAX_ROWS: not an integer between 1 and %d", HardMaxRowLimit)
+		}
+		opts = append(opts, WithMaxRows(min(n, DefaultRowLimit), n))
+	}
+	return opts, true, nil
+}

@@ -1,0 +1,425 @@
+package doris
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+// pool is the connection manager: the default *sql.DB, secondary pools keyed
+// by Doris user (pruned when idle), a health-check loop and a cleanup loop.
+// It knows which server-side connection runs each caller query, so a query
+// whose context ends is killed in the engine (KILL QUERY on another
+// connection), not merely abandoned by the client.
+type pool struct {
+	log      *slog.Logger
+	base     *mysql.Config // nil for a host-owned pool
+	cfg      *config
+	def      *member
+	ownsDef  bool
+	ctx      context.Context // ends when Close starts
+	cancel   context.CancelFunc
+	loops    sync.WaitGroup
+	kills    sync.WaitGroup
+	closeErr error
+	closed   sync.Once
+
+	mu        sync.Mutex
+	secondary map[string]*member // by Doris user
+	healthy   bool
+	checked   bool
+	lastErr   error
+	lastCheck time.Time
+}
+
+// member is one *sql.DB and what is needed to kill its queries.
+type member struct {
+	db *sql.DB
+	// ctl is a small pool on the same account used only for KILL, so a kill
+	// never waits behind the queries it is meant to stop. It is db itself for
+	// a host-owned pool.
+	ctl *sql.DB
+	// tracked is true when db's connections are sessionConns that carry their
+	// server connection id and can restore their session; otherwise the id is
+	// asked for per query and a changed session is discarded.
+	tracked   bool
+	defaultDB string
+	lastUsed  time.Time // guarded by pool.mu
+}
+
+func (m *member) close() error {
+	if m.ctl == m.db {
+		return m.db.Close()
+	}
+	return errors.Join(m.db.Close(), m.ctl.Close())
+}
+
+func newPool(cfg *config) *pool {
+	p := &pool{
+		log:       cfg.logger,
+		cfg:       cfg,
+		secondary: make(map[string]*member),
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if cfg.db != nil {
+		p.def = &member{db: cfg.db, ctl: cfg.db}
+	} else {
+		p.base = cfg.dsn
+		p.def = p.open(cfg.dsn)
+		p.ownsDef = true
+	}
+	p.loops.Add(2)
+	go p.healthLoop()
+	go p.cleanupLoop()
+	return p
+}
+
+// open builds a pool over the driver whose connections record their server
+// connection id at connect time. It does not touch the network.
+func (p *pool) open(dsn *mysql.Config) *member {
+	inner, _ := mysql.NewConnector(dsn) // dsn was validated by ParseDSN/normalize
+	db := sql.OpenDB(&connector{inner: inner, defaultDB: dsn.DBName})
+	db.SetMaxOpenConns(p.cfg.maxOpenConns)
+	db.SetMaxIdleConns(p.cfg.maxIdleConns)
+	db.SetConnMaxLifetime(p.cfg.connMaxLifetime)
+	db.SetConnMaxIdleTime(p.cfg.connMaxIdleTime)
+	ctl := sql.OpenDB(inner)
+	ctl.SetMaxOpenConns(2)
+	ctl.SetMaxIdleConns(1)
+	ctl.SetConnMaxIdleTime(p.cfg.connMaxIdleTime)
+	return &member{db: db, ctl: ctl, tracked: true, defaultDB: dsn.DBName}
+}
+
+// forUser returns the pool for a Doris user, creating it on first use. An
+// empty user means the default pool. Secondary pools idle for longer than
+// the pool idle timeout are closed by the cleanup loop.
+func (p *pool) forUser(user, password string) (*member, error) {
+	if user == "" {
+		return p.def, nil
+	}
+	if p.base == nil {
+		return nil, errors.New("per-user connections need a DSN-configured server, not WithDB")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx.Err() != nil {
+		return nil, ErrServerClosed
+	}
+	m := p.secondary[user]
+	if m == nil {
+		dsn := p.base.Clone()
+		dsn.User, dsn.Passwd = user, password
+		m = p.open(dsn)
+		p.secondary[user] = m
+	}
+	m.lastUsed = time.Now()
+	return m, nil
+}
+
+// Do runs fn on a connection of m reserved for it, with db (when not
+// empty) as the current database. If ctx ends while fn runs, the statement
+// running on that connection is killed in the engine; Do returns only after
+// the kill has finished, so a kill can never reach the next user of the
+// connection. A connection whose database was changed is restored or
+// discarded before anyone else uses it.
+func (p *pool) Do(ctx context.Context, db string, fn func(ctx context.Context, conn *sql.Conn) error) error {
+	m := p.def
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	discard := false
+	defer func() {
+		if discard {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}()
+	id, err := connectionID(ctx, conn, m.tracked)
+	if err != nil {
+		return err
+	}
+	if db != "" && db != m.defaultDB {
+		q, err := sqlguard.QuoteIdent(db)
+		if err != nil {
+			return fmt.Errorf("database name: %w", err)
+		}
+		// Mark before USE: a USE that fails halfway must not leave an
+		// unknown session behind either.
+		discard = !m.tracked
+		if m.tracked {
+			conn.Raw(func(dc any) error {
+				dc.(*sessionConn).dirty = true
+				return nil
+			})
+		}
+		if _, err := conn.ExecContext(ctx, "USE "+q); err != nil {
+			return err
+		}
+	}
+	killed := make(chan struct{})
+	p.kills.Add(1)
+	stop := context.AfterFunc(ctx, func() {
+		defer p.kills.Done()
+		defer close(killed)
+		p.kill(m, id)
+	})
+	defer func() {
+		if stop() {
+			p.kills.Done()
+		} else {
+			<-killed
+		}
+	}()
+	return fn(ctx, conn)
+}
+
+// kill stops the statement running on server connection id, using another
+// connection of the same pool.
+func (p *pool) kill(m *member, id uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := m.ctl.ExecContext(ctx, "KILL QUERY "+strconv.FormatUint(id, 10)); err != nil {
+		// 1094: the connection is already gone, which is what we wanted.
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1094 {
+			p.log.Warn("kill query failed", "connection_id", id, "err", err)
+		}
+		return
+	}
+	p.log.Info("killed query", "connection_id", id)
+}
+
+func connectionID(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, err error) {
+	if tracked {
+		err = conn.Raw(func(dc any) error {
+			id = dc.(*sessionConn).id
+			return nil
+		})
+		return id, err
+	}
+	err = conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("reading connection id: %w", err)
+	}
+	return id, nil
+}
+
+// ready reports whether the last health check passed, with its error.
+func (p *pool) ready() (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.checked {
+		return false, errors.New("no health check has completed yet")
+	}
+	return p.healthy, p.lastErr
+}
+
+func (p *pool) healthLoop() {
+	defer p.loops.Done()
+	t := time.NewTicker(p.cfg.healthCheckInterval)
+	defer t.Stop()
+	for {
+		p.check()
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *pool) check() {
+	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.healthCheckInterval, 5*time.Second))
+	defer cancel()
+	err := p.def.db.PingContext(ctx)
+	if p.ctx.Err() != nil {
+		return // closing: keep the last real result
+	}
+	p.mu.Lock()
+	was, wasChecked := p.healthy, p.checked
+	p.healthy, p.checked, p.lastErr, p.lastCheck = err == nil, true, err, time.Now()
+	p.mu.Unlock()
+	switch {
+	case err != nil && (was || !wasChecked):
+		p.log.Warn("doris unreachable", "err", err)
+	case err == nil && !was:
+		p.log.Info("doris reachable")
+	}
+}
+
+func (p *pool) cleanupLoop() {
+	defer p.loops.Done()
+	t := time.NewTicker(max(p.cfg.poolIdleTimeout/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case now := <-t.C:
+			p.prune(now)
+		}
+	}
+}
+
+// prune closes secondary pools unused since before now minus the idle
+// timeout. database/sql itself closes idle connections of every pool.
+func (p *pool) prune(now time.Time) {
+	var idle []*member
+	p.mu.Lock()
+	for user, m := range p.secondary {
+		if now.Sub(m.lastUsed) > p.cfg.poolIdleTimeout {
+			delete(p.secondary, user)
+			idle = append(idle, m)
+		}
+	}
+	p.mu.Unlock()
+	for _, m := range idle {
+		if err := m.close(); err != nil {
+			p.log.Warn("closing idle pool", "err", err)
+		}
+	}
+}
+
+// Close stops both loops, waits for running kills and closes every pool the
+// Server owns, all within ctx. The host's pool (WithDB) is left open.
+func (p *pool) Close(ctx context.Context) error {
+	p.closed.Do(func() {
+		p.cancel()
+		done := make(chan error, 1)
+		go func() {
+			p.loops.Wait()
+			p.kills.Wait()
+			p.mu.Lock()
+			ms := make([]*member, 0, len(p.secondary)+1)
+			for _, m := range p.secondary {
+				ms = append(ms, m)
+			}
+			p.secondary = nil
+			p.mu.Unlock()
+			if p.ownsDef {
+				ms = append(ms, p.def)
+			}
+			var errs []error
+			for _, m := range ms {
+				errs = append(errs, m.close())
+			}
+			done <- errors.Join(errs...)
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				p.closeErr = fmt.Errorf("pool: %w", err)
+			}
+		case <-ctx.Done():
+			p.closeErr = fmt.Errorf("pool: close: %w", ctx.Err())
+		}
+	})
+	return p.closeErr
+}
+
+// connector wraps the driver's connector so every new connection learns
+// its server connection id once, at connect time, instead of per query.
+type connector struct {
+	inner     driver.Connector
+	defaultDB string
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(sessionInner)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("driver connection %T lacks context methods", dc)
+	}
+	rows, err := sc.QueryContext(ctx, "SELECT CONNECTION_ID()", nil)
+	if err != nil {
+		dc.Close()
+		return nil, fmt.Errorf("reading connection id: %w", err)
+	}
+	vals := make([]driver.Value, 1)
+	err = rows.Next(vals)
+	rows.Close()
+	if err != nil {
+		dc.Close()
+		return nil, fmt.Errorf("reading connection id: %w", err)
+	}
+	id, err := parseID(vals[0])
+	if err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return &sessionConn{sessionInner: sc, id: id, defaultDB: c.defaultDB}, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
+
+func parseID(v driver.Value) (uint64, error) {
+	switch v := v.(type) {
+	case int64:
+		return uint64(v), nil
+	case uint64:
+		return v, nil
+	case []byte:
+		return strconv.ParseUint(string(v), 10, 64)
+	case string:
+		return strconv.ParseUint(v, 10, 64)
+	}
+	return 0, fmt.Errorf("unexpected connection id %T", v)
+}
+
+// sessionInner is what database/sql uses of a go-sql-driver connection.
+type sessionInner interface {
+	driver.Conn
+	driver.ConnPrepareContext
+	driver.ConnBeginTx
+	driver.QueryerContext
+	driver.ExecerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+	driver.NamedValueChecker
+}
+
+// sessionConn is a driver connection that knows its server connection id
+// and restores its session before database/sql hands it to someone else.
+type sessionConn struct {
+	sessionInner
+	id        uint64
+	defaultDB string
+	dirty     bool // the current database was changed
+}
+
+func (s *sessionConn) ResetSession(ctx context.Context) error {
+	if err := s.sessionInner.ResetSession(ctx); err != nil {
+		return err
+	}
+	if !s.dirty {
+		return nil
+	}
+	if s.defaultDB == "" {
+		return driver.ErrBadConn // no way back to "no database": reconnect
+	}
+	q, err := sqlguard.QuoteIdent(s.defaultDB)
+	if err != nil {
+		return driver.ErrBadConn
+	}
+	if _, err := s.ExecContext(ctx, "USE "+q, nil); err != nil {
+		return driver.ErrBadConn
+	}
+	s.dirty = false
+	return nil
+}

@@ -1,0 +1,409 @@
+package doris
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
+)
+
+// leakCheck verifies, after every other cleanup of the test has run, that
+// the test left no goroutine behind.
+func leakCheck(t *testing.T) {
+	opts := []goleak.Option{goleak.IgnoreCurrent()}
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
+}
+
+// Stateful mode, 200 idle clients each holding a GET stream: Shutdown ends
+// them all at once and the host's http.Server.Shutdown has nothing to wait
+// for.
+func TestShutdownIdleStatefulSessions(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	s := newServer(t, dsn, WithStatefulSessions(0))
+	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
+	hs := httptest.NewUnstartedServer(counting)
+	hs.Start()
+	defer hs.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 300}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+
+	const clients = 200
+	ctx := context.Background()
+	sessions := make([]*mcp.ClientSession, clients)
+	var wg sync.WaitGroup
+	for i := range sessions {
+		wg.Go(func() {
+			c := mcp.NewClient(&mcp.Implementation{Name: "idle", Version: "1"}, nil)
+			cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hc, MaxRetries: -1},
+				&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+			if err != nil {
+				t.Errorf("connect: %v", err)
+				return
+			}
+			sessions[i] = cs
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, cs := range sessions {
+			if cs != nil {
+				cs.Close()
+			}
+		}
+	}()
+	if t.Failed() {
+		return
+	}
+	waitFor(t, 10*time.Second, "200 GET streams", func() bool { return counting.active(http.MethodGet) == clients })
+	// Connections the client dialed but never used would hold
+	// http.Server.Shutdown for five seconds whatever the MCP server does.
+	tr.CloseIdleConnections()
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	took := time.Since(start)
+	hstart := time.Now()
+	if err := hs.Config.Shutdown(sctx); err != nil {
+		t.Fatalf("http.Server.Shutdown: %v", err)
+	}
+	htook := time.Since(hstart)
+	t.Logf("Shutdown with %d idle stateful sessions: %v; http.Server.Shutdown after it: %v", clients, took, htook)
+	if took > 500*time.Millisecond {
+		t.Errorf("Shutdown took %v with idle sessions, want well under a second", took)
+	}
+	if htook > 100*time.Millisecond {
+		t.Errorf("http.Server.Shutdown took %v after Shutdown, want it to return at once", htook)
+	}
+	if n := counting.active(http.MethodGet); n != 0 {
+		t.Errorf("%d GET streams still open", n)
+	}
+}
+
+// 32 calls in flight: every client gets its full result, and Shutdown
+// returns right after the last one.
+func TestShutdownDrainsCallsInFlight(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	// About 60ms of CPU each: 32 at once on a small machine keep every call
+	// in flight for a second or more.
+	q := calibrate(t, db, 60*time.Millisecond)
+	s := newServer(t, dsn, WithPoolSize(40, 40))
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+
+	const calls = 32
+	type outcome struct {
+		r    *result
+		msg  string
+		err  error
+		done time.Time
+	}
+	out := make(chan outcome, calls)
+	sessions := make([]*mcp.ClientSession, calls)
+	for i := range sessions {
+		sessions[i] = connect(t, ctx, hs.URL+"/mcp", nil, "")
+	}
+	// Warm the pool so that all 32 queries start together.
+	var warm sync.WaitGroup
+	for _, cs := range sessions {
+		warm.Go(func() { mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"}) })
+	}
+	warm.Wait()
+	for _, cs := range sessions {
+		go func() {
+			r, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q})
+			out <- outcome{r, msg, err, time.Now()}
+		}()
+	}
+	waitFor(t, 10*time.Second, "32 calls in flight", func() bool {
+		return s.gate.active() == calls && running(t, db, "seq_1_to_1000 a") > 0
+	})
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := s.Shutdown(sctx)
+	end := time.Now()
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	var last time.Time
+	for range calls {
+		o := <-out
+		if o.err != nil || o.msg != "" {
+			t.Fatalf("call failed: err=%v tool error=%q", o.err, o.msg)
+		}
+		if o.r.RowCount != 1 || len(o.r.Rows) != 1 {
+			t.Fatalf("incomplete result: %+v", o.r)
+		}
+		if o.done.After(last) {
+			last = o.done
+		}
+	}
+	lag := end.Sub(last)
+	t.Logf("Shutdown drained %d calls in %v; returned %v after the last client got its result", calls, end.Sub(start), lag)
+	if lag > 250*time.Millisecond {
+		t.Errorf("Shutdown returned %v after the last result, want right after", lag)
+	}
+}
+
+// A call stuck on a minute-long query: at the deadline Shutdown cancels it,
+// kills the query in the engine and the client gets an error result.
+func TestShutdownDeadlineKillsQuery(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn)
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+
+	type outcome struct {
+		msg string
+		err error
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		out <- outcome{msg, err}
+	}()
+	waitFor(t, 10*time.Second, "the long query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	err := s.Shutdown(sctx)
+	took := time.Since(start)
+	t.Logf("Shutdown with a stuck call and a 1s deadline: %v (err: %v)", took, err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown error %v does not include context.DeadlineExceeded", err)
+	}
+	if took < 800*time.Millisecond || took > 1300*time.Millisecond {
+		t.Errorf("Shutdown took %v, want close to the 1s deadline", took)
+	}
+	o := <-out
+	if o.err != nil {
+		t.Fatalf("client got a broken call instead of an error result: %v", o.err)
+	}
+	if !strings.Contains(o.msg, "shutting down") {
+		t.Errorf("error result %q does not say the server is shutting down", o.msg)
+	}
+	killStart := time.Now()
+	waitFor(t, 2*time.Second, "the query to leave SHOW PROCESSLIST", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+	t.Logf("query gone from SHOW PROCESSLIST %v after Shutdown returned", time.Since(killStart))
+}
+
+// During the drain: not ready, new work refused with 503 and Retry-After,
+// and the call in flight still completes.
+func TestShutdownGateDuringDrain(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q := calibrate(t, db, 700*time.Millisecond)
+	s := newServer(t, dsn, WithHealthCheckInterval(20*time.Millisecond))
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+
+	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
+
+	out := make(chan error, 1)
+	go func() {
+		_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q})
+		if err == nil && msg != "" {
+			err = errors.New(msg)
+		}
+		out <- err
+	}()
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000 a") == 1 })
+
+	shut := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(sctx)
+	}()
+	waitFor(t, time.Second, "the gate to close", s.gate.isClosed)
+
+	if code := status(t, hs.URL+"/ready"); code != http.StatusServiceUnavailable {
+		t.Errorf("ready during drain: %d, want 503", code)
+	}
+	if code := status(t, hs.URL+"/live"); code != http.StatusOK {
+		t.Errorf("live during drain: %d, want 200", code)
+	}
+	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_db_list","arguments":{}}}`
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("new POST during drain: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if !bytes.Contains(got, []byte(`"id":7`)) || !bytes.Contains(got, []byte(`"error"`)) {
+		t.Errorf("503 body is not a JSON-RPC error for request 7: %s", got)
+	}
+	if err := <-out; err != nil {
+		t.Errorf("call in flight failed: %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+func status(t testing.TB, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Shutdown from many goroutines, then again: one result for all, and
+// ServeStdio afterwards reports ErrServerClosed.
+func TestShutdownConcurrentAndIdempotent(t *testing.T) {
+	leakCheck(t)
+	s := newServer(t, backend(t))
+	boom := errors.New("auth close failed")
+	s.closers[0].close = func(context.Context) error { return boom }
+
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.Shutdown(context.Background()) })
+	}
+	wg.Wait()
+	again := s.Shutdown(context.Background())
+	for i, err := range append(errs, again) {
+		if !errors.Is(err, boom) || err != errs[0] {
+			t.Errorf("call %d returned %v, want the same joined error for every call", i, err)
+		}
+	}
+	if err := s.ServeStdio(context.Background()); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ServeStdio after Shutdown: %v, want ErrServerClosed", err)
+	}
+}
+
+// stdio: the response of a call in flight when Shutdown starts is written
+// before ServeStdio returns.
+func TestShutdownStdioDeliversInFlight(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q := calibrate(t, db, 500*time.Millisecond)
+	s := newServer(t, dsn)
+
+	clientR, serverW := io.Pipe()
+	serverR, clientW := io.Pipe()
+	written := &recorder{w: serverW}
+	served := make(chan error, 1)
+	go func() {
+		served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: written})
+	}()
+	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
+	ctx := context.Background()
+	cs, err := c.Connect(ctx, &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+
+	out := make(chan error, 1)
+	go func() {
+		r, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q})
+		if err == nil && (msg != "" || r.RowCount != 1) {
+			err = errors.New("bad result: " + msg)
+		}
+		out <- err
+	}()
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000 a") == 1 })
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ServeStdio returned %v, want ErrServerClosed", err)
+	}
+	if !written.contains(`"row_count":1`) {
+		t.Fatalf("the in-flight result was not written before ServeStdio returned; wrote:\n%s", written.String())
+	}
+	if err := <-out; err != nil {
+		t.Errorf("call in flight: %v", err)
+	}
+}
+
+// recorder keeps what passes through it.
+type recorder struct {
+	w   io.WriteCloser
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	r.mu.Lock()
+	r.buf.Write(p[:n])
+	r.mu.Unlock()
+	return n, err
+}
+
+func (r *recorder) Close() error { return r.w.Close() }
+
+func (r *recorder) contains(s string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Contains(r.buf.String(), s)
+}
+
+func (r *recorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.String()
+}
+
+// One component failing to close does not stop the other, and both errors
+// reach the caller.
+func TestShutdownJoinsComponentErrors(t *testing.T) {
+	leakCheck(t)
+	s := newServer(t, backend(t))
+	authErr, poolErr := errors.New("auth: refresh loop stuck"), errors.New("pool: close failed")
+	s.closers[0].close = func(context.Context) error { return authErr }
+	closePool := s.closers[1].close
+	s.closers[1].close = func(ctx context.Context) error {
+		if err := closePool(ctx); err != nil {
+			return err
+		}
+		return poolErr
+	}
+	err := s.Shutdown(context.Background())
+	if !errors.Is(err, authErr) || !errors.Is(err, poolErr) {
+		t.Fatalf("Shutdown: %v, want both component errors", err)
+	}
+	if pingErr := s.pool.def.db.Ping(); pingErr == nil || !strings.Contains(pingErr.Error(), "closed") {
+		t.Errorf("pool still open after a failing auth close: ping error %v", pingErr)
+	}
+}

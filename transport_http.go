@@ -1,0 +1,170 @@
+package doris
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// maxRequestBody bounds an HTTP request body, as the go-sdk does by default.
+const maxRequestBody = mcp.DefaultMaxRequestBodyBytes
+
+// methodListen is the long-lived subscription request of MCP 2026-07-28; it
+// is not work to drain, it ends when its session closes.
+const methodListen = "subscriptions/listen"
+
+// Handler returns the Streamable HTTP MCP endpoint. Mount it on any path of
+// any mux; the host owns the listener. Requests pass, in order, the shutdown
+// gate, DNS-rebinding (Host) and cross-origin checks, and the go-sdk
+// transport.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) newHTTPHandler() http.Handler {
+	mcpHandler := mcp.NewStreamableHTTPHandler(
+		func(*http.Request) *mcp.Server { return s.mcp },
+		&mcp.StreamableHTTPOptions{
+			Stateless:      !s.cfg.stateful,
+			SessionTimeout: s.cfg.idle,
+			Logger:         s.log,
+		})
+	return &gateHandler{s: s, next: http.NewCrossOriginProtection().Handler(mcpHandler)}
+}
+
+// gateHandler admits HTTP work through the Server's gate. A POST carrying
+// calls counts as work in flight until its response has been written, so
+// Shutdown's drain ends only once every admitted call was answered. Once the
+// gate closes, new calls, GET streams and DELETEs get 503; POSTs carrying
+// only notifications (a cancellation, say) still pass.
+type gateHandler struct {
+	s    *Server
+	next http.Handler
+}
+
+func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		if h.s.gate.isClosed() {
+			h.s.refuse(w, jsonrpc.ID{})
+			return
+		}
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "request body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	id, work, listen := inspect(body)
+	switch {
+	case work:
+		if !h.s.gate.enter() {
+			h.s.refuse(w, id)
+			return
+		}
+		defer h.s.gate.leave()
+	case listen && h.s.gate.isClosed():
+		h.s.refuse(w, id)
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// inspect reads the JSON-RPC envelope of a POST body: the first call's id,
+// whether it carries calls that are work (anything but a subscription
+// listen), and whether it carries a subscription listen. A body that does
+// not parse counts as work: the transport answers it, and during shutdown
+// it is refused like any new request.
+func inspect(body []byte) (id jsonrpc.ID, work, listen bool) {
+	type envelope struct {
+		ID     any    `json:"id"`
+		Method string `json:"method"`
+	}
+	var msgs []envelope
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	var err error
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		err = json.Unmarshal(trimmed, &msgs)
+	} else {
+		var m envelope
+		err = json.Unmarshal(trimmed, &m)
+		msgs = []envelope{m}
+	}
+	if err != nil {
+		return id, true, false
+	}
+	for _, m := range msgs {
+		if m.ID == nil || m.Method == "" {
+			continue // a notification or a response
+		}
+		if m.Method == methodListen {
+			listen = true
+			continue
+		}
+		if !work {
+			id, _ = jsonrpc.MakeID(m.ID)
+			work = true
+		}
+	}
+	return id, work, listen
+}
+
+// shutdownError is the JSON-RPC error of work refused during shutdown.
+var shutdownError = &jsonrpc.Error{Code: -32000, Message: "server is shutting down; retry on another replica"}
+
+// refuse answers new work during shutdown: 503, Retry-After, and a
+// JSON-RPC error body a client can match to its request.
+func (s *Server) refuse(w http.ResponseWriter, id jsonrpc.ID) {
+	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: shutdownError})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(body)
+}
+
+// LiveHandler answers 200 while the process is up: a liveness probe.
+func (s *Server) LiveHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok", "")
+	})
+}
+
+// ReadyHandler answers 200 only while the Server takes work and the last
+// health check reached Doris; 503 with a short JSON reason otherwise, and
+// from the moment Shutdown starts.
+func (s *Server) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.gate.isClosed() {
+			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
+			return
+		}
+		if ok, err := s.pool.ready(); !ok {
+			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "doris unreachable: "+err.Error())
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready", "")
+	})
+}
+
+func writeStatus(w http.ResponseWriter, code int, status, reason string) {
+	b, _ := json.Marshal(struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+	}{status, reason})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}

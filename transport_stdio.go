@@ -1,0 +1,133 @@
+package doris
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// ServeStdio serves one MCP session over standard input and output until
+// the client closes its end (nil), ctx ends (ctx.Err()) or Shutdown closes
+// the session ([ErrServerClosed]). A call in flight when Shutdown starts has
+// its response written before ServeStdio returns. Nothing but MCP messages
+// is written to standard output.
+//
+// Closing the session closes standard input, as the go-sdk's stdio
+// transport does.
+func (s *Server) ServeStdio(ctx context.Context) error {
+	return s.ServeTransport(ctx, &mcp.StdioTransport{})
+}
+
+// ServeTransport is [Server.ServeStdio] over any go-sdk transport: one MCP
+// session over t (pipes, an in-memory transport, a connection the host
+// accepted), with the same results and the same shutdown behaviour.
+func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
+	if s.gate.isClosed() {
+		return ErrServerClosed
+	}
+	ss, err := s.mcp.Connect(ctx, &trackedTransport{Transport: t, gate: &s.gate}, nil)
+	if err != nil {
+		return err
+	}
+	// Shutdown may have enumerated the sessions before this one existed.
+	if s.gate.isClosed() {
+		ss.Close()
+		return ErrServerClosed
+	}
+	done := make(chan error, 1)
+	go func() { done <- ss.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		ss.Close()
+		<-done
+		return ctx.Err()
+	}
+	if s.gate.isClosed() {
+		return ErrServerClosed
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed) {
+		return nil
+	}
+	return err
+}
+
+// trackedTransport admits each call read from the stream through the gate
+// and counts it until its response is written: the go-sdk drops responses
+// written after its session closes, so Shutdown must not close a session
+// before its calls are answered. Once the gate closes, new calls are
+// answered with an error without reaching the server.
+type trackedTransport struct {
+	mcp.Transport
+	gate *gate
+}
+
+func (t *trackedTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+	c, err := t.Transport.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &trackedConn{Connection: c, gate: t.gate, pending: make(map[jsonrpc.ID]struct{})}, nil
+}
+
+type trackedConn struct {
+	mcp.Connection
+	gate *gate
+
+	mu      sync.Mutex
+	pending map[jsonrpc.ID]struct{}
+}
+
+func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	for {
+		msg, err := c.Connection.Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req, ok := msg.(*jsonrpc.Request)
+		if !ok || !req.IsCall() || req.Method == methodListen {
+			return msg, nil
+		}
+		if !c.gate.enter() {
+			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: shutdownError}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		c.mu.Lock()
+		c.pending[req.ID] = struct{}{}
+		c.mu.Unlock()
+		return msg, nil
+	}
+}
+
+func (c *trackedConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	err := c.Connection.Write(ctx, msg)
+	if resp, ok := msg.(*jsonrpc.Response); ok {
+		c.mu.Lock()
+		_, admitted := c.pending[resp.ID]
+		delete(c.pending, resp.ID)
+		c.mu.Unlock()
+		if admitted {
+			c.gate.leave()
+		}
+	}
+	return err
+}
+
+// Close releases the calls that will never be answered.
+func (c *trackedConn) Close() error {
+	err := c.Connection.Close()
+	c.mu.Lock()
+	n := len(c.pending)
+	clear(c.pending)
+	c.mu.Unlock()
+	for range n {
+		c.gate.leave()
+	}
+	return err
+}
