@@ -127,7 +127,7 @@ func New(opts ...Option) (*Server, error) {
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.auth = newAuthenticator()
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.name, Version: cfg.version}, &mcp.ServerOptions{
-		Logger:       cfg.logger,
+		Logger:       sdkLogger(cfg.logger),
 		Instructions: "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results.",
 	})
 	s.mcp.AddReceivingMiddleware(s.withHardStop)
@@ -159,6 +159,37 @@ func New(opts ...Option) (*Server, error) {
 // tools, resources and prompts. They share the Server's transports and
 // shutdown: their handlers' contexts are cancelled by Shutdown's hard stop.
 func (s *Server) MCP() *mcp.Server { return s.mcp }
+
+// sdkLogger is the logger handed to the go-sdk. It logs every session
+// connecting and disconnecting at Info, once per request in stateless mode:
+// those become Debug events here.
+func sdkLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(demoteInfo{l.Handler()})
+}
+
+type demoteInfo struct{ slog.Handler }
+
+func (h demoteInfo) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.Handler.Enabled(ctx, demote(level))
+}
+
+func (h demoteInfo) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = demote(r.Level)
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h demoteInfo) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return demoteInfo{h.Handler.WithAttrs(attrs)}
+}
+
+func (h demoteInfo) WithGroup(name string) slog.Handler { return demoteInfo{h.Handler.WithGroup(name)} }
+
+func demote(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
+}
 
 // withHardStop merges the Server's hard-stop context into every request's
 // context: the go-sdk does not cancel handlers when a session closes.

@@ -131,7 +131,14 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 			out <- outcome{r, msg, err, time.Now()}
 		}()
 	}
+	peak := 0
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("at most %d calls were in flight at once, running %q", peak, q)
+		}
+	})
 	waitFor(t, 10*time.Second, "32 calls in flight", func() bool {
+		peak = max(peak, s.gate.active())
 		return s.gate.active() == calls && running(t, db, "seq_1_to_1000 a") > 0
 	})
 

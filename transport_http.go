@@ -31,7 +31,7 @@ func (s *Server) newHTTPHandler() http.Handler {
 		&mcp.StreamableHTTPOptions{
 			Stateless:      !s.cfg.stateful,
 			SessionTimeout: s.cfg.idle,
-			Logger:         s.log,
+			Logger:         sdkLogger(s.log),
 		})
 	return &gateHandler{s: s, next: http.NewCrossOriginProtection().Handler(mcpHandler)}
 }

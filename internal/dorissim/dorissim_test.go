@@ -963,6 +963,10 @@ func TestTwoServers(t *testing.T) {
 	if s1.Addr() == s2.Addr() {
 		t.Fatal("both servers on", s1.Addr())
 	}
+	if s3, err := Start(Options{Addr: s1.Addr()}); err == nil {
+		s3.Close()
+		t.Errorf("second server on %s started", s1.Addr())
+	}
 	d1, d2 := open(t, s1, "sample"), open(t, s2, "sample")
 	if _, err := d1.Exec("CREATE TABLE only_here (id INT PRIMARY KEY)"); err != nil {
 		t.Fatal(err)

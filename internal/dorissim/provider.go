@@ -11,7 +11,7 @@ import (
 )
 
 // provider serves the in-memory databases of one simulator, each wrapped
-// so that MariaDB-style sequence tables resolve in it.
+// in a seqDatabase (frozen sample tables, sequence tables).
 type provider struct {
 	mem *memory.DbProvider
 

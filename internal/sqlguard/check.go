@@ -55,6 +55,9 @@ func (c *checker) offset(i int) int {
 // statement classifies the statement and checks it.
 func (c *checker) statement(st *Statement) *Error {
 	st.SelectOffset = -1
+	if err := c.leadingKeyword(0); err != nil {
+		return err
+	}
 	switch c.id(0) {
 	case kwSelect:
 		st.Kind = Select
@@ -98,6 +101,20 @@ func (c *checker) statement(st *Statement) *Error {
 	return nil
 }
 
+// leadingKeyword rejects a statement whose first word is directly followed
+// by '.'. MySQL reads "SELECT.x" as a qualified name, not as a keyword. A
+// caller who inserts a hint after SELECT would separate the two, and the
+// rest would be read anew: "SELECT.0INTO @a" would become
+// "SELECT /*+ ... */.0INTO @a", which assigns @a.
+func (c *checker) leadingKeyword(i int) *Error {
+	t := c.tok(i)
+	if t != nil && t.kind == tokWord && c.isPunct(i+1, '.') && c.toks[i+1].pos == t.end {
+		word := strings.ToUpper(clip(c.src[t.pos:t.end]))
+		return reject(t.pos, word+" directly followed by '.' is read as a qualified name, not as a keyword; put a space after "+word)
+	}
+	return nil
+}
+
 // explain handles a statement that starts with EXPLAIN, DESC or DESCRIBE.
 // In both servers these three words are synonyms. Followed by a statement
 // they explain it, and followed by a name they describe a table.
@@ -126,6 +143,9 @@ func (c *checker) explain(st *Statement) *Error {
 		case c.id(k) == kwSelect, c.id(k) == kwWith, c.isPunct(k, '('):
 		default:
 			return reject(c.toks[k].pos, verb+" can only explain SELECT or WITH ... SELECT; got "+c.describe(k))
+		}
+		if err := c.leadingKeyword(k); err != nil {
+			return err
 		}
 		base := c.toks[k].pos
 		target := &Statement{Kind: Select, SQL: st.SQL[base:], SelectOffset: -1}

@@ -41,21 +41,23 @@ func (k Kind) String() string {
 type Statement struct {
 	Kind Kind
 
-	// SQL is the statement text. A trailing ';' and any whitespace or comments
-	// around it are removed. Leading whitespace and comments are kept as they
-	// are.
+	// SQL is the statement text up to the end of its last token. A trailing
+	// ';' and any whitespace and comments after the last token are removed.
+	// Leading whitespace and comments are kept as they are.
 	SQL string
 
 	// SelectOffset is the byte offset in SQL of the SELECT keyword when the
 	// statement's first token is SELECT, and -1 otherwise. Leading comments
 	// are skipped but parentheses are not, so "(SELECT 1)" gives -1. Callers
-	// add an optimizer hint right after the keyword:
+	// may add an optimizer hint right after the keyword, and Check makes sure
+	// the added text cannot change how the rest of the statement is read:
 	//
 	//	st.SQL[:st.SelectOffset+6] + " /*+ SET_VAR(query_timeout=10) */" + st.SQL[st.SelectOffset+6:]
 	SelectOffset int
 
 	// HasHint reports whether SQL already contains an optimizer hint comment
-	// (/*+ ... */) anywhere.
+	// (/*+ ... */) anywhere. "/* + ... */" counts too, because Apache Doris
+	// reads it as a hint.
 	HasHint bool
 
 	// Target is the explained query of an EXPLAIN statement, already checked.

@@ -238,6 +238,10 @@ var rejectCases = []rejectCase{
 	{"42", "got the number 42", "42", false},
 	{"* FROM t", "got '*'", "*", false},
 	{"(DELETE FROM t)", "got DELETE", "DELETE", false},
+	{"SELECT.0INTO OUTFILE '/tmp/x'", "SELECT directly followed by '.' is read as a qualified name", "SELECT", false},
+	{"select.a FROM t", "SELECT directly followed by '.'", "select", false},
+	{"EXPLAIN SELECT.0INTO @a", "SELECT directly followed by '.'", "SELECT", false},
+	{"SHOW.x", "SHOW directly followed by '.'", "SHOW", false},
 	{"((UPDATE t SET a = 1))", "got UPDATE", "UPDATE", false},
 
 	// More than one statement.

@@ -1,0 +1,118 @@
+package doris
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A host-owned pool is used, its queries are still killed on cancel, and
+// Shutdown leaves it open.
+func TestWithDBHostPool(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s, err := New(WithDB(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+	if r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT COUNT(*) FROM products"}); r.RowCount != 1 {
+		t.Fatalf("count: %+v", r)
+	}
+	start := time.Now()
+	_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 1})
+	if err != nil || msg == "" {
+		t.Fatalf("timed-out query: err=%v msg=%q", err, msg)
+	}
+	waitFor(t, 2*time.Second, "the timed-out query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+	t.Logf("timeout and kill through a host pool: %v", time.Since(start))
+
+	// A call in another database must not leave its USE behind.
+	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "db_name": "information_schema"})
+	for range 10 {
+		r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT DATABASE()"})
+		if got := r.Rows[0][0]; got != "sample" {
+			t.Fatalf("current database after a db_name call: %v, want sample", got)
+		}
+	}
+
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Errorf("host pool closed by Shutdown: %v", err)
+	}
+}
+
+// The default pool restores the database of a connection a call moved.
+func TestPoolRestoresDatabase(t *testing.T) {
+	s := newServer(t, backend(t), WithPoolSize(1, 1))
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+	r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT DATABASE()", "db_name": "information_schema"})
+	if got := r.Rows[0][0]; got != "information_schema" {
+		t.Fatalf("db_name ignored: current database %v", got)
+	}
+	r = mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT DATABASE()"})
+	if got := r.Rows[0][0]; got != "sample" {
+		t.Fatalf("the next call on the single connection runs in %v, want sample", got)
+	}
+	_, msg, _ := call(ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "db_name": "no_such_database"})
+	if msg == "" {
+		t.Error("an unknown db_name gave no error")
+	}
+}
+
+// Readiness follows the health check; secondary pools idle too long are
+// closed by the cleanup pass.
+func TestPoolHealthAndPrune(t *testing.T) {
+	leakCheck(t)
+	s := newServer(t, backend(t), WithHealthCheckInterval(10*time.Millisecond))
+	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.ready(); return ok })
+
+	m, err := s.pool.forUser("other_user", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.pool.forUser("other_user", "pw"); again != m {
+		t.Error("a second lookup opened a second pool")
+	}
+	s.pool.prune(time.Now())
+	if _, ok := s.pool.secondary["other_user"]; !ok {
+		t.Fatal("a fresh pool was pruned")
+	}
+	s.pool.prune(time.Now().Add(2 * s.cfg.poolIdleTimeout))
+	if _, ok := s.pool.secondary["other_user"]; ok {
+		t.Fatal("an idle pool survived pruning")
+	}
+	if err := m.db.Ping(); err == nil {
+		t.Error("the pruned pool is still open")
+	}
+
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.forUser("late", "pw"); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("forUser after Shutdown: %v", err)
+	}
+}
+
+// A server nobody answers is not ready, with the reason.
+func TestPoolUnreachable(t *testing.T) {
+	leakCheck(t)
+	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithHealthCheckInterval(20*time.Millisecond))
+	hs := serveHTTP(t, s)
+	waitFor(t, 5*time.Second, "a failed health check", func() bool {
+		_, err := s.pool.ready()
+		return err != nil && !strings.Contains(err.Error(), "no health check")
+	})
+	if code := status(t, hs.URL+"/ready"); code != 503 {
+		t.Errorf("ready with Doris unreachable: %d", code)
+	}
+}
