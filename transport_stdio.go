@@ -47,6 +47,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 		<-done
 		return ctx.Err()
 	}
+	s.log.Debug("stream session ended", "err", err)
 	if s.gate.isClosed() {
 		return ErrServerClosed
 	}

@@ -1009,22 +1009,32 @@ func TestTwoServers(t *testing.T) {
 }
 
 func TestStartTime(t *testing.T) {
-	var times []time.Duration
-	for range 5 {
+	timeStart := func() time.Duration {
 		st := time.Now()
 		s, err := Start(Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		times = append(times, time.Since(st))
+		d := time.Since(st)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+		return d
 	}
-	slices.Sort(times)
-	t.Logf("Start: min %v, median %v, max %v", times[0], times[2], times[4])
-	if times[2] > 2*time.Second {
-		t.Errorf("median Start time %v", times[2])
+	// The first Start in a process converts the sample rows; forget them
+	// to measure that case too.
+	rowCache.Lock()
+	rowCache.rows, rowCache.size = nil, nil
+	rowCache.Unlock()
+	cold := timeStart()
+	var warm []time.Duration
+	for range 5 {
+		warm = append(warm, timeStart())
+	}
+	slices.Sort(warm)
+	t.Logf("Start: first in process %v; later: min %v, median %v, max %v", cold, warm[0], warm[2], warm[4])
+	if cold > 2*time.Second || warm[2] > time.Second {
+		t.Errorf("Start too slow: first %v, median later %v", cold, warm[2])
 	}
 }
 
