@@ -87,6 +87,8 @@ func newPool(cfg *config) *pool {
 // open builds a pool over the driver whose connections record their server
 // connection id at connect time. It does not touch the network.
 func (p *pool) open(dsn *mysql.Config) *member {
+	dsn = dsn.Clone()
+	dsn.Logger = driverLogger{p.log}
 	inner, _ := mysql.NewConnector(dsn) // dsn was validated by ParseDSN/normalize
 	db := sql.OpenDB(&connector{inner: inner, defaultDB: dsn.DBName})
 	db.SetMaxOpenConns(p.cfg.maxOpenConns)
@@ -380,6 +382,12 @@ func parseID(v driver.Value) (uint64, error) {
 	}
 	return 0, fmt.Errorf("unexpected connection id %T", v)
 }
+
+// driverLogger sends go-sql-driver's messages (a dropped connection, say)
+// to the Server's logger instead of the driver's default of stderr.
+type driverLogger struct{ log *slog.Logger }
+
+func (l driverLogger) Print(v ...any) { l.log.Warn("mysql driver: " + fmt.Sprint(v...)) }
 
 // sessionInner is what database/sql uses of a go-sql-driver connection.
 type sessionInner interface {

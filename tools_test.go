@@ -138,7 +138,7 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 			"SHOW TABLES",
 			"DESCRIBE orders",
 			"DESC sample.products",
-			"EXPLAIN SELECT * FROM orders WHERE id = 1",
+			"EXPLAIN SELECT * FROM orders WHERE customer_id = 1",
 			"SELECT 1;",
 		} {
 			r, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q, "db_name": "sample"})

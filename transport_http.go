@@ -129,7 +129,6 @@ func (s *Server) refuse(w http.ResponseWriter, id jsonrpc.ID) {
 	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: shutdownError})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
-	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	w.Write(body)
 }

@@ -354,7 +354,55 @@ func (h *simHandler) ensureReady(c *mysql.Conn) {
 
 func (h *simHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
 	h.ensureReady(c)
+	if plan, ok := dorisExplain(query); ok {
+		return interrupted(h.Handler.ComQuery(ctx, c, plan, explainColumn(cb)))
+	}
 	return interrupted(h.Handler.ComQuery(ctx, c, query, cb))
+}
+
+// explainHeader is the single column of Doris's EXPLAIN output.
+const explainHeader = "Explain String(Nereids Planner)"
+
+// dorisExplain rewrites a Doris-style EXPLAIN [VERBOSE] of a query into the
+// engine's tree form, which is, like Doris's, one text line per row. The
+// engine's own tabular EXPLAIN cannot be sent (it encodes NULL in an
+// integer column as text).
+func dorisExplain(query string) (string, bool) {
+	rest, ok := cutWord(strings.TrimSpace(query), "EXPLAIN")
+	if !ok {
+		return "", false
+	}
+	if r, ok := cutWord(rest, "VERBOSE"); ok {
+		rest = r
+	}
+	if _, ok := cutWord(rest, "SELECT"); !ok {
+		if _, ok := cutWord(rest, "WITH"); !ok && !strings.HasPrefix(rest, "(") {
+			return "", false
+		}
+	}
+	return "EXPLAIN FORMAT=TREE " + rest, true
+}
+
+// cutWord removes a leading keyword (any case) followed by space or '('.
+func cutWord(s, word string) (string, bool) {
+	if len(s) <= len(word) || !strings.EqualFold(s[:len(word)], word) {
+		return s, false
+	}
+	switch s[len(word)] {
+	case ' ', '\t', '\n', '\r', '(':
+		return strings.TrimSpace(s[len(word):]), true
+	}
+	return s, false
+}
+
+// explainColumn names the plan column as Doris does.
+func explainColumn(cb mysql.ResultSpoolFn) mysql.ResultSpoolFn {
+	return func(res *sqltypes.Result, more bool) error {
+		if len(res.Fields) == 1 {
+			res.Fields[0].Name = explainHeader
+		}
+		return cb(res, more)
+	}
 }
 
 func (h *simHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {

@@ -99,7 +99,11 @@ func TestCommand(t *testing.T) {
 		if endpoint == "" {
 			t.Fatalf("no endpoint logged:\n%s", logged.String())
 		}
-		go io.Copy(io.Discard, stderr)
+		rest := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(stderr)
+			rest <- string(b)
+		}()
 
 		ctx := context.Background()
 		c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
@@ -116,9 +120,11 @@ func TestCommand(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			resp, err := http.Get(base + "/ready")
-			if err == nil && resp.StatusCode == http.StatusOK {
+			if err == nil {
 				resp.Body.Close()
-				break
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("/ready never answered 200: %v", err)
@@ -133,7 +139,7 @@ func TestCommand(t *testing.T) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("exit after SIGTERM: %v", err)
+				t.Errorf("exit after SIGTERM: %v\n%s%s", err, logged.String(), <-rest)
 			}
 			t.Logf("exited %v after SIGTERM", time.Since(start))
 		case <-time.After(10 * time.Second):

@@ -1,0 +1,48 @@
+package dorissim
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// EXPLAIN of a query answers as Doris does: one text column named
+// "Explain String(Nereids Planner)", one plan line per row.
+func TestExplainLikeDoris(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("mysql", s.DSN(SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"EXPLAIN SELECT * FROM orders WHERE customer_id = 1",
+		"explain verbose select city, count(*) from customers group by city",
+		"EXPLAIN WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, line)
+		}
+		rows.Close()
+		if len(cols) != 1 || cols[0] != explainHeader || len(lines) < 2 {
+			t.Errorf("%s: columns %v, %d lines:\n%s", q, cols, len(lines), strings.Join(lines, "\n"))
+		}
+	}
+	if _, ok := dorisExplain("EXPLAIN orders"); ok {
+		t.Error("EXPLAIN <table> (DESCRIBE) was rewritten")
+	}
+}
