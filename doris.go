@@ -142,6 +142,8 @@ func New(opts ...Option) (*Server, error) {
 		Max: query.Limits{
 			MaxRows: cfg.maxRowLimit, MaxBytes: cfg.maxByteLimit, Timeout: cfg.maxQueryTimeout,
 		},
+		Mask:     cfg.masker,
+		Unmasked: unmasked(cfg.exemption),
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
@@ -153,6 +155,13 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.handler = s.newHTTPHandler()
 	return s, nil
+}
+
+func unmasked(e MaskExemption) func(context.Context) bool {
+	if e == nil {
+		return nil
+	}
+	return e.Unmasked
 }
 
 // MCP returns the underlying MCP server so a host can register its own

@@ -174,9 +174,9 @@ func openDB(t testing.TB, dsn string) *sql.DB {
 // executing, from SHOW PROCESSLIST (read by column name: engines differ).
 func running(t testing.TB, db *sql.DB, fragment string) int {
 	t.Helper()
-	rows, err := db.Query("SHOW PROCESSLIST")
+	rows, err := db.Query("SHOW FULL PROCESSLIST")
 	if err != nil {
-		t.Fatalf("SHOW PROCESSLIST: %v", err)
+		t.Fatalf("SHOW FULL PROCESSLIST: %v", err)
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()

@@ -1,16 +1,22 @@
 package doris
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/dorismcp/doris/internal/query"
 )
 
 // Defaults used when an option is absent or set to zero.
@@ -29,6 +35,8 @@ const (
 
 	// HardMaxRowLimit is the ceiling no deployment can raise its row limit above.
 	HardMaxRowLimit = 100_000
+	// HardMaxByteLimit is the ceiling no deployment can raise its byte limit above.
+	HardMaxByteLimit = 16 << 20
 
 	defaultPoolIdleTimeout = 10 * time.Minute
 	defaultRetryAfter      = 5 * time.Second
@@ -66,6 +74,11 @@ type config struct {
 	retryAfter time.Duration
 	name       string
 	version    string
+
+	maskRules []MaskRule
+	maskSet   bool
+	exemption MaskExemption
+	masker    *query.Masker // compiled from maskRules by normalize
 }
 
 // WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
@@ -190,6 +203,99 @@ func WithMaxRows(def, max int) Option {
 	}
 }
 
+// WithMaxBytes sets the encoded result size a query returns when the caller
+// does not ask (def) and the most a caller may ask for (max), at most
+// [HardMaxByteLimit]. Zero means the default.
+func WithMaxBytes(def, max int) Option {
+	return func(c *config) error {
+		if def < 0 || max < 0 {
+			return fmt.Errorf("WithMaxBytes: negative size (%d, %d)", def, max)
+		}
+		c.byteLimit, c.maxByteLimit = def, max
+		return nil
+	}
+}
+
+// A MaskRule hides part of the values of result columns whose names match
+// the regular expression Columns (matched case-insensitively). Mask
+// receives each value as text and returns what the caller sees.
+type MaskRule struct {
+	Columns string
+	Mask    func(value string) string
+}
+
+// WithMasking replaces the default mask rules ([DefaultMaskRules]) applied
+// to every result the Server returns. WithMasking() with no rules turns
+// masking off.
+func WithMasking(rules ...MaskRule) Option {
+	return func(c *config) error {
+		for i, r := range rules {
+			if r.Columns == "" || r.Mask == nil {
+				return fmt.Errorf("WithMasking: rule %d needs both Columns and Mask", i)
+			}
+			if _, err := regexp.Compile(r.Columns); err != nil {
+				return fmt.Errorf("WithMasking: rule %d: %w", i, err)
+			}
+		}
+		c.maskRules, c.maskSet = slices.Clone(rules), true
+		return nil
+	}
+}
+
+// MaskExemption decides, per call, whether its caller sees values
+// unmasked; the call's context carries who the caller is.
+type MaskExemption interface {
+	Unmasked(ctx context.Context) bool
+}
+
+// WithMaskExemption lets the callers e accepts see unmasked values.
+func WithMaskExemption(e MaskExemption) Option {
+	return func(c *config) error {
+		if e == nil {
+			return errors.New("WithMaskExemption: nil exemption")
+		}
+		c.exemption = e
+		return nil
+	}
+}
+
+// KeepEnds returns a mask that keeps the first prefix and last suffix
+// characters and stars the rest: KeepEnds(3, 4)("13812345678") is
+// "138****5678". A value too short to keep anything is starred whole.
+func KeepEnds(prefix, suffix int) func(string) string {
+	return func(s string) string {
+		n := utf8.RuneCountInString(s)
+		if n <= prefix+suffix {
+			return strings.Repeat("*", n)
+		}
+		r := []rune(s)
+		return string(r[:prefix]) + strings.Repeat("*", n-prefix-suffix) + string(r[n-suffix:])
+	}
+}
+
+// MaskEmail keeps the first and last characters of an address's local part
+// and its whole domain: "alice.wong@example.com" becomes
+// "a********g@example.com". A value without '@' is starred whole.
+func MaskEmail(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return strings.Repeat("*", utf8.RuneCountInString(s))
+	}
+	return KeepEnds(1, 1)(s[:at]) + s[at:]
+}
+
+// DefaultMaskRules are the rules a Server applies unless told otherwise,
+// those of the reference server: phone and mobile numbers keep 3+4
+// characters, e-mail addresses the ends of their local part, identity card
+// numbers 6+4.
+func DefaultMaskRules() []MaskRule {
+	return []MaskRule{
+		{Columns: `phone|mobile`, Mask: KeepEnds(3, 4)},
+		{Columns: `e_?mail`, Mask: MaskEmail},
+		{Columns: `id_?card|identity`, Mask: KeepEnds(6, 4)},
+	}
+}
+
 // WithServerInfo sets the implementation name and version the Server
 // reports to MCP clients.
 func WithServerInfo(name, version string) Option {
@@ -246,9 +352,20 @@ func (c *config) normalize() error {
 	if c.rowLimit > c.maxRowLimit {
 		return fmt.Errorf("row limit %d exceeds its maximum %d", c.rowLimit, c.maxRowLimit)
 	}
+	if c.maxByteLimit > HardMaxByteLimit {
+		return fmt.Errorf("maximum byte limit %d exceeds the hard cap of %d", c.maxByteLimit, HardMaxByteLimit)
+	}
 	if c.byteLimit > c.maxByteLimit {
 		return fmt.Errorf("byte limit %d exceeds its maximum %d", c.byteLimit, c.maxByteLimit)
 	}
+	if !c.maskSet {
+		c.maskRules = DefaultMaskRules()
+	}
+	rules := make([]query.MaskRule, len(c.maskRules))
+	for i, r := range c.maskRules {
+		rules[i] = query.MaskRule{Columns: regexp.MustCompile("(?i)" + r.Columns), Mask: r.Mask}
+	}
+	c.masker = query.NewMasker(rules)
 	if c.dsn != nil {
 		// The pool needs these to read values faithfully; the caller's other
 		// parameters are kept.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
@@ -35,6 +36,7 @@ type pool struct {
 	closed   sync.Once
 
 	mu        sync.Mutex
+	backend   *query.Backend     // detected on first use
 	secondary map[string]*member // by Doris user
 	healthy   bool
 	checked   bool
@@ -128,13 +130,36 @@ func (p *pool) forUser(user, password string) (*member, error) {
 	return m, nil
 }
 
-// Do runs fn on a connection of m reserved for it, with db (when not
-// empty) as the current database. If ctx ends while fn runs, the statement
-// running on that connection is killed in the engine; Do returns only after
-// the kill has finished, so a kill can never reach the next user of the
-// connection. A connection whose database was changed is restored or
-// discarded before anyone else uses it.
-func (p *pool) Do(ctx context.Context, db string, fn func(ctx context.Context, conn *sql.Conn) error) error {
+// Backend reports what the server is, asking it once.
+func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
+	p.mu.Lock()
+	b := p.backend
+	p.mu.Unlock()
+	if b != nil {
+		return *b, nil
+	}
+	conn, err := p.def.db.Conn(ctx)
+	if err != nil {
+		return query.Backend{}, err
+	}
+	defer conn.Close()
+	detected, err := query.Detect(ctx, conn)
+	if err != nil {
+		return detected, err
+	}
+	p.mu.Lock()
+	p.backend = &detected
+	p.mu.Unlock()
+	p.log.Info("doris backend detected", "engine", detected.Engine, "version", detected.Version, "version_comment", detected.VersionComment)
+	return detected, nil
+}
+
+// Do runs fn on a connection reserved for it, in the session s asks for.
+// If ctx ends while fn runs, the statement running on that connection is
+// killed in the engine; Do returns only after the kill has finished, so a
+// kill can never reach the next user of the connection. A connection whose
+// session was changed is restored or discarded before anyone else uses it.
+func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
 	m := p.def
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
@@ -151,22 +176,31 @@ func (p *pool) Do(ctx context.Context, db string, fn func(ctx context.Context, c
 	if err != nil {
 		return err
 	}
-	if db != "" && db != m.defaultDB {
-		q, err := sqlguard.QuoteIdent(db)
+	var setup []string
+	if s.DB != "" && s.DB != m.defaultDB {
+		q, err := sqlguard.QuoteIdent(s.DB)
 		if err != nil {
 			return fmt.Errorf("database name: %w", err)
 		}
-		// Mark before USE: a USE that fails halfway must not leave an
-		// unknown session behind either.
+		setup = append(setup, "USE "+q)
+	}
+	if s.Set != "" {
+		setup = append(setup, s.Set)
+	}
+	if len(setup) > 0 {
+		// Arrange the undoing before the change: a change that fails
+		// halfway must not leave an unknown session behind either.
 		discard = !m.tracked
 		if m.tracked {
 			conn.Raw(func(dc any) error {
-				dc.(*sessionConn).dirty = true
+				dc.(*sessionConn).changed(s.DB != "" && s.DB != m.defaultDB, s)
 				return nil
 			})
 		}
-		if _, err := conn.ExecContext(ctx, "USE "+q); err != nil {
-			return err
+		for _, stmt := range setup {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
 		}
 	}
 	killed := make(chan struct{})
@@ -408,26 +442,46 @@ type sessionConn struct {
 	sessionInner
 	id        uint64
 	defaultDB string
-	dirty     bool // the current database was changed
+	// What a call changed, undone by ResetSession.
+	dbChanged bool
+	resets    []string
+	discard   bool // changed in a way that cannot be undone
 }
 
+// changed records a session change about to be made.
+func (s *sessionConn) changed(db bool, qs query.Session) {
+	s.dbChanged = s.dbChanged || db
+	switch {
+	case qs.Set == "":
+	case qs.Reset == "":
+		s.discard = true
+	default:
+		s.resets = append(s.resets, qs.Reset)
+	}
+}
+
+// ResetSession undoes what calls changed, or has database/sql reconnect
+// when that is impossible: no limit or database of one call reaches the
+// next.
 func (s *sessionConn) ResetSession(ctx context.Context) error {
 	if err := s.sessionInner.ResetSession(ctx); err != nil {
 		return err
 	}
-	if !s.dirty {
-		return nil
+	if s.discard || (s.dbChanged && s.defaultDB == "") {
+		return driver.ErrBadConn // no way back (to "no database", say): reconnect
 	}
-	if s.defaultDB == "" {
-		return driver.ErrBadConn // no way back to "no database": reconnect
+	if s.dbChanged {
+		q, err := sqlguard.QuoteIdent(s.defaultDB)
+		if err != nil {
+			return driver.ErrBadConn
+		}
+		s.resets = append(s.resets, "USE "+q)
 	}
-	q, err := sqlguard.QuoteIdent(s.defaultDB)
-	if err != nil {
-		return driver.ErrBadConn
+	for _, stmt := range s.resets {
+		if _, err := s.ExecContext(ctx, stmt, nil); err != nil {
+			return driver.ErrBadConn
+		}
 	}
-	if _, err := s.ExecContext(ctx, "USE "+q, nil); err != nil {
-		return driver.ErrBadConn
-	}
-	s.dirty = false
+	s.dbChanged, s.resets = false, s.resets[:0]
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 // Limits bound one statement. All three must be positive.
@@ -25,11 +27,21 @@ type Limits struct {
 	Timeout  time.Duration
 }
 
-// An Executor runs fn on a connection reserved for it, with db as the current
-// database when db is not empty. When ctx ends while fn runs, the Executor
-// kills the statement in the engine before returning.
+// An Executor runs fn on a connection reserved for it, in the session s
+// asks for. When ctx ends while fn runs, the Executor kills the statement in
+// the engine before returning. It undoes s before the connection serves
+// anyone else, or discards the connection.
 type Executor interface {
-	Do(ctx context.Context, db string, fn func(ctx context.Context, conn *sql.Conn) error) error
+	Backend(ctx context.Context) (Backend, error)
+	Do(ctx context.Context, s Session, fn func(ctx context.Context, conn *sql.Conn) error) error
+}
+
+// Request is one statement to run.
+type Request struct {
+	Stmt   *sqlguard.Statement // checked by sqlguard, also for the library's own SQL
+	DB     string              // current database; the connection's default when empty
+	Limits Limits
+	Mask   *Masker // nil: no masking
 }
 
 // Column describes one result column.
@@ -65,27 +77,38 @@ func (e *TimeoutError) Error() string {
 // errStop cancels a statement whose result is complete.
 var errStop = errors.New("result limit reached")
 
-// Run executes stmt through ex and returns at most lim.MaxRows rows and
-// about lim.MaxBytes bytes of encoded rows. stmt is run as given: callers
-// check caller-supplied SQL with sqlguard first.
-func Run(ctx context.Context, ex Executor, db, stmt string, lim Limits) (*Result, error) {
+// Run executes req through ex and returns at most req.Limits.MaxRows rows
+// and about req.Limits.MaxBytes bytes of encoded rows, within
+// req.Limits.Timeout. The limits are also set in the engine where the
+// server supports it, so a large scan stops there, not only here.
+func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
+	lim := req.Limits
 	if lim.MaxRows <= 0 || lim.MaxBytes <= 0 || lim.Timeout <= 0 {
 		return nil, fmt.Errorf("query: invalid limits %+v", lim)
 	}
+	be, err := ex.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := be.Engine.bound(req.Stmt, lim, req.DB)
+	wait := lim.Timeout
+	if b.timeCap {
+		wait += clientGrace
+	}
 	start := time.Now()
-	tctx, cancelTimeout := context.WithTimeoutCause(ctx, lim.Timeout, &TimeoutError{lim.Timeout})
+	tctx, cancelTimeout := context.WithTimeoutCause(ctx, wait, &TimeoutError{lim.Timeout})
 	defer cancelTimeout()
 	rctx, stop := context.WithCancelCause(tctx)
 	defer stop(nil)
 
 	res := &Result{Columns: []Column{}, Rows: []json.RawMessage{}}
-	err := ex.Do(rctx, db, func(ctx context.Context, conn *sql.Conn) error {
-		rows, err := conn.QueryContext(ctx, stmt)
+	err = ex.Do(rctx, b.session, func(ctx context.Context, conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx, b.sql)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		return scan(rows, res, lim, func() { stop(errStop) })
+		return scan(rows, res, lim, req.Mask, b.rowCap, func() { stop(errStop) })
 	})
 	res.ElapsedMS = time.Since(start).Milliseconds()
 	if res.Truncated && context.Cause(rctx) == errStop {
@@ -93,6 +116,9 @@ func Run(ctx context.Context, ex Executor, db, stmt string, lim Limits) (*Result
 		return res, nil
 	}
 	if err != nil {
+		if engineTimeout(be.Engine, err) {
+			return nil, &TimeoutError{lim.Timeout}
+		}
 		return nil, explain(rctx, err)
 	}
 	return res, nil
@@ -112,7 +138,11 @@ func explain(ctx context.Context, err error) error {
 	return fmt.Errorf("query cancelled: %w", cause)
 }
 
-func scan(rows *sql.Rows, res *Result, lim Limits, stop func()) error {
+// scan reads and encodes rows until the end or the first limit. When the
+// engine caps the rows (rowCap), the row past the limit is the last one
+// sent and nothing needs cancelling; otherwise, and at the byte limit, stop
+// cancels the statement instead of draining what is left.
+func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, stop func()) error {
 	types, err := rows.ColumnTypes()
 	if err != nil {
 		return err
@@ -121,7 +151,7 @@ func scan(rows *sql.Rows, res *Result, lim Limits, stop func()) error {
 	for i, t := range types {
 		name := t.DatabaseTypeName()
 		res.Columns = append(res.Columns, Column{Name: t.Name(), Type: name})
-		encs[i] = encoderFor(name)
+		encs[i] = mask.encoder(t.Name(), encoderFor(name))
 	}
 	raw := make([]sql.RawBytes, len(types))
 	dest := make([]any, len(types))
@@ -132,7 +162,11 @@ func scan(rows *sql.Rows, res *Result, lim Limits, stop func()) error {
 	for rows.Next() {
 		if len(res.Rows) == lim.MaxRows {
 			res.Truncated, res.TruncationReason = true, RowLimit
-			stop()
+			// With the engine's cap that row was the last one; if another
+			// comes, the engine ignored the cap and the rest is cancelled.
+			if !rowCap || rows.Next() {
+				stop()
+			}
 			return nil
 		}
 		if err := rows.Scan(dest...); err != nil {

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -15,7 +16,14 @@ type execQueryArgs struct {
 	SQL            string `json:"sql" jsonschema:"One read-only statement: SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN. Writes, DDL and several statements are refused."`
 	DBName         string `json:"db_name,omitempty" jsonschema:"Database to run the statement in; the server's default database when omitted."`
 	MaxRows        int    `json:"max_rows,omitempty" jsonschema:"Most rows to return; the server's default when omitted. Asking above the server's maximum is an error."`
+	MaxBytes       int    `json:"max_bytes,omitempty" jsonschema:"Most bytes of encoded rows to return; the server's default when omitted. Asking above the server's maximum is an error."`
 	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"Time limit in seconds; the server's default when omitted. The query is killed in Doris when it runs out."`
+}
+
+type explainArgs struct {
+	SQL     string `json:"sql" jsonschema:"The query to explain: SELECT or WITH … SELECT."`
+	Verbose bool   `json:"verbose,omitempty" jsonschema:"Ask Doris for the verbose plan (EXPLAIN VERBOSE)."`
+	DBName  string `json:"db_name,omitempty" jsonschema:"Database to plan the query in; the server's default database when omitted."`
 }
 
 type dbArgs struct {
@@ -33,6 +41,9 @@ func (c *catalog) register(s *mcp.Server) error {
 			"Runs one read-only SQL statement on Doris and returns its rows, bounded in rows, bytes and time. "+
 				"The result says whether it was truncated.",
 			c.execQuery),
+		add(s, "get_sql_explain", "Explain a query's plan",
+			"Returns the execution plan Doris chooses for a read-only query, one line per row, without running it.",
+			c.explain),
 		add(s, "get_db_list", "List databases",
 			"Lists the databases visible to the connected Doris user.",
 			c.dbList),
@@ -49,19 +60,37 @@ func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Resul
 	if strings.TrimSpace(in.SQL) == "" {
 		return nil, errors.New("sql is required")
 	}
-	lim, err := c.limits(in.MaxRows, in.TimeoutSeconds)
+	lim, err := c.limits(in.MaxRows, in.MaxBytes, in.TimeoutSeconds)
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := sqlguard.Check(in.SQL)
+	return c.run(ctx, in.DBName, in.SQL, lim)
+}
+
+func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, error) {
+	st, err := sqlguard.Check(in.SQL)
 	if err != nil {
 		return nil, err
 	}
-	return query.Run(ctx, c.cfg.Exec, in.DBName, stmt.SQL, lim)
+	if st.Kind != sqlguard.Select {
+		return nil, fmt.Errorf("get_sql_explain explains queries (SELECT or WITH … SELECT), not %s", st.Kind)
+	}
+	stmt := "EXPLAIN "
+	if in.Verbose {
+		be, err := c.cfg.Exec.Backend(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if be.Engine != query.Doris {
+			return nil, fmt.Errorf("verbose plans need Doris; this server is %s", be.Engine)
+		}
+		stmt += "VERBOSE "
+	}
+	return c.run(ctx, in.DBName, stmt+st.SQL, c.metaLimits())
 }
 
 func (c *catalog) dbList(ctx context.Context, _ struct{}) (*query.Result, error) {
-	return query.Run(ctx, c.cfg.Exec, "", "SHOW DATABASES", c.metaLimits())
+	return c.run(ctx, "", "SHOW DATABASES", c.metaLimits())
 }
 
 func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, error) {
@@ -73,7 +102,7 @@ func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, erro
 		}
 		stmt += " FROM " + db
 	}
-	return query.Run(ctx, c.cfg.Exec, "", stmt, c.metaLimits())
+	return c.run(ctx, "", stmt, c.metaLimits())
 }
 
 func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result, error) {
@@ -81,7 +110,7 @@ func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result,
 	if err != nil {
 		return nil, err
 	}
-	return query.Run(ctx, c.cfg.Exec, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits())
+	return c.run(ctx, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits())
 }
 
 // qualify validates a table name, optionally qualified, and returns it

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 // Config is what the tools need from the Server.
@@ -21,6 +22,9 @@ type Config struct {
 	// Default holds the limits of a call that asks for none; Max the most a
 	// call may ask for.
 	Default, Max query.Limits
+	// Mask applies to every result unless Unmasked says the caller is exempt.
+	Mask     *query.Masker
+	Unmasked func(ctx context.Context) bool
 }
 
 // Register adds every tool to s.
@@ -114,9 +118,9 @@ func errorResult(err error) *mcp.CallToolResult {
 	return r
 }
 
-// limits resolves a call's requested rows and timeout against the
+// limits resolves a call's requested rows, bytes and timeout against the
 // deployment: zero means the default, above the maximum is an error.
-func (c *catalog) limits(maxRows, timeoutSeconds int) (query.Limits, error) {
+func (c *catalog) limits(maxRows, maxBytes, timeoutSeconds int) (query.Limits, error) {
 	l := c.cfg.Default
 	switch {
 	case maxRows < 0:
@@ -125,6 +129,14 @@ func (c *catalog) limits(maxRows, timeoutSeconds int) (query.Limits, error) {
 		return l, fmt.Errorf("max_rows %d exceeds this server's limit of %d", maxRows, c.cfg.Max.MaxRows)
 	case maxRows > 0:
 		l.MaxRows = maxRows
+	}
+	switch {
+	case maxBytes < 0:
+		return l, fmt.Errorf("max_bytes must be positive, got %d", maxBytes)
+	case maxBytes > c.cfg.Max.MaxBytes:
+		return l, fmt.Errorf("max_bytes %d exceeds this server's limit of %d", maxBytes, c.cfg.Max.MaxBytes)
+	case maxBytes > 0:
+		l.MaxBytes = maxBytes
 	}
 	d := time.Duration(timeoutSeconds) * time.Second
 	switch {
@@ -136,6 +148,20 @@ func (c *catalog) limits(maxRows, timeoutSeconds int) (query.Limits, error) {
 		l.Timeout = d
 	}
 	return l, nil
+}
+
+// run checks stmt with the guard, whoever wrote it, and runs it through
+// the bounded runtime with the caller's masking.
+func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits) (*query.Result, error) {
+	st, err := sqlguard.Check(stmt)
+	if err != nil {
+		return nil, err
+	}
+	mask := c.cfg.Mask
+	if c.cfg.Unmasked != nil && c.cfg.Unmasked(ctx) {
+		mask = nil
+	}
+	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
 }
 
 // metaLimits bounds the library's own metadata statements.
