@@ -32,6 +32,9 @@ func (s *Server) newHTTPHandler() http.Handler {
 			Stateless:      !s.cfg.stateful,
 			SessionTimeout: s.cfg.idle,
 			Logger:         sdkLogger(s.log),
+			// A client of MCP 2026-07-28 cancels a call by closing its
+			// request: that must cancel the handler, and so kill the query.
+			PropagateRequestCancellation: true,
 		})
 	return &gateHandler{s: s, next: http.NewCrossOriginProtection().Handler(mcpHandler)}
 }

@@ -158,7 +158,7 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, st
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	size := 0
+	size := 1 // the bytes of the encoded rows array: '[', rows and commas, ']'
 	for rows.Next() {
 		if len(res.Rows) == lim.MaxRows {
 			res.Truncated, res.TruncationReason = true, RowLimit
@@ -173,12 +173,12 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, st
 			return err
 		}
 		row := encodeRow(raw, encs)
-		if size+len(row) > lim.MaxBytes {
+		if size+len(row)+1 > lim.MaxBytes {
 			res.Truncated, res.TruncationReason = true, ByteLimit
 			stop()
 			return nil
 		}
-		size += len(row)
+		size += len(row) + 1
 		res.Rows = append(res.Rows, row)
 		res.RowCount++
 	}

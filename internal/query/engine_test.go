@@ -1,0 +1,186 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+// testDB opens the integration backend: DORIS_TEST_DSN, or a simulator.
+func testDB(t *testing.T) *sql.DB {
+	t.Helper()
+	dsn := os.Getenv("DORIS_TEST_DSN")
+	if dsn == "" {
+		sim, err := dorissim.Start(dorissim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		dsn = sim.DSN(dorissim.SampleDB)
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// runBounded sends what the runtime would send for sqlText, on one
+// connection, with no client-side deadline: what comes back is what the
+// engine enforced.
+func runBounded(t *testing.T, db *sql.DB, e Engine, sqlText string, lim Limits) (rows int, err error) {
+	t.Helper()
+	st, err := sqlguard.Check(sqlText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.bound(st, lim, "")
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse a changed session
+	defer conn.Close()
+	if b.session.Set != "" {
+		if _, err := conn.ExecContext(ctx, b.session.Set); err != nil {
+			t.Fatalf("%s: %v", b.session.Set, err)
+		}
+	}
+	r, err := conn.QueryContext(ctx, b.sql)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	for r.Next() {
+		rows++
+	}
+	return rows, r.Err()
+}
+
+// The engine itself caps the rows of a query at MaxRows+1, whatever the
+// backend.
+func TestEngineRowCap(t *testing.T) {
+	db := testDB(t)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := Detect(context.Background(), conn)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("backend %+v", be)
+	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
+	for _, q := range []string{
+		"SELECT seq FROM seq_1_to_1000000",
+		"WITH s AS (SELECT seq FROM seq_1_to_1000000) SELECT seq FROM s",
+		"SELECT /*+ SET_VAR(sql_select_limit=500) */ seq FROM seq_1_to_1000000",
+	} {
+		n, err := runBounded(t, db, be.Engine, q, lim)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if n != lim.MaxRows+1 {
+			t.Errorf("%s: the engine sent %d rows, want %d", q, n, lim.MaxRows+1)
+		}
+	}
+}
+
+// Where the engine can stop a statement at its time limit, it does, with
+// no help from the client.
+func TestEngineTimeCap(t *testing.T) {
+	db := testDB(t)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := Detect(context.Background(), conn)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sqlguard.Check("SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b")
+	if !be.Engine.bound(st, Limits{MaxRows: 1, MaxBytes: 1, Timeout: time.Second}, "").timeCap {
+		t.Skipf("%s does not stop statements at a time limit; the client's deadline and KILL do", be.Engine)
+	}
+	start := time.Now()
+	_, err = runBounded(t, db, be.Engine, st.SQL, Limits{MaxRows: 1, MaxBytes: 1, Timeout: time.Second})
+	took := time.Since(start)
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || !engineTimeout(be.Engine, err) {
+		t.Fatalf("after %v: %v, want the engine's timeout error", took, err)
+	}
+	t.Logf("the engine stopped the statement after %v: %v", took, err)
+	if took > time.Second+clientGrace {
+		t.Errorf("the engine took %v to stop a 1s statement", took)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		version, comment string
+		want             Engine
+	}{
+		{"5.7.99", "Doris version doris-2.1.7-rc03-443e87e203", Doris},
+		{"5.7.99", "Doris version doris-3.0.3-rc03-43f06a5e26 (Cloud Mode)", Doris},
+		{"5.7.99", "SelectDB Core version selectdb-4.0.4.5-5a05d2a760 (Cloud Mode)", Doris},
+		{"10.11.19-MariaDB-0+deb12u1", "Debian 12", MariaDB},
+		{"11.4.2-MariaDB", "mariadb.org binary distribution", MariaDB},
+		{"8.0.33", "MySQL Community Server - GPL", MySQL},
+		{"8.0.31", "Dolt", Generic},
+		{"5.1.0", "StarRocks version 2.1.2", Generic},
+	} {
+		if got := classify(tc.version, tc.comment); got != tc.want {
+			t.Errorf("classify(%q, %q) = %v, want %v", tc.version, tc.comment, got, tc.want)
+		}
+	}
+}
+
+// What each engine is sent: hints right after SELECT, MariaDB's
+// statement-scoped variables, session variables otherwise.
+func TestBound(t *testing.T) {
+	lim := Limits{MaxRows: 100, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
+	check := func(q string) *sqlguard.Statement {
+		st, err := sqlguard.Check(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, tc := range []struct {
+		e          Engine
+		q          string
+		sql, set   string
+		rows, time bool
+	}{
+		{Doris, "SELECT * FROM t", "SELECT /*+ SET_VAR(query_timeout=30, sql_select_limit=101) */ * FROM t", "", true, true},
+		{Doris, "WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x", "SET query_timeout=30, sql_select_limit=101", true, true},
+		{Doris, "SHOW TABLES", "SHOW TABLES", "", false, false},
+		{MariaDB, "SELECT 1", "SET STATEMENT max_statement_time=30.000, sql_select_limit=101 FOR SELECT 1", "", true, true},
+		{MySQL, "SELECT 1", "SELECT /*+ MAX_EXECUTION_TIME(30000) SET_VAR(sql_select_limit=101) */ 1", "", true, true},
+		{Generic, "SELECT 1", "SELECT 1", "SET SESSION sql_select_limit=101", true, false},
+	} {
+		b := tc.e.bound(check(tc.q), lim, "db")
+		if b.sql != tc.sql || b.session.Set != tc.set || b.rowCap != tc.rows || b.timeCap != tc.time || b.session.DB != "db" {
+			t.Errorf("%v %q: got %+v", tc.e, tc.q, b)
+		}
+		if b.session.Set != "" && tc.e == Doris && b.session.Reset != "" {
+			t.Errorf("Doris session variables must discard the connection, got reset %q", b.session.Reset)
+		}
+		if _, err := sqlguard.Check(b.sql); err != nil && tc.e != MariaDB {
+			t.Errorf("%v: the bounded statement no longer passes the guard: %v", tc.e, err)
+		}
+	}
+}
