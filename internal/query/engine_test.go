@@ -35,6 +35,20 @@ func testDB(t *testing.T) *sql.DB {
 	return db
 }
 
+func detect(t *testing.T, db *sql.DB) Backend {
+	t.Helper()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	be, err := Detect(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return be
+}
+
 // runBounded sends what the runtime would send for sqlText, on one
 // connection, with no client-side deadline: what comes back is what the
 // engine enforced.
@@ -72,15 +86,7 @@ func runBounded(t *testing.T, db *sql.DB, e Engine, sqlText string, lim Limits) 
 // backend.
 func TestEngineRowCap(t *testing.T) {
 	db := testDB(t)
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := Detect(context.Background(), conn)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := detect(t, db)
 	t.Logf("backend %+v", be)
 	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
 	for _, q := range []string{
@@ -102,21 +108,13 @@ func TestEngineRowCap(t *testing.T) {
 // no help from the client.
 func TestEngineTimeCap(t *testing.T) {
 	db := testDB(t)
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := Detect(context.Background(), conn)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := detect(t, db)
 	st, _ := sqlguard.Check("SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b")
 	if !be.Engine.bound(st, Limits{MaxRows: 1, MaxBytes: 1, Timeout: time.Second}, "").timeCap {
 		t.Skipf("%s does not stop statements at a time limit; the client's deadline and KILL do", be.Engine)
 	}
 	start := time.Now()
-	_, err = runBounded(t, db, be.Engine, st.SQL, Limits{MaxRows: 1, MaxBytes: 1, Timeout: time.Second})
+	_, err := runBounded(t, db, be.Engine, st.SQL, Limits{MaxRows: 1, MaxBytes: 1, Timeout: time.Second})
 	took := time.Since(start)
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || !engineTimeout(be.Engine, err) {

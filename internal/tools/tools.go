@@ -121,33 +121,38 @@ func errorResult(err error) *mcp.CallToolResult {
 // limits resolves a call's requested rows, bytes and timeout against the
 // deployment: zero means the default, above the maximum is an error.
 func (c *catalog) limits(maxRows, maxBytes, timeoutSeconds int) (query.Limits, error) {
-	l := c.cfg.Default
-	switch {
-	case maxRows < 0:
-		return l, fmt.Errorf("max_rows must be positive, got %d", maxRows)
-	case maxRows > c.cfg.Max.MaxRows:
-		return l, fmt.Errorf("max_rows %d exceeds this server's limit of %d", maxRows, c.cfg.Max.MaxRows)
-	case maxRows > 0:
-		l.MaxRows = maxRows
+	def, top := c.cfg.Default, c.cfg.Max
+	rows, err := resolve("max_rows", maxRows, def.MaxRows, top.MaxRows)
+	if err != nil {
+		return def, err
 	}
-	switch {
-	case maxBytes < 0:
-		return l, fmt.Errorf("max_bytes must be positive, got %d", maxBytes)
-	case maxBytes > c.cfg.Max.MaxBytes:
-		return l, fmt.Errorf("max_bytes %d exceeds this server's limit of %d", maxBytes, c.cfg.Max.MaxBytes)
-	case maxBytes > 0:
-		l.MaxBytes = maxBytes
+	bytes, err := resolve("max_bytes", maxBytes, def.MaxBytes, top.MaxBytes)
+	if err != nil {
+		return def, err
 	}
-	d := time.Duration(timeoutSeconds) * time.Second
-	switch {
-	case timeoutSeconds < 0:
-		return l, fmt.Errorf("timeout_seconds must be positive, got %d", timeoutSeconds)
-	case d > c.cfg.Max.Timeout:
-		return l, fmt.Errorf("timeout_seconds %d exceeds this server's limit of %v", timeoutSeconds, c.cfg.Max.Timeout)
-	case timeoutSeconds > 0:
-		l.Timeout = d
+	timeout := def.Timeout
+	if timeoutSeconds != 0 {
+		secs, err := resolve("timeout_seconds", timeoutSeconds, 0, int(top.Timeout/time.Second))
+		if err != nil {
+			return def, err
+		}
+		timeout = time.Duration(secs) * time.Second
 	}
-	return l, nil
+	return query.Limits{MaxRows: rows, MaxBytes: bytes, Timeout: timeout}, nil
+}
+
+// resolve is one limit of a call: def when not asked for (zero), an error
+// when negative or above top.
+func resolve(name string, asked, def, top int) (int, error) {
+	switch {
+	case asked < 0:
+		return 0, fmt.Errorf("%s must be positive, got %d", name, asked)
+	case asked > top:
+		return 0, fmt.Errorf("%s %d exceeds this server's limit of %d", name, asked, top)
+	case asked > 0:
+		return asked, nil
+	}
+	return def, nil
 }
 
 // run checks stmt with the guard, whoever wrote it, and runs it through
