@@ -84,10 +84,18 @@ type Server struct {
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.
 	gate gate
+	// streams counts the long-lived HTTP requests (GET streams, listens)
+	// admitted before Shutdown: it returns only once those it ended have
+	// left, so the host's http.Server.Shutdown finds nothing to wait for.
+	streams gate
 	// hard is merged into every request's context; Shutdown cancels it when
 	// the drain runs out of time.
 	hard     context.Context
 	stopHard context.CancelCauseFunc
+	// sessionStops holds, per stream session (*mcp.ServerSession), a
+	// context merged into its handlers: ServeTransport cancels it when its
+	// own context ends.
+	sessionStops sync.Map
 
 	// closers are the components Shutdown closes concurrently, by name.
 	closers []component
@@ -144,6 +152,7 @@ func New(opts ...Option) (*Server, error) {
 		},
 		Mask:     cfg.masker,
 		Unmasked: unmasked(cfg.exemption),
+		Logger:   cfg.logger,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
@@ -208,6 +217,13 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		defer cancel(nil)
 		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
 		defer stop()
+		if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+			if v, ok := s.sessionStops.Load(ss); ok {
+				sctx := v.(context.Context)
+				stopSession := context.AfterFunc(sctx, func() { cancel(context.Cause(sctx)) })
+				defer stopSession()
+			}
+		}
 		return next(ctx, method, req)
 	}
 }

@@ -39,6 +39,7 @@ const (
 	HardMaxByteLimit = 16 << 20
 
 	defaultPoolIdleTimeout = 10 * time.Minute
+	defaultDialTimeout     = 10 * time.Second
 	defaultRetryAfter      = 5 * time.Second
 )
 
@@ -91,8 +92,19 @@ func WithDSN(dsn string) Option {
 		}
 		parsed, err := mysql.ParseDSN(dsn)
 		if err != nil {
-			// The driver's messages never include the password.
-			return fmt.Errorf("WithDSN: %w", err)
+			// The driver's message may quote part of the DSN, password
+			// included: never pass that part on.
+			msg := err.Error()
+			creds := dsn
+			if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
+				creds = dsn[:at]
+			} else if slash := strings.IndexByte(dsn, '/'); slash >= 0 {
+				creds = dsn[:slash]
+			}
+			if _, pass, ok := strings.Cut(creds, ":"); ok && pass != "" {
+				msg = strings.ReplaceAll(msg, pass, "***")
+			}
+			return fmt.Errorf("WithDSN: unusable DSN (want user:password@tcp(host:port)/db?params): %s", msg)
 		}
 		if parsed.MultiStatements {
 			return errors.New("WithDSN: multiStatements=true is refused: it would let one tool call run several statements")
@@ -263,6 +275,7 @@ func WithMaskExemption(e MaskExemption) Option {
 // characters and stars the rest: KeepEnds(3, 4)("13812345678") is
 // "138****5678". A value too short to keep anything is starred whole.
 func KeepEnds(prefix, suffix int) func(string) string {
+	prefix, suffix = max(prefix, 0), max(suffix, 0)
 	return func(s string) string {
 		n := utf8.RuneCountInString(s)
 		if n <= prefix+suffix {
@@ -323,18 +336,19 @@ func (c *config) normalize() error {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	// Maxima first: a default left unset never exceeds a maximum set lower.
 	setDefault(&c.maxOpenConns, DefaultMaxOpenConns)
-	setDefault(&c.maxIdleConns, DefaultMaxIdleConns)
+	setDefault(&c.maxIdleConns, min(DefaultMaxIdleConns, c.maxOpenConns))
 	setDefault(&c.connMaxLifetime, DefaultConnMaxLifetime)
 	setDefault(&c.connMaxIdleTime, DefaultConnMaxIdleTime)
 	setDefault(&c.healthCheckInterval, DefaultHealthCheckInterval)
 	setDefault(&c.poolIdleTimeout, defaultPoolIdleTimeout)
-	setDefault(&c.queryTimeout, DefaultQueryTimeout)
 	setDefault(&c.maxQueryTimeout, DefaultMaxQueryTimeout)
-	setDefault(&c.rowLimit, DefaultRowLimit)
+	setDefault(&c.queryTimeout, min(DefaultQueryTimeout, c.maxQueryTimeout))
 	setDefault(&c.maxRowLimit, DefaultMaxRowLimit)
-	setDefault(&c.byteLimit, DefaultByteLimit)
+	setDefault(&c.rowLimit, min(DefaultRowLimit, c.maxRowLimit))
 	setDefault(&c.maxByteLimit, DefaultMaxByteLimit)
+	setDefault(&c.byteLimit, min(DefaultByteLimit, c.maxByteLimit))
 	setDefault(&c.retryAfter, defaultRetryAfter)
 
 	if c.maxIdleConns > c.maxOpenConns {
@@ -343,8 +357,10 @@ func (c *config) normalize() error {
 	if c.queryTimeout > c.maxQueryTimeout {
 		return fmt.Errorf("query timeout %v exceeds its maximum %v", c.queryTimeout, c.maxQueryTimeout)
 	}
-	if c.maxQueryTimeout < time.Second {
-		return fmt.Errorf("maximum query timeout %v is below one second", c.maxQueryTimeout)
+	if c.queryTimeout < time.Second {
+		// Engines count statement time in seconds or milliseconds, and
+		// some read zero as "no limit".
+		return fmt.Errorf("query timeout %v is below one second", c.queryTimeout)
 	}
 	if c.maxRowLimit > HardMaxRowLimit {
 		return fmt.Errorf("maximum row limit %d exceeds the hard cap of %d", c.maxRowLimit, HardMaxRowLimit)
@@ -372,6 +388,9 @@ func (c *config) normalize() error {
 		c.dsn = c.dsn.Clone()
 		c.dsn.ParseTime = false
 		c.dsn.InterpolateParams = false
+		if c.dsn.Timeout == 0 {
+			c.dsn.Timeout = defaultDialTimeout // the driver's default waits on the OS
+		}
 	}
 	return nil
 }
@@ -401,6 +420,9 @@ func EnvOptions(lookup func(string) (string, bool)) (opts []Option, configured b
 	}
 	if strings.ContainsAny(host, "/()@ ") {
 		return nil, false, errors.New("DORIS_HOST: not a host name or address")
+	}
+	if strings.Count(host, ":") == 1 {
+		return nil, false, errors.New("DORIS_HOST: give the port in DORIS_PORT")
 	}
 	port := get("DORIS_PORT")
 	if port == "" {

@@ -29,7 +29,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"tiny health interval", []Option{WithDSN(testDSN), WithHealthCheckInterval(time.Nanosecond)}, "interval"},
 		{"negative health interval", []Option{WithDSN(testDSN), WithHealthCheckInterval(-time.Second)}, "interval"},
 		{"timeout above max", []Option{WithDSN(testDSN), WithQueryTimeout(time.Hour, time.Minute)}, "exceeds"},
-		{"sub-second max timeout", []Option{WithDSN(testDSN), WithQueryTimeout(time.Millisecond, time.Millisecond)}, "below one second"},
+		{"sub-second timeout", []Option{WithDSN(testDSN), WithQueryTimeout(time.Millisecond, time.Minute)}, "below one second"},
+		{"password in a bad DSN", []Option{WithDSN("reader:s3cret-pass/sales")}, "unusable DSN"},
+		{"bytes above hard cap", []Option{WithDSN(testDSN), WithMaxBytes(0, HardMaxByteLimit+1)}, "hard cap"},
 		{"negative timeout", []Option{WithDSN(testDSN), WithQueryTimeout(-1, 0)}, "negative"},
 		{"rows above hard cap", []Option{WithDSN(testDSN), WithMaxRows(0, HardMaxRowLimit+1)}, "hard cap"},
 		{"rows above max", []Option{WithDSN(testDSN), WithMaxRows(500, 200)}, "exceeds"},
@@ -75,6 +77,22 @@ func TestNewDoesNotDial(t *testing.T) {
 	}
 }
 
+// Setting only a maximum lowers the default with it.
+func TestDefaultsFollowMaxima(t *testing.T) {
+	c := defaultConfig()
+	for _, o := range []Option{WithDSN(testDSN), WithPoolSize(3, 0), WithMaxRows(0, 50), WithQueryTimeout(0, 10*time.Second), WithMaxBytes(0, 512<<10)} {
+		if err := o(&c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if c.maxIdleConns != 3 || c.rowLimit != 50 || c.queryTimeout != 10*time.Second || c.byteLimit != 512<<10 {
+		t.Errorf("defaults above their maxima: idle %d rows %d timeout %v bytes %d", c.maxIdleConns, c.rowLimit, c.queryTimeout, c.byteLimit)
+	}
+}
+
 func TestEnvOptions(t *testing.T) {
 	env := func(kv ...string) func(string) (string, bool) {
 		m := map[string]string{}
@@ -110,6 +128,7 @@ func TestEnvOptions(t *testing.T) {
 		{"DORIS_HOST", "h", "DORIS_PORT", "99999"},
 		{"DORIS_HOST", "h", "DORIS_PORT", "x"},
 		{"DORIS_HOST", "a/b"},
+		{"DORIS_HOST", "fe:9030"},
 		{"DORIS_HOST", "h", "DORIS_MAX_CONNECTIONS", "0"},
 		{"DORIS_HOST", "h", "DORIS_QUERY_TIMEOUT", "-3"},
 		{"DORIS_HOST", "h", "DORIS_MAX_ROWS", "1000000"},

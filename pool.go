@@ -31,7 +31,7 @@ type pool struct {
 	ctx      context.Context // ends when Close starts
 	cancel   context.CancelFunc
 	loops    sync.WaitGroup
-	kills    sync.WaitGroup
+	calls    gate // calls in Do and the kills they fired
 	closeErr error
 	closed   sync.Once
 
@@ -160,9 +160,15 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 // kill can never reach the next user of the connection. A connection whose
 // session was changed is restored or discarded before anyone else uses it.
 func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
+	// Every call counts until it is over and its kill, if any, is done:
+	// Close waits for them.
+	if !p.calls.enter() {
+		return ErrServerClosed
+	}
 	m := p.def
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
+		p.calls.leave()
 		return err
 	}
 	discard := false
@@ -171,6 +177,12 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		conn.Close()
+	}()
+	armed := false
+	defer func() {
+		if !armed {
+			p.calls.leave()
+		}
 	}()
 	id, err := connectionID(ctx, conn, m.tracked)
 	if err != nil {
@@ -203,18 +215,20 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			}
 		}
 	}
-	killed := make(chan struct{})
-	p.kills.Add(1)
+	armed = true
+	// The kill, once fired, runs on its own: the connection is discarded
+	// rather than waited for, so its id can never be reused for another
+	// caller, and a kill waiting for a free connection of a full pool gets
+	// this one's place.
 	stop := context.AfterFunc(ctx, func() {
-		defer p.kills.Done()
-		defer close(killed)
+		defer p.calls.leave()
 		p.kill(m, id)
 	})
 	defer func() {
 		if stop() {
-			p.kills.Done()
+			p.calls.leave()
 		} else {
-			<-killed
+			discard = true
 		}
 	}()
 	return fn(ctx, conn)
@@ -278,7 +292,9 @@ func (p *pool) healthLoop() {
 func (p *pool) check() {
 	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.healthCheckInterval, 5*time.Second))
 	defer cancel()
-	err := p.def.db.PingContext(ctx)
+	// Over the control pool: a query pool busy with long queries is not an
+	// unreachable Doris.
+	err := p.def.ctl.PingContext(ctx)
 	if p.ctx.Err() != nil {
 		return // closing: keep the last real result
 	}
@@ -327,38 +343,33 @@ func (p *pool) prune(now time.Time) {
 	}
 }
 
-// Close stops both loops, waits for running kills and closes every pool the
-// Server owns, all within ctx. The host's pool (WithDB) is left open.
+// Close stops both loops, waits within ctx for calls and their kills to
+// finish, and closes every pool the Server owns. The host's pool (WithDB)
+// is left open.
 func (p *pool) Close(ctx context.Context) error {
 	p.closed.Do(func() {
 		p.cancel()
-		done := make(chan error, 1)
-		go func() {
-			p.loops.Wait()
-			p.kills.Wait()
-			p.mu.Lock()
-			ms := make([]*member, 0, len(p.secondary)+1)
-			for _, m := range p.secondary {
-				ms = append(ms, m)
-			}
-			p.secondary = nil
-			p.mu.Unlock()
-			if p.ownsDef {
-				ms = append(ms, p.def)
-			}
-			var errs []error
-			for _, m := range ms {
-				errs = append(errs, m.close())
-			}
-			done <- errors.Join(errs...)
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				p.closeErr = fmt.Errorf("pool: %w", err)
-			}
-		case <-ctx.Done():
-			p.closeErr = fmt.Errorf("pool: close: %w", ctx.Err())
+		p.calls.close()
+		p.loops.Wait() // the loops end at once: their context is done
+		var errs []error
+		if err := p.calls.wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%d calls or kills still running: %w", p.calls.active(), err))
+		}
+		p.mu.Lock()
+		ms := make([]*member, 0, len(p.secondary)+1)
+		for _, m := range p.secondary {
+			ms = append(ms, m)
+		}
+		p.secondary = nil
+		p.mu.Unlock()
+		if p.ownsDef {
+			ms = append(ms, p.def)
+		}
+		for _, m := range ms {
+			errs = append(errs, m.close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			p.closeErr = fmt.Errorf("pool: %w", err)
 		}
 	})
 	return p.closeErr

@@ -62,6 +62,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err := s.closeSessions(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := waitGrace(ctx, &s.streams); err != nil {
+		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.active(), err))
+	}
 
 	slots := make([]error, len(s.closers))
 	var g errgroup.Group
@@ -113,9 +116,33 @@ func (s *Server) closeSessions(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	// Idle sessions close in moments: a context that was already over
+	// should not turn that into an error.
+	select {
+	case <-done:
+		return nil
+	case <-time.After(closeGrace):
 		return fmt.Errorf("doris: shutdown: closing sessions: %w", ctx.Err())
 	}
 }
+
+// waitGrace waits for g to empty, until closeGrace past ctx's end.
+func waitGrace(ctx context.Context, g *gate) error {
+	if g.wait(ctx) == nil {
+		return nil
+	}
+	gctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+	defer cancel()
+	if g.wait(gctx) == nil {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// closeGrace is how long past the deadline Shutdown waits for sessions
+// that are closing anyway.
+const closeGrace = 100 * time.Millisecond
 
 // gate admits new work until it is closed and counts the work admitted and
 // not yet finished.

@@ -154,17 +154,18 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 
 	t.Run("exec_query refuses writes", func(t *testing.T) {
 		for q, reason := range map[string]string{
-			"DELETE FROM customers":                     "DELETE",
-			"UPDATE customers SET name = 'x'":           "UPDATE",
-			"INSERT INTO customers (id) VALUES (1)":     "INSERT",
-			"DROP TABLE customers":                      "DROP",
-			"CREATE TABLE x (id INT)":                   "CREATE",
-			"SELECT 1; DROP TABLE customers":            "multiple statements",
-			"SELECT * FROM customers INTO OUTFILE 'x'":  "INTO",
-			"SELECT SLEEP(10)":                          "SLEEP",
-			"/*!50000 DROP TABLE customers */ SELECT 1": "executable comment",
-			"EXPLAIN DELETE FROM customers":             "DELETE",
-			"SET GLOBAL read_only = 0":                  "SET",
+			"DELETE FROM customers":                        "DELETE",
+			"UPDATE customers SET name = 'x'":              "UPDATE",
+			"INSERT INTO customers (id) VALUES (1)":        "INSERT",
+			"DROP TABLE customers":                         "DROP",
+			"CREATE TABLE x (id INT)":                      "CREATE",
+			"SELECT 1; DROP TABLE customers":               "multiple statements",
+			"SELECT * FROM customers INTO OUTFILE 'x'":     "INTO",
+			"SELECT SLEEP(10)":                             "SLEEP",
+			"/*!50000 DROP TABLE customers */ SELECT 1":    "executable comment",
+			"EXPLAIN DELETE FROM customers":                "DELETE",
+			"SET GLOBAL read_only = 0":                     "SET",
+			"SELECT /*+ SET_VAR(query_timeout=86400) */ 1": "query_timeout",
 		} {
 			_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q, "db_name": "sample"})
 			if err != nil {

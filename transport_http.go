@@ -55,7 +55,7 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.s.refuse(w, jsonrpc.ID{})
 			return
 		}
-		h.next.ServeHTTP(w, r)
+		h.stream(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
@@ -77,47 +77,56 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer h.s.gate.leave()
-	case listen && h.s.gate.isClosed():
-		h.s.refuse(w, id)
+	case listen:
+		if h.s.gate.isClosed() {
+			h.s.refuse(w, id)
+			return
+		}
+		h.stream(w, r)
 		return
 	}
 	h.next.ServeHTTP(w, r)
 }
 
-// inspect reads the JSON-RPC envelope of a POST body: the first call's id,
-// whether it carries calls that are work (anything but a subscription
-// listen), and whether it carries a subscription listen. A body that does
-// not parse counts as work: the transport answers it, and during shutdown
-// it is refused like any new request.
+// stream serves a request that may stay open for the session's life (a GET
+// stream, a subscription listen), counting it so that Shutdown returns
+// only once the streams it ended have left the handler.
+func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
+	h.s.streams.enter()
+	defer h.s.streams.leave()
+	h.next.ServeHTTP(w, r)
+}
+
+// inspect reads the JSON-RPC messages of a POST body with the go-sdk's own
+// decoder, so the gate sees exactly what the transport will: the first
+// call's id, whether the body carries calls that are work (anything but a
+// subscription listen), and whether it carries a subscription listen. A body
+// that does not decode counts as work: the transport answers it, and during
+// shutdown it is refused like any new request.
 func inspect(body []byte) (id jsonrpc.ID, work, listen bool) {
-	type envelope struct {
-		ID     any    `json:"id"`
-		Method string `json:"method"`
-	}
-	var msgs []envelope
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	var err error
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		err = json.Unmarshal(trimmed, &msgs)
+	var raws []json.RawMessage
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return id, true, false
+		}
 	} else {
-		var m envelope
-		err = json.Unmarshal(trimmed, &m)
-		msgs = []envelope{m}
+		raws = []json.RawMessage{body}
 	}
-	if err != nil {
-		return id, true, false
-	}
-	for _, m := range msgs {
-		if m.ID == nil || m.Method == "" {
+	for _, raw := range raws {
+		msg, err := jsonrpc.DecodeMessage(raw)
+		if err != nil {
+			return id, true, false
+		}
+		req, ok := msg.(*jsonrpc.Request)
+		if !ok || !req.IsCall() {
 			continue // a notification or a response
 		}
-		if m.Method == methodListen {
+		if req.Method == methodListen {
 			listen = true
 			continue
 		}
 		if !work {
-			id, _ = jsonrpc.MakeID(m.ID)
-			work = true
+			id, work = req.ID, true
 		}
 	}
 	return id, work, listen
@@ -152,8 +161,10 @@ func (s *Server) ReadyHandler() http.Handler {
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
 			return
 		}
-		if ok, err := s.pool.ready(); !ok {
-			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "doris unreachable: "+err.Error())
+		if ok, _ := s.pool.ready(); !ok {
+			// The cause (addresses, user names) goes to the log, not to
+			// unauthenticated probes.
+			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "doris unreachable")
 			return
 		}
 		writeStatus(w, http.StatusOK, "ready", "")

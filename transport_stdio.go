@@ -3,6 +3,7 @@ package doris
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -38,11 +39,18 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 		ss.Close()
 		return ErrServerClosed
 	}
+	// Closing a session waits for its handlers: when ctx ends they are
+	// cancelled first, through the same merge as Shutdown's hard stop.
+	stop, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	s.sessionStops.Store(ss, stop)
+	defer s.sessionStops.Delete(ss)
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		cancel(fmt.Errorf("session ended: %w", context.Cause(ctx)))
 		ss.Close()
 		<-done
 		return ctx.Err()
@@ -81,6 +89,7 @@ type trackedConn struct {
 
 	mu      sync.Mutex
 	pending map[jsonrpc.ID]struct{}
+	closed  bool
 }
 
 func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
@@ -93,6 +102,15 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		if !ok || !req.IsCall() || req.Method == methodListen {
 			return msg, nil
 		}
+		c.mu.Lock()
+		_, dup := c.pending[req.ID]
+		closed := c.closed
+		c.mu.Unlock()
+		if dup || closed {
+			// The go-sdk answers neither a reused id nor anything read after
+			// Close: such a message is no work to wait for.
+			return msg, nil
+		}
 		if !c.gate.enter() {
 			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: shutdownError}); err != nil {
 				return nil, err
@@ -100,6 +118,11 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			continue
 		}
 		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			c.gate.leave()
+			return msg, nil
+		}
 		c.pending[req.ID] = struct{}{}
 		c.mu.Unlock()
 		return msg, nil
@@ -126,6 +149,7 @@ func (c *trackedConn) Close() error {
 	c.mu.Lock()
 	n := len(c.pending)
 	clear(c.pending)
+	c.closed = true
 	c.mu.Unlock()
 	for range n {
 		c.gate.leave()

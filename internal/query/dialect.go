@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,19 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 		b.rowCap = true
 	}
 	return b
+}
+
+// limitVars are the session variables that bound a statement. A caller's
+// optimizer hint setting one of them would override the limits the runtime
+// sets (a SET_VAR hint beats a session variable).
+var limitVars = regexp.MustCompile(`(?i)\b(query_timeout|sql_select_limit|max_execution_time|max_statement_time|exec_mem_limit|insert_timeout|max_scan_key_num|parallel_fragment_exec_instance_num)\b`)
+
+// checkHints refuses a statement whose own hints touch the limits.
+func checkHints(st *sqlguard.Statement) error {
+	if st.HasHint && limitVars.MatchString(st.SQL) {
+		return fmt.Errorf("optimizer hints may not set %s: the server sets the limits", limitVars.FindString(st.SQL))
+	}
+	return nil
 }
 
 // engineTimeout reports whether err is the engine stopping a statement at

@@ -86,18 +86,25 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	if lim.MaxRows <= 0 || lim.MaxBytes <= 0 || lim.Timeout <= 0 {
 		return nil, fmt.Errorf("query: invalid limits %+v", lim)
 	}
-	be, err := ex.Backend(ctx)
-	if err != nil {
+	if err := checkHints(req.Stmt); err != nil {
 		return nil, err
 	}
-	b := be.Engine.bound(req.Stmt, lim, req.DB)
-	wait := lim.Timeout
-	if b.timeCap {
-		wait += clientGrace
-	}
 	start := time.Now()
-	tctx, cancelTimeout := context.WithTimeoutCause(ctx, wait, &TimeoutError{lim.Timeout})
+	// The time limit covers finding out what the server is, on first use,
+	// and the engine gets a moment to enforce the limit itself first.
+	tctx, cancelTimeout := context.WithTimeoutCause(ctx, lim.Timeout+clientGrace, &TimeoutError{lim.Timeout})
 	defer cancelTimeout()
+	be, err := ex.Backend(tctx)
+	if err != nil {
+		return nil, explain(tctx, err)
+	}
+	b := be.Engine.bound(req.Stmt, lim, req.DB)
+	if !b.timeCap {
+		// Nothing in the engine stops it: the client's deadline does.
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeoutCause(tctx, time.Until(start.Add(lim.Timeout)), &TimeoutError{lim.Timeout})
+		defer cancel()
+	}
 	rctx, stop := context.WithCancelCause(tctx)
 	defer stop(nil)
 
@@ -166,8 +173,9 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, st
 			// comes, the engine ignored the cap and the rest is cancelled.
 			if !rowCap || rows.Next() {
 				stop()
+				return nil
 			}
-			return nil
+			return rows.Err()
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return err

@@ -37,20 +37,20 @@ type tableArgs struct {
 
 func (c *catalog) register(s *mcp.Server) error {
 	return errors.Join(
-		add(s, "exec_query", "Run a read-only SQL query",
+		add(s, c.cfg.Logger, "exec_query", "Run a read-only SQL query",
 			"Runs one read-only SQL statement on Doris and returns its rows, bounded in rows, bytes and time. "+
 				"The result says whether it was truncated.",
 			c.execQuery),
-		add(s, "get_sql_explain", "Explain a query's plan",
+		add(s, c.cfg.Logger, "get_sql_explain", "Explain a query's plan",
 			"Returns the execution plan Doris chooses for a read-only query, one line per row, without running it.",
 			c.explain),
-		add(s, "get_db_list", "List databases",
+		add(s, c.cfg.Logger, "get_db_list", "List databases",
 			"Lists the databases visible to the connected Doris user.",
 			c.dbList),
-		add(s, "get_db_table_list", "List tables",
+		add(s, c.cfg.Logger, "get_db_table_list", "List tables",
 			"Lists the tables and views of a database with their type.",
 			c.tableList),
-		add(s, "get_table_schema", "Describe a table",
+		add(s, c.cfg.Logger, "get_table_schema", "Describe a table",
 			"Returns a table's columns: name, type, collation, nullability, key, default, extra and comment.",
 			c.tableSchema),
 	)
@@ -64,7 +64,7 @@ func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Resul
 	if err != nil {
 		return nil, err
 	}
-	return c.run(ctx, in.DBName, in.SQL, lim)
+	return c.run(ctx, in.DBName, in.SQL, lim, c.mask(ctx))
 }
 
 func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, error) {
@@ -86,11 +86,11 @@ func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, e
 		}
 		stmt += "VERBOSE "
 	}
-	return c.run(ctx, in.DBName, stmt+st.SQL, c.metaLimits())
+	return c.run(ctx, in.DBName, stmt+st.SQL, c.metaLimits(), nil)
 }
 
 func (c *catalog) dbList(ctx context.Context, _ struct{}) (*query.Result, error) {
-	return c.run(ctx, "", "SHOW DATABASES", c.metaLimits())
+	return c.run(ctx, "", "SHOW DATABASES", c.metaLimits(), nil)
 }
 
 func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, error) {
@@ -102,7 +102,7 @@ func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, erro
 		}
 		stmt += " FROM " + db
 	}
-	return c.run(ctx, "", stmt, c.metaLimits())
+	return c.run(ctx, "", stmt, c.metaLimits(), nil)
 }
 
 func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result, error) {
@@ -110,7 +110,7 @@ func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result,
 	if err != nil {
 		return nil, err
 	}
-	return c.run(ctx, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits())
+	return c.run(ctx, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits(), nil)
 }
 
 // qualify validates a table name, optionally qualified, and returns it

@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -22,9 +24,11 @@ type Config struct {
 	// Default holds the limits of a call that asks for none; Max the most a
 	// call may ask for.
 	Default, Max query.Limits
-	// Mask applies to every result unless Unmasked says the caller is exempt.
+	// Mask applies to every data result unless Unmasked says the caller is
+	// exempt.
 	Mask     *query.Masker
 	Unmasked func(ctx context.Context) bool
+	Logger   *slog.Logger
 }
 
 // Register adds every tool to s.
@@ -73,7 +77,7 @@ type toolFunc[In any] func(ctx context.Context, in In) (*query.Result, error)
 // add registers a read-only tool whose arguments decode strictly into In
 // and whose result is a query.Result. The result is encoded once and sent
 // both as structured content and as its JSON text, for older clients.
-func add[In any](s *mcp.Server, name, title, desc string, run toolFunc[In]) error {
+func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run toolFunc[In]) error {
 	in, err := jsonschema.For[In](nil)
 	if err != nil {
 		return fmt.Errorf("tool %s: input schema: %w", name, err)
@@ -87,7 +91,15 @@ func add[In any](s *mcp.Server, name, title, desc string, run toolFunc[In]) erro
 		OutputSchema: resultSchema,
 		Annotations:  &mcp.ToolAnnotations{Title: title, ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
 	}
-	s.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	s.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		// The go-sdk does not recover handler panics; one bad value (a
+		// host's mask function, say) must not take the process down.
+		defer func() {
+			if p := recover(); p != nil {
+				res, err = errorResult(fmt.Errorf("internal error in %s: %v", name, p)), nil
+				log.Error("tool panicked", "tool", name, "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
 		var args In
 		if raw := req.Params.Arguments; len(raw) > 0 && string(raw) != "null" {
 			dec := json.NewDecoder(bytes.NewReader(raw))
@@ -96,11 +108,11 @@ func add[In any](s *mcp.Server, name, title, desc string, run toolFunc[In]) erro
 				return errorResult(fmt.Errorf("invalid arguments: %w", err)), nil
 			}
 		}
-		res, err := run(ctx, args)
+		out, err := run(ctx, args)
 		if err != nil {
 			return errorResult(err), nil
 		}
-		b, err := json.Marshal(res)
+		b, err := json.Marshal(out)
 		if err != nil {
 			return errorResult(err), nil
 		}
@@ -156,17 +168,23 @@ func resolve(name string, asked, def, top int) (int, error) {
 }
 
 // run checks stmt with the guard, whoever wrote it, and runs it through
-// the bounded runtime with the caller's masking.
-func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits) (*query.Result, error) {
+// the bounded runtime.
+func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, mask *query.Masker) (*query.Result, error) {
 	st, err := sqlguard.Check(stmt)
 	if err != nil {
 		return nil, err
 	}
-	mask := c.cfg.Mask
-	if c.cfg.Unmasked != nil && c.cfg.Unmasked(ctx) {
-		mask = nil
-	}
 	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
+}
+
+// mask is the masking of a data result for the caller of ctx. The
+// library's metadata results are not masked: a database named crm_email
+// would mask every table name listed under "Tables_in_crm_email".
+func (c *catalog) mask(ctx context.Context) *query.Masker {
+	if c.cfg.Unmasked != nil && c.cfg.Unmasked(ctx) {
+		return nil
+	}
+	return c.cfg.Mask
 }
 
 // metaLimits bounds the library's own metadata statements.
