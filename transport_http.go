@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	sdkjson "github.com/segmentio/encoding/json"
 )
 
 // maxRequestBody bounds an HTTP request body, as the go-sdk does by default.
@@ -97,36 +98,50 @@ func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, r)
 }
 
-// inspect reads the JSON-RPC messages of a POST body with the go-sdk's own
-// decoder, so the gate sees exactly what the transport will: the first
-// call's id, whether the body carries calls that are work (anything but a
-// subscription listen), and whether it carries a subscription listen. A body
-// that does not decode counts as work: the transport answers it, and during
-// shutdown it is refused like any new request.
+// envelope is what the gate reads of a JSON-RPC message.
+type envelope struct {
+	ID     json.RawMessage `json:"id"`
+	Method json.RawMessage `json:"method"`
+}
+
+// inspect reads the JSON-RPC messages of a POST body with the decoder and
+// the rules of the go-sdk (exact-case keys; a message with a "method" key
+// and a non-null id is a call), so the gate sees what the transport will:
+// the first call's id, whether the body carries calls that are work
+// (anything but a subscription listen), and whether it carries a
+// subscription listen. A body that does not decode counts as work: the
+// transport answers it, and during shutdown it is refused like any new
+// request.
 func inspect(body []byte) (id jsonrpc.ID, work, listen bool) {
-	var raws []json.RawMessage
+	var msgs []envelope
+	var err error
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return id, true, false
-		}
+		_, err = sdkjson.Parse(trimmed, &msgs, sdkjson.DontMatchCaseInsensitiveStructFields)
 	} else {
-		raws = []json.RawMessage{body}
+		msgs = make([]envelope, 1)
+		_, err = sdkjson.Parse(body, &msgs[0], sdkjson.DontMatchCaseInsensitiveStructFields)
 	}
-	for _, raw := range raws {
-		msg, err := jsonrpc.DecodeMessage(raw)
-		if err != nil {
-			return id, true, false
-		}
-		req, ok := msg.(*jsonrpc.Request)
-		if !ok || !req.IsCall() {
+	if err != nil {
+		return id, true, false
+	}
+	for _, m := range msgs {
+		if len(m.Method) == 0 || len(m.ID) == 0 || string(m.ID) == "null" {
 			continue // a notification or a response
 		}
-		if req.Method == methodListen {
+		var method string
+		var rawID any
+		if _, err := sdkjson.Parse(m.Method, &method, 0); err != nil {
+			return id, true, false
+		}
+		if method == methodListen {
 			listen = true
 			continue
 		}
 		if !work {
-			id, work = req.ID, true
+			if _, err := sdkjson.Parse(m.ID, &rawID, 0); err == nil {
+				id, _ = jsonrpc.MakeID(rawID)
+			}
+			work = true
 		}
 	}
 	return id, work, listen

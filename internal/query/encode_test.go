@@ -56,3 +56,24 @@ func FuzzEncodeString(f *testing.F) {
 		}
 	})
 }
+
+// AppendJSON writes what encoding/json would.
+func TestResultAppendJSON(t *testing.T) {
+	for _, r := range []*Result{
+		{Columns: []Column{}, Rows: []json.RawMessage{}},
+		{
+			Columns:   []Column{{Name: `we"ird`, Type: "VARCHAR"}, {Name: "n", Type: "INT"}},
+			Rows:      []json.RawMessage{json.RawMessage(`["a",1]`), json.RawMessage(`[null,2]`)},
+			RowCount:  2,
+			Truncated: true, TruncationReason: RowLimit, ElapsedMS: 12,
+		},
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON:\n%s\nwant\n%s", got, want)
+		}
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -65,6 +67,37 @@ type Result struct {
 	Truncated        bool              `json:"truncated"`
 	TruncationReason string            `json:"truncation_reason,omitempty"`
 	ElapsedMS        int64             `json:"elapsed_ms"`
+}
+
+// AppendJSON appends r encoded as JSON, the rows as they were encoded
+// when read: they are neither decoded nor validated again.
+func (r *Result) AppendJSON(dst []byte) []byte {
+	n := 128
+	for _, row := range r.Rows {
+		n += len(row) + 1
+	}
+	dst = slices.Grow(dst, n)
+	cols, _ := json.Marshal(r.Columns) // names and types: strings only
+	dst = append(dst, `{"columns":`...)
+	dst = append(dst, cols...)
+	dst = append(dst, `,"rows":[`...)
+	for i, row := range r.Rows {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, row...)
+	}
+	dst = append(dst, `],"row_count":`...)
+	dst = strconv.AppendInt(dst, int64(r.RowCount), 10)
+	dst = append(dst, `,"truncated":`...)
+	dst = strconv.AppendBool(dst, r.Truncated)
+	if r.TruncationReason != "" {
+		dst = append(dst, `,"truncation_reason":`...)
+		dst = strconv.AppendQuote(dst, r.TruncationReason)
+	}
+	dst = append(dst, `,"elapsed_ms":`...)
+	dst = strconv.AppendInt(dst, r.ElapsedMS, 10)
+	return append(dst, '}')
 }
 
 // TimeoutError reports a statement stopped by its time limit.

@@ -83,11 +83,16 @@ func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run 
 		return fmt.Errorf("tool %s: input schema: %w", name, err)
 	}
 	in.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
+	// Encoded once: the go-sdk re-encodes a *jsonschema.Schema on every call.
+	inJSON, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("tool %s: input schema: %w", name, err)
+	}
 	t := &mcp.Tool{
 		Name:         name,
 		Title:        title,
 		Description:  desc,
-		InputSchema:  in,
+		InputSchema:  json.RawMessage(inJSON),
 		OutputSchema: resultSchema,
 		Annotations:  &mcp.ToolAnnotations{Title: title, ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
 	}
@@ -112,10 +117,7 @@ func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run 
 		if err != nil {
 			return errorResult(err), nil
 		}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return errorResult(err), nil
-		}
+		b := out.AppendJSON(nil)
 		return &mcp.CallToolResult{
 			StructuredContent: json.RawMessage(b),
 			Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
