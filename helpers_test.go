@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,28 @@ func connect(t testing.TB, ctx context.Context, endpoint string, hc *http.Client
 	}
 	t.Cleanup(func() { cs.Close() })
 	return cs
+}
+
+// servePipes serves s over a pair of pipes with ServeTransport(ctx), the
+// server writing through wrap when it is not nil, and connects a client.
+// served reports what ServeTransport returned.
+func servePipes(t testing.TB, ctx context.Context, s *Server, wrap func(io.WriteCloser) io.WriteCloser) (cs *mcp.ClientSession, served <-chan error) {
+	t.Helper()
+	clientR, serverW := io.Pipe()
+	serverR, clientW := io.Pipe()
+	var w io.WriteCloser = serverW
+	if wrap != nil {
+		w = wrap(serverW)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.ServeTransport(ctx, &mcp.IOTransport{Reader: serverR, Writer: w}) }()
+	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs, done
 }
 
 // result is the structured content of a tool result.

@@ -2,6 +2,7 @@ package doris
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -13,16 +14,21 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// queryFixture is a Server with default options on HTTP, a client session,
+// and a plain pool on the same backend to watch the engine.
+func queryFixture(t *testing.T) (*sql.DB, *mcp.ClientSession) {
+	dsn := backend(t)
+	s := newServer(t, dsn)
+	return openDB(t, dsn), connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+}
+
 // bigScan would run for a minute on either backend if nothing stopped it.
 const bigScan = "SELECT a.seq, b.seq FROM seq_1_to_20000 a, seq_1_to_20000 b"
 
 // The row cap: a 400-million-row scan returns its first rows at once and
 // leaves nothing running in the engine.
 func TestRowCap(t *testing.T) {
-	dsn := backend(t)
-	db := openDB(t, dsn)
-	s := newServer(t, dsn)
-	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	db, cs := queryFixture(t)
 	ctx := context.Background()
 
 	start := time.Now()
@@ -51,10 +57,7 @@ func TestRowCap(t *testing.T) {
 
 // The byte cap counts encoded JSON and cancels the rest of the statement.
 func TestByteCap(t *testing.T) {
-	dsn := backend(t)
-	db := openDB(t, dsn)
-	s := newServer(t, dsn)
-	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	db, cs := queryFixture(t)
 	ctx := context.Background()
 	r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": bigScan, "max_rows": 10000, "max_bytes": 1000})
 	if !r.Truncated || r.TruncationReason != "byte_limit" {
@@ -75,10 +78,7 @@ func TestByteCap(t *testing.T) {
 // The time cap: the call fails with an error naming the limit, and the
 // query is gone from the engine.
 func TestTimeCap(t *testing.T) {
-	dsn := backend(t)
-	db := openDB(t, dsn)
-	s := newServer(t, dsn)
-	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	db, cs := queryFixture(t)
 	start := time.Now()
 	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 1})
 	took := time.Since(start)
@@ -98,10 +98,7 @@ func TestTimeCap(t *testing.T) {
 
 // A call the client cancels has its query killed in the engine.
 func TestCancelledCallKillsQuery(t *testing.T) {
-	dsn := backend(t)
-	db := openDB(t, dsn)
-	s := newServer(t, dsn)
-	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	db, cs := queryFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

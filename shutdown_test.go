@@ -331,20 +331,12 @@ func TestShutdownStdioDeliversInFlight(t *testing.T) {
 	q := calibrate(t, db, 500*time.Millisecond)
 	s := newServer(t, dsn)
 
-	clientR, serverW := io.Pipe()
-	serverR, clientW := io.Pipe()
-	written := &recorder{w: serverW}
-	served := make(chan error, 1)
-	go func() {
-		served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: written})
-	}()
-	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
+	var written *recorder
 	ctx := context.Background()
-	cs, err := c.Connect(ctx, &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs, served := servePipes(t, ctx, s, func(w io.WriteCloser) io.WriteCloser {
+		written = &recorder{w: w}
+		return written
+	})
 
 	out := make(chan error, 1)
 	go func() {

@@ -17,19 +17,8 @@ func TestServeTransportContextEnds(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
-	clientR, serverW := io.Pipe()
-	serverR, clientW := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() {
-		served <- s.ServeTransport(ctx, &mcp.IOTransport{Reader: serverR, Writer: serverW})
-	}()
-	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
-	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs, served := servePipes(t, ctx, s, nil)
 	go call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
 	start := time.Now()

@@ -2,7 +2,6 @@ package doris
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -39,17 +38,7 @@ func TestToolsEndToEnd(t *testing.T) {
 
 // connectStdio serves s over a pair of pipes and connects a client.
 func connectStdio(t *testing.T, s *Server) *mcp.ClientSession {
-	clientR, serverW := io.Pipe()
-	serverR, clientW := io.Pipe()
-	served := make(chan error, 1)
-	go func() {
-		served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW})
-	}()
-	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
-	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, served := servePipes(t, context.Background(), s, nil)
 	t.Cleanup(func() {
 		cs.Close()
 		if err := <-served; err != nil && err != ErrServerClosed {
