@@ -156,9 +156,10 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 
 // Do runs fn on a connection reserved for it, in the session s asks for.
 // If ctx ends while fn runs, the statement running on that connection is
-// killed in the engine; Do returns only after the kill has finished, so a
-// kill can never reach the next user of the connection. A connection whose
-// session was changed is restored or discarded before anyone else uses it.
+// killed in the engine, from another connection, and the connection is
+// discarded: its id is never used again, so the kill cannot reach another
+// caller. A connection whose session was changed is restored or discarded
+// before anyone else uses it.
 func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
 	// Every call counts until it is over and its kill, if any, is done:
 	// Close waits for them.
@@ -352,7 +353,7 @@ func (p *pool) Close(ctx context.Context) error {
 		p.calls.close()
 		p.loops.Wait() // the loops end at once: their context is done
 		var errs []error
-		if err := p.calls.wait(ctx); err != nil {
+		if err := waitGrace(ctx, &p.calls); err != nil {
 			errs = append(errs, fmt.Errorf("%d calls or kills still running: %w", p.calls.active(), err))
 		}
 		p.mu.Lock()
