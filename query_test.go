@@ -250,6 +250,22 @@ func TestMaskFunctions(t *testing.T) {
 	}
 }
 
+// A session whose sql_mode reads quotes differently from the guard is
+// refused, with the reason.
+func TestSQLModeRefused(t *testing.T) {
+	dsn := backend(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s := newServer(t, dsn+sep+"sql_mode=%27ANSI_QUOTES%27")
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
+	if err != nil || !strings.Contains(msg, "ANSI_QUOTES") {
+		t.Errorf("err=%v msg=%q, want a refusal naming ANSI_QUOTES", err, msg)
+	}
+}
+
 // get_sql_explain re-checks the query and returns the plan.
 func TestExplainTool(t *testing.T) {
 	s := newServer(t, backend(t))

@@ -48,16 +48,35 @@ type Backend struct {
 }
 
 // Detect asks the server what it is. Doris answers VERSION() like MySQL
-// 5.7, so @@version_comment is what tells them apart.
+// 5.7, so @@version_comment is what tells them apart. It refuses a session
+// whose sql_mode changes how quotes and backslashes are read: the
+// read-only guard reads SQL as the default mode does, and under another
+// mode a statement it checked could mean something else.
 func Detect(ctx context.Context, conn *sql.Conn) (Backend, error) {
 	var b Backend
-	var comment sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&b.Version, &comment); err != nil {
+	var comment, mode sql.NullString
+	err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment, @@sql_mode").Scan(&b.Version, &comment, &mode)
+	if err != nil {
 		return b, fmt.Errorf("detecting the server: %w", err)
+	}
+	if err := checkSQLMode(mode.String); err != nil {
+		return b, err
 	}
 	b.VersionComment = comment.String
 	b.Engine = classify(b.Version, b.VersionComment)
 	return b, nil
+}
+
+// checkSQLMode refuses the modes under which the guard would misread text.
+func checkSQLMode(mode string) error {
+	for _, m := range strings.Split(strings.ToUpper(mode), ",") {
+		switch strings.TrimSpace(m) {
+		case "ANSI_QUOTES", "ANSI", "NO_BACKSLASH_ESCAPES":
+			return fmt.Errorf("unavailable: the connection's sql_mode includes %s, which changes how the read-only guard must read quotes; "+
+				"remove it from the server's or the DSN's sql_mode", strings.TrimSpace(m))
+		}
+	}
+	return nil
 }
 
 func classify(version, comment string) Engine {

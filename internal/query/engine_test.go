@@ -126,6 +126,21 @@ func TestEngineTimeCap(t *testing.T) {
 	}
 }
 
+func TestCheckSQLMode(t *testing.T) {
+	for mode, ok := range map[string]bool{
+		"": true,
+		"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO":              true,
+		"ONLY_FULL_GROUP_BY":                                          true,
+		"ansi_quotes":                                                 false,
+		"STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES":                      false,
+		"REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI": false,
+	} {
+		if err := checkSQLMode(mode); (err == nil) != ok {
+			t.Errorf("sql_mode %q: %v", mode, err)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		version, comment string
