@@ -469,3 +469,67 @@ func benchPeakHeap(op func() error) (uint64, error) {
 	}
 	return 0, err
 }
+
+// BenchmarkShutdownIdleSessions measures Shutdown of a stateful Server
+// whose clients each hold an idle standalone GET stream, against the same
+// Server with no session at all: the sessions should add little, since
+// Shutdown never waits for clients. Each round builds its Server and
+// sessions outside the timer.
+func BenchmarkShutdownIdleSessions(b *testing.B) {
+	dsn := backend(b)
+	var base float64
+	for _, n := range []int{0, 200} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				srv, err := New(WithDSN(dsn), WithStatefulSessions(0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				hs := serveHTTP(b, srv)
+				tr := &http.Transport{MaxIdleConnsPerHost: 2 * n}
+				hc := &http.Client{Transport: tr}
+				var wg sync.WaitGroup
+				sessions := make([]*mcp.ClientSession, n)
+				for i := range sessions {
+					wg.Go(func() {
+						c := mcp.NewClient(&mcp.Implementation{Name: "idle", Version: "1"}, nil)
+						cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp", HTTPClient: hc, MaxRetries: -1},
+							&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						sessions[i] = cs
+					})
+				}
+				wg.Wait()
+				for srv.streams.active() < n && !b.Failed() {
+					time.Sleep(time.Millisecond)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				b.StartTimer()
+				err = srv.Shutdown(ctx)
+				b.StopTimer()
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, cs := range sessions {
+					if cs != nil {
+						cs.Close()
+					}
+				}
+				hs.Close()
+				tr.CloseIdleConnections()
+				b.StartTimer()
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if n == 0 {
+				base = ns
+			} else if base > 0 {
+				b.ReportMetric(ns/base, "vs-no-sessions")
+			}
+		})
+	}
+}
