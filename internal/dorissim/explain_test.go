@@ -1,9 +1,11 @@
 package dorissim
 
 import (
+	"context"
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 )
 
 // EXPLAIN of a query answers as Doris does: one text column named
@@ -44,5 +46,37 @@ func TestExplainLikeDoris(t *testing.T) {
 	}
 	if _, ok := dorisExplain("EXPLAIN orders"); ok {
 		t.Error("EXPLAIN <table> (DESCRIBE) was rewritten")
+	}
+}
+
+// seq_<from>_to_<to>_wait_<n>ms waits before its first row, and does not
+// hold a caller who gives up.
+func TestSeqWait(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("mysql", s.DSN(SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM seq_1_to_10_wait_300ms").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("count %d, err %v", n, err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("answered after %v, before the wait", took)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM seq_1_to_10_wait_60000ms").Scan(&n); err == nil {
+		t.Error("a cancelled wait returned a row")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("cancelling a wait took %v", took)
 	}
 }

@@ -5,14 +5,18 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // seqNameRE matches the names of MariaDB's Sequence-engine tables:
-// seq_<from>_to_<to> and seq_<from>_to_<to>_step_<step>.
-var seqNameRE = regexp.MustCompile(`(?i)^seq_([0-9]+)_to_([0-9]+)(?:_step_([0-9]+))?$`)
+// seq_<from>_to_<to> and seq_<from>_to_<to>_step_<step>, and the
+// simulator's own seq_<from>_to_<to>_wait_<n>ms, which waits n milliseconds
+// before its first row: a guard-legal query that stays in flight without
+// using CPU, so lifecycle tests do not depend on the machine's speed.
+var seqNameRE = regexp.MustCompile(`(?i)^seq_([0-9]+)_to_([0-9]+)(?:_step_([0-9]+))?(?:_wait_([0-9]+)ms)?$`)
 
 // seqCancelCheckEvery is how many rows a sequence iterator produces between
 // two checks of its query context.
@@ -28,6 +32,7 @@ type seqTable struct {
 	low, high  uint64 // inclusive bounds of the arithmetic progression
 	step       uint64
 	descending bool
+	wait       time.Duration // before the first row
 	schema     sql.Schema
 }
 
@@ -51,7 +56,13 @@ func parseSeqTable(db, name string) (t *seqTable, ok bool, err error) {
 	if err1 != nil || err2 != nil || err3 != nil || step == 0 {
 		return nil, true, fmt.Errorf("invalid sequence table %q: bounds must fit in BIGINT UNSIGNED and the step must be positive", name)
 	}
-	t = &seqTable{name: name, db: db, low: from, high: to, step: step}
+	var wait uint64
+	if m[4] != "" {
+		if wait, err = strconv.ParseUint(m[4], 10, 32); err != nil {
+			return nil, true, fmt.Errorf("invalid sequence table %q: wait out of range", name)
+		}
+	}
+	t = &seqTable{name: name, db: db, low: from, high: to, step: step, wait: time.Duration(wait) * time.Millisecond}
 	if from > to {
 		t.low, t.high, t.descending = to, from, true
 	}
@@ -104,6 +115,15 @@ type seqIter struct {
 func (it *seqIter) Next(ctx *sql.Context) (sql.Row, error) {
 	if it.finished {
 		return nil, io.EOF
+	}
+	if it.t.wait > 0 && it.next == 0 && it.check == 0 {
+		timer := time.NewTimer(it.t.wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		}
 	}
 	if it.check++; it.check >= seqCancelCheckEvery {
 		it.check = 0
