@@ -229,6 +229,18 @@ func running(t testing.TB, db *sql.DB, fragment string) int {
 	return n
 }
 
+// slowQuery returns a guard-legal query that stays in flight: on the
+// simulator one that waits d without using CPU, on a real server one of
+// about cpu of CPU time (which it runs in parallel with others). Its text
+// contains "seq_1_to_1000".
+func slowQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) string {
+	t.Helper()
+	if os.Getenv("DORIS_TEST_DSN") == "" {
+		return fmt.Sprintf("SELECT COUNT(*) FROM seq_1_to_1000_wait_%dms a", d.Milliseconds())
+	}
+	return calibrate(t, db, cpu)
+}
+
 // calibrate returns a guard-legal query taking about target of CPU time on
 // this backend, by timing a cross join of seq tables and scaling it.
 func calibrate(t testing.TB, db *sql.DB, target time.Duration) string {

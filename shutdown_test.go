@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -109,13 +108,8 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 	leakCheck(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	// The simulator has a query that waits 1.5 s without using CPU. A real
-	// server gets one of about 150 ms of CPU, which it runs in parallel:
 	// 32 at once on a small machine keep every call in flight for seconds.
-	q := "SELECT COUNT(*) FROM seq_1_to_1000_wait_1500ms a"
-	if os.Getenv("DORIS_TEST_DSN") != "" {
-		q = calibrate(t, db, 150*time.Millisecond)
-	}
+	q := slowQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
 	s := newServer(t, dsn, WithPoolSize(40, 40))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -235,7 +229,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 	leakCheck(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	q := calibrate(t, db, 700*time.Millisecond)
+	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
 	s := newServer(t, dsn, WithHealthCheckInterval(20*time.Millisecond))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -251,7 +245,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 		}
 		out <- err
 	}()
-	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000 a") == 1 })
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000") == 1 })
 
 	shut := make(chan error, 1)
 	go func() {
@@ -333,7 +327,7 @@ func TestShutdownStdioDeliversInFlight(t *testing.T) {
 	leakCheck(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	q := calibrate(t, db, 500*time.Millisecond)
+	q := slowQuery(t, db, 500*time.Millisecond, 500*time.Millisecond)
 	s := newServer(t, dsn)
 
 	var written *recorder
@@ -351,7 +345,7 @@ func TestShutdownStdioDeliversInFlight(t *testing.T) {
 		}
 		out <- err
 	}()
-	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000 a") == 1 })
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000") == 1 })
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Shutdown(sctx); err != nil {
