@@ -2,7 +2,6 @@ package dorissim
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +10,7 @@ import (
 // EXPLAIN of a query answers as Doris does: one text column named
 // "Explain String(Nereids Planner)", one plan line per row.
 func TestExplainLikeDoris(t *testing.T) {
-	s, err := Start(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db, err := sql.Open("mysql", s.DSN(SampleDB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := open(t, start(t), SampleDB)
 	for _, q := range []string{
 		"EXPLAIN SELECT * FROM orders WHERE customer_id = 1",
 		"explain verbose select city, count(*) from customers group by city",
@@ -52,16 +42,7 @@ func TestExplainLikeDoris(t *testing.T) {
 // seq_<from>_to_<to>_wait_<n>ms waits before its first row, and does not
 // hold a caller who gives up.
 func TestSeqWait(t *testing.T) {
-	s, err := Start(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db, err := sql.Open("mysql", s.DSN(SampleDB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := open(t, start(t), SampleDB)
 	start := time.Now()
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM seq_1_to_10_wait_300ms").Scan(&n); err != nil || n != 10 {
