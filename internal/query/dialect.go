@@ -123,6 +123,8 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 		return b
 	}
 	rows := strconv.Itoa(lim.MaxRows + 1)
+	// A session-wide row cap, undone before the connection is reused.
+	sessionCap := Session{DB: db, Set: "SET SESSION sql_select_limit=" + rows, Reset: "SET SESSION sql_select_limit=DEFAULT"}
 	hint := func(h string) bool {
 		if st.SelectOffset < 0 || st.HasHint {
 			return false
@@ -151,11 +153,11 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 		if hint("MAX_EXECUTION_TIME(" + ms + ") SET_VAR(sql_select_limit=" + rows + ")") {
 			b.timeCap = true
 		} else {
-			b.session = Session{DB: db, Set: "SET SESSION sql_select_limit=" + rows, Reset: "SET SESSION sql_select_limit=DEFAULT"}
+			b.session = sessionCap
 		}
 		b.rowCap = true
 	default:
-		b.session = Session{DB: db, Set: "SET SESSION sql_select_limit=" + rows, Reset: "SET SESSION sql_select_limit=DEFAULT"}
+		b.session = sessionCap
 		b.rowCap = true
 	}
 	return b

@@ -30,9 +30,9 @@ type Limits struct {
 }
 
 // An Executor runs fn on a connection reserved for it, in the session s
-// asks for. When ctx ends while fn runs, the Executor kills the statement in
-// the engine before returning. It undoes s before the connection serves
-// anyone else, or discards the connection.
+// asks for. When ctx ends while fn runs, the Executor has the statement
+// killed in the engine and does not reuse the connection. It undoes s before
+// the connection serves anyone else, or discards the connection.
 type Executor interface {
 	Backend(ctx context.Context) (Backend, error)
 	Do(ctx context.Context, s Session, fn func(ctx context.Context, conn *sql.Conn) error) error
