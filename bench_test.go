@@ -356,7 +356,7 @@ func BenchmarkLargeResult(b *testing.B) {
 	f := newBenchFixture(b, 1)
 	ctx := context.Background()
 	cs := f.sessions[0]
-	const maxBytes = DefaultByteLimit
+	const maxBytes = defaultByteLimit
 	peaks := map[string]uint64{}
 
 	cases := []struct {

@@ -134,9 +134,13 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.auth = newAuthenticator()
+	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
+	if cfg.instructions != "" {
+		instructions += "\n\n" + cfg.instructions
+	}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.name, Version: cfg.version}, &mcp.ServerOptions{
 		Logger:       sdkLogger(cfg.logger),
-		Instructions: "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results.",
+		Instructions: instructions,
 	})
 	s.mcp.AddReceivingMiddleware(s.withHardStop)
 

@@ -19,24 +19,23 @@ import (
 	"github.com/dorismcp/doris/internal/query"
 )
 
-// Defaults used when an option is absent or set to zero.
+// Defaults used when an option is absent or set to zero, and the ceilings
+// no deployment can raise its limits above. Each option documents its own.
 const (
-	DefaultMaxOpenConns        = 20
-	DefaultMaxIdleConns        = 5
-	DefaultConnMaxLifetime     = 30 * time.Minute
-	DefaultConnMaxIdleTime     = 5 * time.Minute
-	DefaultHealthCheckInterval = 10 * time.Second
-	DefaultQueryTimeout        = 30 * time.Second
-	DefaultMaxQueryTimeout     = 300 * time.Second
-	DefaultRowLimit            = 100
-	DefaultMaxRowLimit         = 10_000
-	DefaultByteLimit           = 1 << 20
-	DefaultMaxByteLimit        = 16 << 20
+	defaultMaxOpenConns        = 20
+	defaultMaxIdleConns        = 5
+	defaultConnMaxLifetime     = 30 * time.Minute
+	defaultConnMaxIdleTime     = 5 * time.Minute
+	defaultHealthCheckInterval = 10 * time.Second
+	defaultQueryTimeout        = 30 * time.Second
+	defaultMaxQueryTimeout     = 300 * time.Second
+	defaultRowLimit            = 100
+	defaultMaxRowLimit         = 10_000
+	defaultByteLimit           = 1 << 20
+	defaultMaxByteLimit        = hardMaxByteLimit
 
-	// HardMaxRowLimit is the ceiling no deployment can raise its row limit above.
-	HardMaxRowLimit = 100_000
-	// HardMaxByteLimit is the ceiling no deployment can raise its byte limit above.
-	HardMaxByteLimit = 16 << 20
+	hardMaxRowLimit  = 100_000
+	hardMaxByteLimit = 16 << 20
 
 	defaultPoolIdleTimeout = 10 * time.Minute
 	defaultDialTimeout     = 10 * time.Second
@@ -72,9 +71,10 @@ type config struct {
 	byteLimit       int
 	maxByteLimit    int
 
-	retryAfter time.Duration
-	name       string
-	version    string
+	retryAfter   time.Duration
+	name         string
+	version      string
+	instructions string
 
 	maskRules []MaskRule
 	maskSet   bool
@@ -155,7 +155,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithPoolSize bounds the connections the Server opens to Doris: maxOpen at
-// once, maxIdle kept idle. Zero means the default; ignored with [WithDB].
+// once (default 20), maxIdle kept idle (default 5). Zero means the default;
+// ignored with [WithDB].
 func WithPoolSize(maxOpen, maxIdle int) Option {
 	return func(c *config) error {
 		if maxOpen < 0 || maxIdle < 0 {
@@ -166,8 +167,9 @@ func WithPoolSize(maxOpen, maxIdle int) Option {
 	}
 }
 
-// WithConnLifetime bounds how long a connection lives in total (maxLifetime)
-// and while idle (maxIdleTime). Zero means the default; ignored with [WithDB].
+// WithConnLifetime bounds how long a connection lives in total (maxLifetime,
+// default 30 minutes) and while idle (maxIdleTime, default 5 minutes). Zero
+// means the default; ignored with [WithDB].
 func WithConnLifetime(maxLifetime, maxIdleTime time.Duration) Option {
 	return func(c *config) error {
 		if maxLifetime < 0 || maxIdleTime < 0 {
@@ -179,7 +181,7 @@ func WithConnLifetime(maxLifetime, maxIdleTime time.Duration) Option {
 }
 
 // WithHealthCheckInterval sets how often the pool pings Doris; the result
-// drives [Server.ReadyHandler]. Zero means the default.
+// drives [Server.ReadyHandler]. Default 10 s; zero means the default.
 func WithHealthCheckInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 || (d > 0 && d < 10*time.Millisecond) {
@@ -191,7 +193,8 @@ func WithHealthCheckInterval(d time.Duration) Option {
 }
 
 // WithQueryTimeout sets the time a query may run when the caller does not
-// ask (def) and the most a caller may ask for (max). Zero means the default.
+// ask (def, default 30 s) and the most a caller may ask for (max, default
+// 300 s). Zero means the default.
 func WithQueryTimeout(def, max time.Duration) Option {
 	return func(c *config) error {
 		if def < 0 || max < 0 {
@@ -203,8 +206,8 @@ func WithQueryTimeout(def, max time.Duration) Option {
 }
 
 // WithMaxRows sets the rows a query returns when the caller does not ask
-// (def) and the most a caller may ask for (max), at most [HardMaxRowLimit].
-// Zero means the default.
+// (def, default 100) and the most a caller may ask for (max, default 10,000,
+// at most 100,000). Zero means the default.
 func WithMaxRows(def, max int) Option {
 	return func(c *config) error {
 		if def < 0 || max < 0 {
@@ -216,8 +219,8 @@ func WithMaxRows(def, max int) Option {
 }
 
 // WithMaxBytes sets the encoded result size a query returns when the caller
-// does not ask (def) and the most a caller may ask for (max), at most
-// [HardMaxByteLimit]. Zero means the default.
+// does not ask (def, default 1 MiB) and the most a caller may ask for (max,
+// default and at most 16 MiB). Zero means the default.
 func WithMaxBytes(def, max int) Option {
 	return func(c *config) error {
 		if def < 0 || max < 0 {
@@ -321,6 +324,16 @@ func WithServerInfo(name, version string) Option {
 	}
 }
 
+// WithInstructions adds text to the instructions the Server gives MCP
+// clients when they connect, after its own description of the tools: what
+// the data is, say, or which database to start with.
+func WithInstructions(text string) Option {
+	return func(c *config) error {
+		c.instructions = strings.TrimSpace(text)
+		return nil
+	}
+}
+
 func defaultConfig() config {
 	return config{name: "doris-mcp", version: "dev"}
 }
@@ -337,18 +350,18 @@ func (c *config) normalize() error {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	// Maxima first: a default left unset never exceeds a maximum set lower.
-	setDefault(&c.maxOpenConns, DefaultMaxOpenConns)
-	setDefault(&c.maxIdleConns, min(DefaultMaxIdleConns, c.maxOpenConns))
-	setDefault(&c.connMaxLifetime, DefaultConnMaxLifetime)
-	setDefault(&c.connMaxIdleTime, DefaultConnMaxIdleTime)
-	setDefault(&c.healthCheckInterval, DefaultHealthCheckInterval)
+	setDefault(&c.maxOpenConns, defaultMaxOpenConns)
+	setDefault(&c.maxIdleConns, min(defaultMaxIdleConns, c.maxOpenConns))
+	setDefault(&c.connMaxLifetime, defaultConnMaxLifetime)
+	setDefault(&c.connMaxIdleTime, defaultConnMaxIdleTime)
+	setDefault(&c.healthCheckInterval, defaultHealthCheckInterval)
 	setDefault(&c.poolIdleTimeout, defaultPoolIdleTimeout)
-	setDefault(&c.maxQueryTimeout, DefaultMaxQueryTimeout)
-	setDefault(&c.queryTimeout, min(DefaultQueryTimeout, c.maxQueryTimeout))
-	setDefault(&c.maxRowLimit, DefaultMaxRowLimit)
-	setDefault(&c.rowLimit, min(DefaultRowLimit, c.maxRowLimit))
-	setDefault(&c.maxByteLimit, DefaultMaxByteLimit)
-	setDefault(&c.byteLimit, min(DefaultByteLimit, c.maxByteLimit))
+	setDefault(&c.maxQueryTimeout, defaultMaxQueryTimeout)
+	setDefault(&c.queryTimeout, min(defaultQueryTimeout, c.maxQueryTimeout))
+	setDefault(&c.maxRowLimit, defaultMaxRowLimit)
+	setDefault(&c.rowLimit, min(defaultRowLimit, c.maxRowLimit))
+	setDefault(&c.maxByteLimit, defaultMaxByteLimit)
+	setDefault(&c.byteLimit, min(defaultByteLimit, c.maxByteLimit))
 	setDefault(&c.retryAfter, defaultRetryAfter)
 
 	if c.maxIdleConns > c.maxOpenConns {
@@ -362,14 +375,14 @@ func (c *config) normalize() error {
 		// some read zero as "no limit".
 		return fmt.Errorf("query timeout %v is below one second", c.queryTimeout)
 	}
-	if c.maxRowLimit > HardMaxRowLimit {
-		return fmt.Errorf("maximum row limit %d exceeds the hard cap of %d", c.maxRowLimit, HardMaxRowLimit)
+	if c.maxRowLimit > hardMaxRowLimit {
+		return fmt.Errorf("maximum row limit %d exceeds the hard cap of %d", c.maxRowLimit, hardMaxRowLimit)
 	}
 	if c.rowLimit > c.maxRowLimit {
 		return fmt.Errorf("row limit %d exceeds its maximum %d", c.rowLimit, c.maxRowLimit)
 	}
-	if c.maxByteLimit > HardMaxByteLimit {
-		return fmt.Errorf("maximum byte limit %d exceeds the hard cap of %d", c.maxByteLimit, HardMaxByteLimit)
+	if c.maxByteLimit > hardMaxByteLimit {
+		return fmt.Errorf("maximum byte limit %d exceeds the hard cap of %d", c.maxByteLimit, hardMaxByteLimit)
 	}
 	if c.byteLimit > c.maxByteLimit {
 		return fmt.Errorf("byte limit %d exceeds its maximum %d", c.byteLimit, c.maxByteLimit)
@@ -405,31 +418,37 @@ func setDefault[T comparable](v *T, def T) {
 // EnvOptions turns the reference server's environment variables into
 // options: DORIS_HOST, DORIS_PORT (default 9030), DORIS_USER (default root),
 // DORIS_PASSWORD, DORIS_DATABASE, DORIS_MAX_CONNECTIONS, DORIS_QUERY_TIMEOUT
-// and DORIS_MAX_ROWS. lookup is usually [os.LookupEnv]. It reports
-// configured=false when DORIS_HOST is unset, so a host can fall back to
-// something else; a malformed value is an error naming the variable (never
-// its value, which may be secret).
-func EnvOptions(lookup func(string) (string, bool)) (opts []Option, configured bool, err error) {
+// and DORIS_MAX_ROWS. lookup is usually [os.LookupEnv]. With none of them
+// set it returns no options, so a host can fall back to something else;
+// account or database variables without DORIS_HOST are an error, since
+// they show a cluster was meant. A malformed value is an error naming the
+// variable, never its value, which may be secret.
+func EnvOptions(lookup func(string) (string, bool)) ([]Option, error) {
 	get := func(k string) string {
 		v, _ := lookup(k)
 		return strings.TrimSpace(v)
 	}
 	host := get("DORIS_HOST")
 	if host == "" {
-		return nil, false, nil
+		for _, k := range []string{"DORIS_PORT", "DORIS_USER", "DORIS_PASSWORD", "DORIS_DATABASE"} {
+			if v, ok := lookup(k); ok && v != "" {
+				return nil, fmt.Errorf("%s is set but DORIS_HOST is not: set DORIS_HOST to the Doris FE to connect to", k)
+			}
+		}
+		return nil, nil
 	}
 	if strings.ContainsAny(host, "/()@ ") {
-		return nil, false, errors.New("DORIS_HOST: not a host name or address")
+		return nil, errors.New("DORIS_HOST: not a host name or address")
 	}
 	if strings.Count(host, ":") == 1 {
-		return nil, false, errors.New("DORIS_HOST: give the port in DORIS_PORT")
+		return nil, errors.New("DORIS_HOST: give the port in DORIS_PORT")
 	}
 	port := get("DORIS_PORT")
 	if port == "" {
 		port = "9030"
 	}
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return nil, false, errors.New("DORIS_PORT: not a port number")
+		return nil, errors.New("DORIS_PORT: not a port number")
 	}
 	cfg := mysql.NewConfig()
 	cfg.User = get("DORIS_USER")
@@ -440,29 +459,29 @@ func EnvOptions(lookup func(string) (string, bool)) (opts []Option, configured b
 	cfg.Net = "tcp"
 	cfg.Addr = net.JoinHostPort(host, port)
 	cfg.DBName = get("DORIS_DATABASE")
-	opts = append(opts, WithDSN(cfg.FormatDSN()))
+	opts := []Option{WithDSN(cfg.FormatDSN())}
 
 	if v := get("DORIS_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			return nil, false, errors.New("DORIS_MAX_CONNECTIONS: not a positive integer")
+			return nil, errors.New("DORIS_MAX_CONNECTIONS: not a positive integer")
 		}
-		opts = append(opts, WithPoolSize(n, min(n, DefaultMaxIdleConns)))
+		opts = append(opts, WithPoolSize(n, min(n, defaultMaxIdleConns)))
 	}
 	if v := get("DORIS_QUERY_TIMEOUT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			return nil, false, errors.New("DORIS_QUERY_TIMEOUT: not a positive number of seconds")
+			return nil, errors.New("DORIS_QUERY_TIMEOUT: not a positive number of seconds")
 		}
 		d := time.Duration(n) * time.Second
-		opts = append(opts, WithQueryTimeout(d, max(d, DefaultMaxQueryTimeout)))
+		opts = append(opts, WithQueryTimeout(d, max(d, defaultMaxQueryTimeout)))
 	}
 	if v := get("DORIS_MAX_ROWS"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > HardMaxRowLimit {
-			return nil, false, fmt.Errorf("DORIS_MAX_ROWS: not an integer between 1 and %d", HardMaxRowLimit)
+		if err != nil || n <= 0 || n > hardMaxRowLimit {
+			return nil, fmt.Errorf("DORIS_MAX_ROWS: not an integer between 1 and %d", hardMaxRowLimit)
 		}
-		opts = append(opts, WithMaxRows(min(n, DefaultRowLimit), n))
+		opts = append(opts, WithMaxRows(min(n, defaultRowLimit), n))
 	}
-	return opts, true, nil
+	return opts, nil
 }

@@ -31,9 +31,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"timeout above max", []Option{WithDSN(testDSN), WithQueryTimeout(time.Hour, time.Minute)}, "exceeds"},
 		{"sub-second timeout", []Option{WithDSN(testDSN), WithQueryTimeout(time.Millisecond, time.Minute)}, "below one second"},
 		{"password in a bad DSN", []Option{WithDSN("reader:s3cret-pass/sales")}, "unusable DSN"},
-		{"bytes above hard cap", []Option{WithDSN(testDSN), WithMaxBytes(0, HardMaxByteLimit+1)}, "hard cap"},
+		{"bytes above hard cap", []Option{WithDSN(testDSN), WithMaxBytes(0, hardMaxByteLimit+1)}, "hard cap"},
 		{"negative timeout", []Option{WithDSN(testDSN), WithQueryTimeout(-1, 0)}, "negative"},
-		{"rows above hard cap", []Option{WithDSN(testDSN), WithMaxRows(0, HardMaxRowLimit+1)}, "hard cap"},
+		{"rows above hard cap", []Option{WithDSN(testDSN), WithMaxRows(0, hardMaxRowLimit+1)}, "hard cap"},
 		{"rows above max", []Option{WithDSN(testDSN), WithMaxRows(500, 200)}, "exceeds"},
 		{"negative rows", []Option{WithDSN(testDSN), WithMaxRows(-5, 0)}, "negative"},
 		{"negative idle", []Option{WithDSN(testDSN), WithStatefulSessions(-time.Second)}, "negative"},
@@ -101,12 +101,18 @@ func TestEnvOptions(t *testing.T) {
 		}
 		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 	}
-	if _, configured, err := EnvOptions(env()); configured || err != nil {
-		t.Errorf("no DORIS_HOST: configured=%v err=%v", configured, err)
+	if opts, err := EnvOptions(env()); len(opts) != 0 || err != nil {
+		t.Errorf("empty environment: %d options, err=%v", len(opts), err)
 	}
-	opts, configured, err := EnvOptions(env("DORIS_HOST", "fe.example", "DORIS_USER", "u", "DORIS_PASSWORD", "p@ss:/()",
+	for _, k := range []string{"DORIS_PORT", "DORIS_USER", "DORIS_PASSWORD", "DORIS_DATABASE"} {
+		_, err := EnvOptions(env(k, "secret-value"))
+		if err == nil || !strings.Contains(err.Error(), "DORIS_HOST") || strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("%s without DORIS_HOST: err=%v, want one naming DORIS_HOST and not the value", k, err)
+		}
+	}
+	opts, err := EnvOptions(env("DORIS_HOST", "fe.example", "DORIS_USER", "u", "DORIS_PASSWORD", "p@ss:/()",
 		"DORIS_DATABASE", "sales", "DORIS_MAX_CONNECTIONS", "7", "DORIS_QUERY_TIMEOUT", "45", "DORIS_MAX_ROWS", "500"))
-	if err != nil || !configured {
+	if err != nil {
 		t.Fatalf("EnvOptions: %v", err)
 	}
 	c := defaultConfig()
@@ -133,7 +139,7 @@ func TestEnvOptions(t *testing.T) {
 		{"DORIS_HOST", "h", "DORIS_QUERY_TIMEOUT", "-3"},
 		{"DORIS_HOST", "h", "DORIS_MAX_ROWS", "1000000"},
 	} {
-		if _, _, err := EnvOptions(env(bad...)); err == nil {
+		if _, err := EnvOptions(env(bad...)); err == nil {
 			t.Errorf("EnvOptions(%v) accepted", bad)
 		}
 	}
@@ -149,7 +155,7 @@ func FuzzOptions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, host, port, user, pass, db, conns, timeout, rows, dsn string) {
 		env := map[string]string{"DORIS_HOST": host, "DORIS_PORT": port, "DORIS_USER": user, "DORIS_PASSWORD": pass,
 			"DORIS_DATABASE": db, "DORIS_MAX_CONNECTIONS": conns, "DORIS_QUERY_TIMEOUT": timeout, "DORIS_MAX_ROWS": rows}
-		opts, _, err := EnvOptions(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		opts, err := EnvOptions(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		leaks := func(err error, secret string) bool {
 			return err != nil && len(secret) >= 6 && strings.Contains(err.Error(), secret)
 		}

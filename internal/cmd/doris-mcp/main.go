@@ -59,11 +59,11 @@ func run() error {
 	// Standard output belongs to the MCP stream in stdio mode: log to stderr.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	opts, configured, err := doris.EnvOptions(os.LookupEnv)
+	opts, err := doris.EnvOptions(os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	if !configured {
+	if len(opts) == 0 {
 		sim, err := dorissim.Start(dorissim.Options{Logger: log.With("component", "sample")})
 		if err != nil {
 			return fmt.Errorf("starting the sample database: %w", err)
