@@ -214,13 +214,18 @@ func demote(l slog.Level) slog.Level {
 }
 
 // withHardStop merges the Server's hard-stop context into every request's
-// context: the go-sdk does not cancel handlers when a session closes.
+// context, the go-sdk not cancelling handlers when a session closes; and,
+// for stateless HTTP, the context of the HTTP request that carried it.
 func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
 		defer stop()
+		if rctx, ok := ctx.Value(requestCtxKey{}).(context.Context); ok {
+			stopRequest := context.AfterFunc(rctx, func() { cancel(errRequestClosed) })
+			defer stopRequest()
+		}
 		if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 			if v, ok := s.sessionStops.Load(ss); ok {
 				sctx := v.(context.Context)

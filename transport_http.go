@@ -2,6 +2,7 @@ package doris
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -78,6 +79,12 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer h.s.gate.leave()
+		if !h.s.cfg.stateful {
+			// A stateless call can only be answered on its own request: once
+			// the request ends, nobody will read the response, so the call is
+			// cancelled. The go-sdk does this only for MCP 2026-07-28.
+			r = r.WithContext(context.WithValue(r.Context(), requestCtxKey{}, r.Context()))
+		}
 	case listen:
 		if h.s.gate.isClosed() {
 			h.s.refuse(w, id)
@@ -88,6 +95,15 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(w, r)
 }
+
+// requestCtxKey carries, into the handlers of a stateless request, the
+// context of the HTTP request they answer. The go-sdk hands request context
+// values on to handler contexts, though not its cancellation.
+type requestCtxKey struct{}
+
+// errRequestClosed is the cause of calls cancelled because the client
+// closed the HTTP request that carried them.
+var errRequestClosed = errors.New("the client closed the request")
 
 // stream serves a request that may stay open for the session's life (a GET
 // stream, a subscription listen), counting it so that Shutdown returns
