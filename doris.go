@@ -56,6 +56,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -92,14 +93,13 @@ type Server struct {
 	// the drain runs out of time.
 	hard     context.Context
 	stopHard context.CancelCauseFunc
-	// sessionStops holds, per stream session (*mcp.ServerSession), a
-	// context merged into its handlers: ServeTransport cancels it when its
-	// own context ends.
-	sessionStops sync.Map
 
 	// closers are the components Shutdown closes concurrently, by name.
 	closers []component
 
+	// grace is how long past its deadline Shutdown waits, in all, for what
+	// is ending anyway; closeGrace but in tests.
+	grace        time.Duration
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
 	shutdownErr  error
@@ -131,6 +131,7 @@ func New(opts ...Option) (*Server, error) {
 		cfg:          cfg,
 		log:          cfg.logger,
 		shutdownDone: make(chan struct{}),
+		grace:        closeGrace,
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.auth = newAuthenticator()
@@ -213,26 +214,36 @@ func demote(l slog.Level) slog.Level {
 	return l
 }
 
-// withHardStop merges the Server's hard-stop context into every request's
-// context, the go-sdk not cancelling handlers when a session closes; and,
-// for stateless HTTP, the context of the HTTP request that carried it.
+// withHardStop merges into every handler's context the Server's hard stop
+// (the go-sdk does not cancel handlers when a session closes) and the end of
+// what carries the call: the HTTP request of a stateless call, the
+// ServeTransport of a stream session.
 func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
 		defer stop()
-		if rctx, ok := ctx.Value(requestCtxKey{}).(context.Context); ok {
-			stopRequest := context.AfterFunc(rctx, func() { cancel(errRequestClosed) })
-			defer stopRequest()
-		}
-		if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-			if v, ok := s.sessionStops.Load(ss); ok {
-				sctx := v.(context.Context)
-				stopSession := context.AfterFunc(sctx, func() { cancel(context.Cause(sctx)) })
-				defer stopSession()
-			}
+		if c, ok := ctx.Value(carrierKey{}).(carrier); ok {
+			stopCarrier := context.AfterFunc(c.ctx, func() { cancel(c.cause()) })
+			defer stopCarrier()
 		}
 		return next(ctx, method, req)
 	}
+}
+
+// carrierKey is the context key of a [carrier]. The go-sdk passes the values
+// of the context a session was connected with on to its handlers' contexts,
+// though not that context's cancellation.
+type carrierKey struct{}
+
+// A carrier is what brings calls to a session: when ctx ends, its calls can
+// no longer be answered and are cancelled with the given cause.
+type carrier struct {
+	ctx   context.Context
+	cause func() error
+}
+
+func withCarrier(ctx context.Context, c carrier) context.Context {
+	return context.WithValue(ctx, carrierKey{}, c)
 }

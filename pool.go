@@ -353,7 +353,7 @@ func (p *pool) Close(ctx context.Context) error {
 		p.calls.close()
 		p.loops.Wait() // the loops end at once: their context is done
 		var errs []error
-		if err := waitGrace(ctx, &p.calls); err != nil {
+		if err := p.calls.wait(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%d calls or kills still running: %w", p.calls.active(), err))
 		}
 		p.mu.Lock()

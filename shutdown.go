@@ -26,21 +26,39 @@ import (
 //  5. The authenticator and the connection pool are closed concurrently.
 //
 // The result joins every step's error, and ctx.Err() when the deadline cut
-// the drain short. Shutdown is idempotent and safe to call concurrently:
-// every call returns the same result once the first has finished.
+// the drain short. Once ctx has ended, what is left (writing the error
+// results of cancelled calls, closing sessions and components) gets at most
+// one short grace of 100 ms more, after which Shutdown returns whatever is
+// still unfinished as an error.
+//
+// Shutdown is idempotent and safe to call concurrently. Like
+// [http.Server.Shutdown], every call waits for the one shutdown until it
+// finishes or the call's own ctx ends, and returns ctx.Err() in the latter
+// case; the first call's ctx sets the drain's deadline. Calls that see the
+// shutdown finish all return its result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutdownOnce.Do(func() {
+	first := false
+	s.shutdownOnce.Do(func() { first = true })
+	if first {
 		s.shutdownErr = s.shutdown(ctx)
 		close(s.shutdownDone)
-	})
-	<-s.shutdownDone
-	return s.shutdownErr
+		return s.shutdownErr
+	}
+	select {
+	case <-s.shutdownDone:
+		return s.shutdownErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
 	start := time.Now()
 	s.gate.close()
 	s.log.Info("shutdown started", "in_flight", s.gate.active())
+	// Everything past ctx's end shares one grace.
+	gctx, cancelGrace := graceContext(ctx, s.grace)
+	defer cancelGrace()
 
 	var errs []error
 	dctx, cancel := drainContext(ctx)
@@ -52,25 +70,25 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.stopHard(errShuttingDown)
 		// The cancelled calls now answer with error results; give them the
 		// reserve to be written.
-		if err := s.gate.wait(ctx); err != nil {
+		if s.gate.wait(gctx) != nil {
 			s.log.Warn("calls still unanswered at the deadline", "calls", s.gate.active())
 		}
 		errs = append(errs, fmt.Errorf("doris: shutdown: %d calls cancelled: %w", n, drainErr))
 	}
 	s.stopHard(errShuttingDown)
 
-	if err := s.closeSessions(ctx); err != nil {
-		errs = append(errs, err)
+	if s.closeSessions(gctx) != nil {
+		errs = append(errs, fmt.Errorf("doris: shutdown: closing sessions: %w", ctx.Err()))
 	}
-	if err := waitGrace(ctx, &s.streams); err != nil {
-		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.active(), err))
+	if s.streams.wait(gctx) != nil {
+		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.active(), ctx.Err()))
 	}
 
 	slots := make([]error, len(s.closers))
 	var g errgroup.Group
 	for i, c := range s.closers {
 		g.Go(func() error {
-			if err := c.close(ctx); err != nil {
+			if err := c.close(gctx); err != nil {
 				slots[i] = fmt.Errorf("doris: shutdown: closing %s: %w", c.name, err)
 			}
 			return nil // every step runs whatever the others do
@@ -82,6 +100,28 @@ func (s *Server) shutdown(ctx context.Context) error {
 	err := errors.Join(errs...)
 	s.log.Info("shutdown finished", "took", time.Since(start), "err", err)
 	return err
+}
+
+// graceContext ends grace after ctx ends, with ctx's error as its cause:
+// the single grace Shutdown allows past its deadline.
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	gctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, func() { cancel(ctx.Err()) })
+	})
+	return gctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(context.Canceled)
+	}
 }
 
 // drainContext ends a little before ctx's deadline, keeping a reserve for
@@ -116,32 +156,13 @@ func (s *Server) closeSessions(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-	}
-	// Idle sessions close in moments: a context that was already over
-	// should not turn that into an error.
-	select {
-	case <-done:
-		return nil
-	case <-time.After(closeGrace):
-		return fmt.Errorf("doris: shutdown: closing sessions: %w", ctx.Err())
+		return context.Cause(ctx)
 	}
 }
 
-// waitGrace waits for g to empty, until closeGrace past ctx's end.
-func waitGrace(ctx context.Context, g *gate) error {
-	if g.wait(ctx) == nil {
-		return nil
-	}
-	gctx, cancel := context.WithTimeout(context.Background(), closeGrace)
-	defer cancel()
-	if g.wait(gctx) == nil {
-		return nil
-	}
-	return ctx.Err()
-}
-
-// closeGrace is how long past the deadline Shutdown waits for sessions
-// that are closing anyway.
+// closeGrace is how long past its deadline Shutdown waits, in all, for
+// what is ending anyway: error results being written, idle sessions
+// closing, components releasing what they hold.
 const closeGrace = 100 * time.Millisecond
 
 // gate admits new work until it is closed and counts the work admitted and
@@ -211,6 +232,6 @@ func (g *gate) wait(ctx context.Context) error {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 }

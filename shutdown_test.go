@@ -2,6 +2,7 @@ package doris
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"errors"
 	"io"
@@ -255,8 +256,13 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 	}()
 	waitFor(t, time.Second, "the gate to close", s.gate.isClosed)
 
-	if code := status(t, hs.URL+"/ready"); code != http.StatusServiceUnavailable {
-		t.Errorf("ready during drain: %d, want 503", code)
+	if resp, err := http.Get(hs.URL + "/ready"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("ready during drain: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
 	}
 	if code := status(t, hs.URL+"/live"); code != http.StatusOK {
 		t.Errorf("live during drain: %d, want 200", code)
@@ -319,6 +325,89 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 	if err := s.ServeStdio(context.Background()); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("ServeStdio after Shutdown: %v, want ErrServerClosed", err)
 	}
+}
+
+// A second caller is bounded by its own context, as with
+// http.Server.Shutdown: it returns its ctx.Err() when that ends, while the
+// first caller's shutdown goes on and returns the shared result.
+func TestShutdownSecondCallerOwnContext(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
+	s := newServer(t, dsn)
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	out := make(chan string, 1)
+	go func() {
+		_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": q})
+		out <- fmt.Sprint(msg, err)
+	}()
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000") == 1 })
+
+	first := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		first <- s.Shutdown(ctx)
+	}()
+	waitFor(t, time.Second, "the gate to close", s.gate.isClosed)
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(expired); !errors.Is(err, context.Canceled) {
+		t.Errorf("second caller with an ended context: %v, want context.Canceled at once", err)
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the first Shutdown returned (%v) before its call was answered", err)
+	default:
+	}
+	if got := <-out; got != "<nil>" && got != " <nil>" {
+		t.Errorf("call in flight: %q, want its result", got)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("first Shutdown: %v", err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Errorf("a caller after the end: %v, want the shared result", err)
+	}
+}
+
+// Past its deadline Shutdown allows one grace in all, however many steps
+// have work that ignores cancellation: here a host tool that never returns
+// holds the drain, the error result's write and its session's close, and a
+// kill that never ends holds the pool's close.
+func TestShutdownOneGracePastDeadline(t *testing.T) {
+	s := newServer(t, backend(t))
+	s.grace = time.Second // wide apart: one grace, or three
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	s.MCP().AddTool(&mcp.Tool{Name: "stuck", InputSchema: map[string]any{"type": "object"}},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			close(started)
+			<-release // ignores ctx
+			return &mcp.CallToolResult{}, nil
+		})
+	cs, _ := servePipes(t, context.Background(), s, nil)
+	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "stuck"})
+	<-started
+	s.pool.calls.enter() // a kill that hangs
+	defer s.pool.calls.leave()
+
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	err := s.Shutdown(ctx)
+	over := time.Since(start) - deadline
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v, want one wrapping context.DeadlineExceeded", err)
+	}
+	// With a grace of its own per step it overran by three or more.
+	if over > 2*s.grace {
+		t.Errorf("Shutdown overran its deadline by %v, want at most one grace (%v)", over, s.grace)
+	}
+	t.Logf("overrun %v: %v", over, err)
 }
 
 // stdio: the response of a call in flight when Shutdown starts is written

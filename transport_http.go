@@ -2,7 +2,6 @@ package doris
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -83,7 +82,7 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// A stateless call can only be answered on its own request: once
 			// the request ends, nobody will read the response, so the call is
 			// cancelled. The go-sdk does this only for MCP 2026-07-28.
-			r = r.WithContext(context.WithValue(r.Context(), requestCtxKey{}, r.Context()))
+			r = r.WithContext(withCarrier(r.Context(), carrier{r.Context(), func() error { return errRequestClosed }}))
 		}
 	case listen:
 		if h.s.gate.isClosed() {
@@ -95,11 +94,6 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(w, r)
 }
-
-// requestCtxKey carries, into the handlers of a stateless request, the
-// context of the HTTP request they answer. The go-sdk hands request context
-// values on to handler contexts, though not its cancellation.
-type requestCtxKey struct{}
 
 // errRequestClosed is the cause of calls cancelled because the client
 // closed the HTTP request that carried them.
@@ -189,6 +183,7 @@ func (s *Server) LiveHandler() http.Handler {
 func (s *Server) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.gate.isClosed() {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
 			return
 		}

@@ -30,7 +30,14 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	if s.gate.isClosed() {
 		return ErrServerClosed
 	}
-	ss, err := s.mcp.Connect(ctx, &trackedTransport{Transport: t, gate: &s.gate}, nil)
+	// Closing a session waits for its handlers: when ctx ends they are
+	// cancelled first, through the same merge as Shutdown's hard stop. The
+	// stop travels in the context the session is connected with, so it
+	// reaches even a call read before Connect returns.
+	stop, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	cctx := withCarrier(ctx, carrier{stop, func() error { return context.Cause(stop) }})
+	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate}, nil)
 	if err != nil {
 		return err
 	}
@@ -39,12 +46,6 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 		ss.Close()
 		return ErrServerClosed
 	}
-	// Closing a session waits for its handlers: when ctx ends they are
-	// cancelled first, through the same merge as Shutdown's hard stop.
-	stop, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	s.sessionStops.Store(ss, stop)
-	defer s.sessionStops.Delete(ss)
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
 	select {
