@@ -155,9 +155,10 @@ func New(opts ...Option) (*Server, error) {
 		Max: query.Limits{
 			MaxRows: cfg.maxRowLimit, MaxBytes: cfg.maxByteLimit, Timeout: cfg.maxQueryTimeout,
 		},
-		Mask:     cfg.masker,
-		Unmasked: unmasked(cfg.exemption),
-		Logger:   cfg.logger,
+		Mask:         cfg.masker,
+		Unmasked:     unmasked(cfg.exemption),
+		Logger:       cfg.logger,
+		MaxStatement: cfg.maxStatement,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())

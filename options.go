@@ -37,6 +37,9 @@ const (
 	hardMaxRowLimit  = 100_000
 	hardMaxByteLimit = 16 << 20
 
+	defaultPoolWait     = 5 * time.Second
+	defaultMaxStatement = 1 << 20
+
 	defaultPoolIdleTimeout = 10 * time.Minute
 	defaultDialTimeout     = 10 * time.Second
 	defaultRetryAfter      = 5 * time.Second
@@ -63,6 +66,8 @@ type config struct {
 	connMaxIdleTime     time.Duration
 	healthCheckInterval time.Duration
 	poolIdleTimeout     time.Duration
+	poolWait            time.Duration
+	maxStatement        int
 
 	queryTimeout    time.Duration
 	maxQueryTimeout time.Duration
@@ -163,6 +168,33 @@ func WithPoolSize(maxOpen, maxIdle int) Option {
 			return fmt.Errorf("WithPoolSize: negative size (maxOpen %d, maxIdle %d)", maxOpen, maxIdle)
 		}
 		c.maxOpenConns, c.maxIdleConns = maxOpen, maxIdle
+		return nil
+	}
+}
+
+// WithPoolWait bounds how long a call waits for a free connection when all
+// are busy (default 5 s); it then fails with a message saying so, and
+// [Server.ReadyHandler] reports the pool saturated for a health interval.
+// Zero means the default.
+func WithPoolWait(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithPoolWait: negative duration %v", d)
+		}
+		c.poolWait = d
+		return nil
+	}
+}
+
+// WithMaxStatementBytes bounds the SQL text a caller may send (default
+// 1 MiB): a longer statement is refused before it is read. Zero means the
+// default.
+func WithMaxStatementBytes(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithMaxStatementBytes: negative size %d", n)
+		}
+		c.maxStatement = n
 		return nil
 	}
 }
@@ -356,6 +388,8 @@ func (c *config) normalize() error {
 	setDefault(&c.connMaxIdleTime, defaultConnMaxIdleTime)
 	setDefault(&c.healthCheckInterval, defaultHealthCheckInterval)
 	setDefault(&c.poolIdleTimeout, defaultPoolIdleTimeout)
+	setDefault(&c.poolWait, defaultPoolWait)
+	setDefault(&c.maxStatement, defaultMaxStatement)
 	setDefault(&c.maxQueryTimeout, defaultMaxQueryTimeout)
 	setDefault(&c.queryTimeout, min(defaultQueryTimeout, c.maxQueryTimeout))
 	setDefault(&c.maxRowLimit, defaultMaxRowLimit)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -35,11 +36,15 @@ type pool struct {
 	closeErr error
 	closed   sync.Once
 
+	detecting singleflight.Group
+
 	mu        sync.Mutex
 	backend   *query.Backend     // detected on first use
 	secondary map[string]*member // by Doris user
 	healthy   bool
 	checked   bool
+	busy      int64     // calls refused because every connection was busy
+	lastBusy  time.Time // the last such refusal
 	lastErr   error
 	lastCheck time.Time
 }
@@ -130,7 +135,8 @@ func (p *pool) forUser(user, password string) (*member, error) {
 	return m, nil
 }
 
-// Backend reports what the server is, asking it once.
+// Backend reports what the server is, asking it once: concurrent first
+// callers share one detection, each waiting within its own ctx.
 func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 	p.mu.Lock()
 	b := p.backend
@@ -138,20 +144,32 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 	if b != nil {
 		return *b, nil
 	}
-	conn, err := p.def.db.Conn(ctx)
-	if err != nil {
-		return query.Backend{}, err
+	ch := p.detecting.DoChan("", func() (any, error) {
+		// Not bound to the first caller alone: the others wait for it.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.queryTimeout)
+		defer cancel()
+		defer context.AfterFunc(p.ctx, cancel)() // nor outliving the pool
+		conn, err := p.acquire(dctx, p.def)
+		if err != nil {
+			return query.Backend{}, err
+		}
+		defer conn.Close()
+		detected, err := query.Detect(dctx, conn)
+		if err != nil {
+			return detected, err
+		}
+		p.mu.Lock()
+		p.backend = &detected
+		p.mu.Unlock()
+		p.log.Info("doris backend detected", "engine", detected.Engine, "version", detected.Version, "version_comment", detected.VersionComment)
+		return detected, nil
+	})
+	select {
+	case r := <-ch:
+		return r.Val.(query.Backend), r.Err
+	case <-ctx.Done():
+		return query.Backend{}, context.Cause(ctx)
 	}
-	defer conn.Close()
-	detected, err := query.Detect(ctx, conn)
-	if err != nil {
-		return detected, err
-	}
-	p.mu.Lock()
-	p.backend = &detected
-	p.mu.Unlock()
-	p.log.Info("doris backend detected", "engine", detected.Engine, "version", detected.Version, "version_comment", detected.VersionComment)
-	return detected, nil
 }
 
 // Do runs fn on a connection reserved for it, in the session s asks for.
@@ -167,7 +185,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		return ErrServerClosed
 	}
 	m := p.def
-	conn, err := m.db.Conn(ctx)
+	conn, err := p.acquire(ctx, m)
 	if err != nil {
 		p.calls.leave()
 		return err
@@ -232,8 +250,47 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			discard = true
 		}
 	}()
-	return fn(ctx, conn)
+	err = fn(ctx, conn)
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		return &query.UnavailableError{Cause: err}
+	}
+	return err
 }
+
+// BusyError reports a call that found every connection of the pool busy
+// for as long as it may wait for one.
+type BusyError struct{ Conns int }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("all %d connections to Doris are busy; try again shortly", e.Conns)
+}
+
+// acquire reserves a connection of m, waiting at most the pool wait for
+// one to be free. A failure to connect is an UnavailableError.
+func (p *pool) acquire(ctx context.Context, m *member) (*sql.Conn, error) {
+	wctx, cancel := context.WithTimeoutCause(ctx, p.cfg.poolWait, errPoolWait)
+	defer cancel()
+	conn, err := m.db.Conn(wctx)
+	switch {
+	case err == nil:
+		return conn, nil
+	case ctx.Err() != nil:
+		return nil, err // the call's own end: its caller explains it
+	case context.Cause(wctx) == errPoolWait:
+		if st := m.db.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
+			p.mu.Lock()
+			p.busy++
+			p.lastBusy = time.Now()
+			p.mu.Unlock()
+			p.log.Warn("connection pool saturated", "conns", st.MaxOpenConnections, "waited", p.cfg.poolWait)
+			return nil, &BusyError{Conns: st.MaxOpenConnections}
+		}
+		return nil, &query.UnavailableError{Cause: fmt.Errorf("connecting took longer than %v: %w", p.cfg.poolWait, err)}
+	}
+	return nil, &query.UnavailableError{Cause: err}
+}
+
+var errPoolWait = errors.New("waited too long for a connection")
 
 // kill stops the statement running on server connection id, using another
 // connection of the same pool.
@@ -266,15 +323,25 @@ func connectionID(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64,
 	return id, nil
 }
 
-// ready reports whether the last health check passed, with its error.
+// ready reports whether the last health check passed and no call was
+// refused for a saturated pool within the last health interval, with the
+// reason when not.
 func (p *pool) ready() (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.checked {
 		return false, errors.New("no health check has completed yet")
 	}
-	return p.healthy, p.lastErr
+	if !p.healthy {
+		return false, p.lastErr
+	}
+	if !p.lastBusy.IsZero() && time.Since(p.lastBusy) < p.cfg.healthCheckInterval {
+		return false, errPoolSaturated
+	}
+	return true, nil
 }
+
+var errPoolSaturated = errors.New("connection pool saturated")
 
 func (p *pool) healthLoop() {
 	defer p.loops.Done()

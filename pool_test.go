@@ -1,9 +1,12 @@
 package doris
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -115,4 +118,85 @@ func TestPoolUnreachable(t *testing.T) {
 	if code := status(t, hs.URL+"/ready"); code != 503 {
 		t.Errorf("ready with Doris unreachable: %d", code)
 	}
+}
+
+// A call to a Doris nobody answers says so, without addresses or driver
+// jargon; the log has the cause.
+func TestUnreachableMessage(t *testing.T) {
+	s := newServer(t, "secret_user:pw@tcp(127.0.0.1:1)/db?timeout=200ms")
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "Doris could not be reached") {
+		t.Errorf("message %q, want one saying Doris could not be reached", msg)
+	}
+	for _, leak := range []string{"127.0.0.1", "secret_user", "refused", "dial", "invalid connection"} {
+		if strings.Contains(msg, leak) {
+			t.Errorf("message %q shows %q", msg, leak)
+		}
+	}
+}
+
+// With every connection busy, a call waits the pool wait, not its whole
+// time limit, fails saying so, and readiness reports the saturated pool.
+func TestPoolBusy(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn, WithPoolSize(1, 1), WithPoolWait(200*time.Millisecond), WithHealthCheckInterval(time.Minute))
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"}) // detected, ready
+	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == 200 })
+
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go call(lctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+
+	_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "timeout_seconds": 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "all 1 connections to Doris are busy") {
+		t.Errorf("call on a full pool: %q, want the busy message", msg)
+	}
+	if code := status(t, hs.URL+"/ready"); code != 503 {
+		t.Errorf("ready with a saturated pool: %d, want 503", code)
+	}
+}
+
+// Concurrent first calls share one backend detection.
+func TestBackendDetectedOnce(t *testing.T) {
+	var logs syncBuffer
+	s := newServer(t, backend(t), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"}) })
+	}
+	wg.Wait()
+	if n := strings.Count(logs.String(), "doris backend detected"); n != 1 {
+		t.Errorf("backend detected %d times, want once", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -1,6 +1,8 @@
 package doris
 
 import (
+	"github.com/google/go-cmp/cmp"
+
 	"context"
 	"slices"
 	"strings"
@@ -113,6 +115,13 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 		if !sawPK || !sawComment {
 			t.Errorf("schema lacks the primary key or column comments: %v", r.Rows)
 		}
+		var names []string
+		for _, c := range r.Columns {
+			names = append(names, c.Name)
+		}
+		if diff := cmp.Diff([]string{"Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Comment"}, names); diff != "" {
+			t.Errorf("schema columns (-want +got):\n%s", diff)
+		}
 		qualified := mustCall(t, ctx, cs, "get_table_schema", map[string]any{"table_name": "sample.customers"})
 		if qualified.RowCount != r.RowCount {
 			t.Errorf("db.table form: %d columns, want %d", qualified.RowCount, r.RowCount)
@@ -181,8 +190,28 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 			t.Errorf("timeout: %q, want a time limit error", msg)
 		}
 		_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "bogus": true})
-		if !strings.Contains(msg, "bogus") {
+		if !strings.Contains(msg, `unknown argument "bogus"`) {
 			t.Errorf("unknown argument: %q, want an error naming it", msg)
+		}
+		// Errors speak of the arguments, not of the Go types behind them.
+		for _, tc := range []struct {
+			args map[string]any
+			want string
+		}{
+			{map[string]any{"sql": "SELECT 1", "max_rows": "ten"}, "max_rows must be an integer"},
+			{map[string]any{"sql": 42}, "sql must be a string"},
+			{map[string]any{"sql": "SELECT 1", "timeout_seconds": 1.5}, "timeout_seconds must be an integer"},
+		} {
+			_, msg, _ := call(ctx, cs, "exec_query", tc.args)
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "Go") || strings.Contains(msg, "Args") {
+				t.Errorf("%v: %q, want %q", tc.args, msg, tc.want)
+			}
+		}
+		// A statement over the size limit is refused before it is read.
+		huge := "SELECT '" + strings.Repeat("x", 3<<20) + "'"
+		_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": huge})
+		if !strings.Contains(msg, "at most 1048576 bytes") {
+			t.Errorf("3 MiB statement: %q, want the size refusal", msg)
 		}
 	})
 

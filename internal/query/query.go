@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -44,7 +45,21 @@ type Request struct {
 	DB     string              // current database; the connection's default when empty
 	Limits Limits
 	Mask   *Masker // nil: no masking
+	// Columns, when set, are the result columns to return, by name, in
+	// the statement's order; the others are dropped. Empty: all.
+	Columns []string
 }
+
+// UnavailableError reports that Doris could not be reached or would not
+// let the server in. Its message is for any caller; Cause, which may name
+// addresses and accounts, is for the operator's log.
+type UnavailableError struct{ Cause error }
+
+func (e *UnavailableError) Error() string {
+	return "Doris could not be reached; the server's log has the cause"
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Cause }
 
 // Column describes one result column.
 type Column struct {
@@ -148,7 +163,7 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 			return err
 		}
 		defer rows.Close()
-		return scan(rows, res, lim, req.Mask, b.rowCap, func() { stop(errStop) })
+		return scan(rows, res, lim, req.Mask, req.Columns, b.rowCap, func() { stop(errStop) })
 	})
 	res.ElapsedMS = time.Since(start).Milliseconds()
 	if res.Truncated && context.Cause(rctx) == errStop {
@@ -182,18 +197,24 @@ func explain(ctx context.Context, err error) error {
 // engine caps the rows (rowCap), the row past the limit is the last one
 // sent and nothing needs cancelling; otherwise, and at the byte limit, stop
 // cancels the statement instead of draining what is left.
-func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, stop func()) error {
+func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, rowCap bool, stop func()) error {
 	types, err := rows.ColumnTypes()
 	if err != nil {
 		return err
 	}
-	encs := make([]encoder, len(types))
+	var encs []encoder
+	var pick []int // the columns returned, by index
 	for i, t := range types {
+		if len(keep) > 0 && !slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, t.Name()) }) {
+			continue
+		}
 		name := t.DatabaseTypeName()
 		res.Columns = append(res.Columns, Column{Name: t.Name(), Type: name})
-		encs[i] = mask.encoder(t.Name(), encoderFor(name))
+		encs = append(encs, mask.encoder(t.Name(), encoderFor(name)))
+		pick = append(pick, i)
 	}
 	raw := make([]sql.RawBytes, len(types))
+	vals := make([]sql.RawBytes, len(pick))
 	dest := make([]any, len(types))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -213,7 +234,10 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, rowCap bool, st
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		row := encodeRow(raw, encs)
+		for i, c := range pick {
+			vals[i] = raw[c]
+		}
+		row := encodeRow(vals, encs)
 		if size+len(row)+1 > lim.MaxBytes {
 			res.Truncated, res.TruncationReason = true, ByteLimit
 			stop()

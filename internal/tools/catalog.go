@@ -51,7 +51,7 @@ func (c *catalog) register(s *mcp.Server) error {
 			"Lists the tables and views of a database with their type.",
 			c.tableList),
 		add(s, c.cfg.Logger, "get_table_schema", "Describe a table",
-			"Returns a table's columns: name, type, collation, nullability, key, default, extra and comment.",
+			"Returns a table's columns in order: Field, Type, Collation, Null, Key, Default, Extra and Comment.",
 			c.tableSchema),
 	)
 }
@@ -68,7 +68,7 @@ func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Resul
 }
 
 func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, error) {
-	st, err := sqlguard.Check(in.SQL)
+	st, err := c.check(in.SQL)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,16 @@ func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result,
 	if err != nil {
 		return nil, err
 	}
-	return c.run(ctx, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits(), nil)
+	st, err := c.check("SHOW FULL COLUMNS FROM " + table)
+	if err != nil {
+		return nil, err
+	}
+	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, Limits: c.metaLimits(), Columns: schemaColumns})
 }
+
+// schemaColumns are the columns get_table_schema returns of SHOW FULL
+// COLUMNS, which also has Privileges.
+var schemaColumns = []string{"Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Comment"}
 
 // qualify validates a table name, optionally qualified, and returns it
 // backtick-quoted, qualified with db when db is given.

@@ -6,9 +6,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -29,6 +32,9 @@ type Config struct {
 	Mask     *query.Masker
 	Unmasked func(ctx context.Context) bool
 	Logger   *slog.Logger
+	// MaxStatement bounds the bytes of SQL a caller may send; a longer
+	// statement is refused before the guard reads it.
+	MaxStatement int
 }
 
 // Register adds every tool to s.
@@ -110,11 +116,17 @@ func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run 
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&args); err != nil {
-				return errorResult(fmt.Errorf("invalid arguments: %w", err)), nil
+				return errorResult(argumentError(err)), nil
 			}
 		}
 		out, err := run(ctx, args)
 		if err != nil {
+			var ue *query.UnavailableError
+			if errors.As(err, &ue) {
+				// The caller learns that Doris is unavailable; the cause
+				// (addresses, account names) is for the operator.
+				log.Warn("doris unavailable", "tool", name, "err", ue.Cause)
+			}
 			return errorResult(err), nil
 		}
 		b := out.AppendJSON(nil)
@@ -124,6 +136,42 @@ func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run 
 		}, nil
 	})
 	return nil
+}
+
+// argumentError says what is wrong with a call's arguments in the terms of
+// the tool's input schema, not of the Go types behind it.
+func argumentError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("invalid arguments: %s must be %s, got %s", te.Field, jsonKind(te.Type), te.Value)
+	case errors.As(err, &te):
+		return fmt.Errorf("invalid arguments: must be an object, got %s", te.Value)
+	case errors.As(err, &se):
+		return errors.New("invalid arguments: not valid JSON")
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("invalid arguments: unknown argument %s", field)
+	}
+	return errors.New("invalid arguments: not a JSON object of this tool's arguments")
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list of " + strings.TrimPrefix(jsonKind(t.Elem()), "a ") + "s"
+	}
+	return "an object"
 }
 
 func errorResult(err error) *mcp.CallToolResult {
@@ -172,11 +220,20 @@ func resolve(name string, asked, def, top int) (int, error) {
 // run checks stmt with the guard, whoever wrote it, and runs it through
 // the bounded runtime.
 func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, mask *query.Masker) (*query.Result, error) {
-	st, err := sqlguard.Check(stmt)
+	st, err := c.check(stmt)
 	if err != nil {
 		return nil, err
 	}
 	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
+}
+
+// check refuses a statement over the size limit before reading it, then
+// has the guard read it.
+func (c *catalog) check(stmt string) (*sqlguard.Statement, error) {
+	if c.cfg.MaxStatement > 0 && len(stmt) > c.cfg.MaxStatement {
+		return nil, fmt.Errorf("sql is %d bytes; this server accepts statements of at most %d bytes", len(stmt), c.cfg.MaxStatement)
+	}
+	return sqlguard.Check(stmt)
 }
 
 // mask is the masking of a data result for the caller of ctx. The
