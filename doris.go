@@ -168,7 +168,10 @@ func New(opts ...Option) (*Server, error) {
 		{"auth", s.auth.Close},
 		{"pool", s.pool.Close},
 	}
-	s.handler = s.newHTTPHandler()
+	if s.handler, err = s.newHTTPHandler(); err != nil {
+		s.pool.Close(context.Background())
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 	return s, nil
 }
 

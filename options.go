@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/query"
 )
@@ -39,6 +41,11 @@ const (
 
 	defaultPoolWait     = 5 * time.Second
 	defaultMaxStatement = 1 << 20
+	defaultBodyTimeout  = 10 * time.Second
+	defaultWriteTimeout = 30 * time.Second
+	defaultMaxBatch     = 32
+	defaultMaxSessions  = 2000
+	defaultMaxInFlight  = 256
 
 	defaultPoolIdleTimeout = 10 * time.Minute
 	defaultDialTimeout     = 10 * time.Second
@@ -75,6 +82,11 @@ type config struct {
 	maxRowLimit     int
 	byteLimit       int
 	maxByteLimit    int
+
+	allowedHosts   []string
+	trustedOrigins []string
+	http           HTTPLimits
+	maxInFlight    int
 
 	retryAfter   time.Duration
 	name         string
@@ -344,6 +356,82 @@ func DefaultMaskRules() []MaskRule {
 	}
 }
 
+// WithAllowedHosts sets the Host header values [Server.Handler] accepts,
+// as names ("mcp.example.com") or name:port. Without it the handler applies
+// the MCP DNS-rebinding rule: a request that arrived on a loopback address
+// must name a loopback host, since a web page whose host name an attacker
+// rebound to 127.0.0.1 would otherwise reach a local server. Set it when a
+// proxy on the same host forwards the public Host header.
+func WithAllowedHosts(hosts ...string) Option {
+	return func(c *config) error {
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "/ ") {
+				return fmt.Errorf("WithAllowedHosts: %q is not a host or host:port", h)
+			}
+		}
+		c.allowedHosts = slices.Clone(hosts)
+		return nil
+	}
+}
+
+// WithTrustedOrigins lets browser requests from these origins
+// ("https://app.example.com") through the cross-origin check of
+// [Server.Handler], which otherwise refuses cross-origin requests from
+// browsers ([http.CrossOriginProtection]).
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) error {
+		cop := http.NewCrossOriginProtection()
+		for _, o := range origins {
+			if err := cop.AddTrustedOrigin(o); err != nil {
+				return fmt.Errorf("WithTrustedOrigins: %w", err)
+			}
+		}
+		c.trustedOrigins = slices.Clone(origins)
+		return nil
+	}
+}
+
+// HTTPLimits bound what one HTTP request may hold of the Server. A zero
+// field means its default.
+type HTTPLimits struct {
+	// MaxBodyBytes bounds a request body. Default 4 MiB.
+	MaxBodyBytes int64
+	// BodyTimeout bounds the time a request body takes to arrive. Default 10 s.
+	BodyTimeout time.Duration
+	// WriteTimeout bounds each write of a response: a client that stops
+	// reading releases what its response holds after it. Default 30 s.
+	WriteTimeout time.Duration
+	// MaxBatch bounds the calls one request may carry. Default 32.
+	MaxBatch int
+	// MaxSessions bounds the stateful sessions open at once
+	// ([WithStatefulSessions]). Default 2,000.
+	MaxSessions int
+}
+
+// WithHTTPLimits sets the limits of [HTTPLimits].
+func WithHTTPLimits(l HTTPLimits) Option {
+	return func(c *config) error {
+		if l.MaxBodyBytes < 0 || l.BodyTimeout < 0 || l.WriteTimeout < 0 || l.MaxBatch < 0 || l.MaxSessions < 0 {
+			return fmt.Errorf("WithHTTPLimits: negative limit in %+v", l)
+		}
+		c.http = l
+		return nil
+	}
+}
+
+// WithMaxInFlight bounds the calls the Server runs at once, over every
+// transport (default 256). A call beyond it is refused at once: over HTTP
+// with 429 and Retry-After. Zero means the default.
+func WithMaxInFlight(calls int) Option {
+	return func(c *config) error {
+		if calls < 0 {
+			return fmt.Errorf("WithMaxInFlight: negative limit %d", calls)
+		}
+		c.maxInFlight = calls
+		return nil
+	}
+}
+
 // WithServerInfo sets the implementation name and version the Server
 // reports to MCP clients.
 func WithServerInfo(name, version string) Option {
@@ -397,6 +485,12 @@ func (c *config) normalize() error {
 	setDefault(&c.maxByteLimit, defaultMaxByteLimit)
 	setDefault(&c.byteLimit, min(defaultByteLimit, c.maxByteLimit))
 	setDefault(&c.retryAfter, defaultRetryAfter)
+	setDefault(&c.http.MaxBodyBytes, mcp.DefaultMaxRequestBodyBytes)
+	setDefault(&c.http.BodyTimeout, defaultBodyTimeout)
+	setDefault(&c.http.WriteTimeout, defaultWriteTimeout)
+	setDefault(&c.http.MaxBatch, defaultMaxBatch)
+	setDefault(&c.http.MaxSessions, defaultMaxSessions)
+	setDefault(&c.maxInFlight, defaultMaxInFlight)
 
 	if c.maxIdleConns > c.maxOpenConns {
 		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)

@@ -175,20 +175,36 @@ type gate struct {
 }
 
 // enter admits one unit of work, or reports false once the gate is closed.
-func (g *gate) enter() bool {
+func (g *gate) enter() bool { return g.enterN(1, 0) == gateOpen }
+
+// What enterN made of a request to enter.
+const (
+	gateOpen   = iota // admitted
+	gateClosed        // refused: the gate is closed
+	gateFull          // refused: limit units are in already
+)
+
+// enterN admits n units of work at once, unless the gate is closed or
+// they would take it past limit (0: no limit).
+func (g *gate) enterN(n, limit int) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return false
+		return gateClosed
 	}
-	g.n++
-	return true
+	if limit > 0 && g.n+n > limit {
+		return gateFull
+	}
+	g.n += n
+	return gateOpen
 }
 
-func (g *gate) leave() {
+func (g *gate) leave() { g.leaveN(1) }
+
+func (g *gate) leaveN(n int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.n--
+	g.n -= n
 	if g.n < 0 {
 		panic("doris: gate left more often than entered")
 	}

@@ -4,29 +4,41 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	sdkjson "github.com/segmentio/encoding/json"
-)
 
-// maxRequestBody bounds an HTTP request body, as the go-sdk does by default.
-const maxRequestBody = mcp.DefaultMaxRequestBodyBytes
+	"github.com/dorismcp/doris/internal/envelope"
+)
 
 // methodListen is the long-lived subscription request of MCP 2026-07-28; it
 // is not work to drain, it ends when its session closes.
 const methodListen = "subscriptions/listen"
 
 // Handler returns the Streamable HTTP MCP endpoint. Mount it on any path of
-// any mux; the host owns the listener. Requests pass, in order, the shutdown
-// gate, DNS-rebinding (Host) and cross-origin checks, and the go-sdk
-// transport.
+// any mux; the host owns the listener. Requests pass, in order, the cheap
+// checks (DNS-rebinding Host check, cross-origin check, content type and
+// length), the body read (bounded in size and time), the shutdown gate and
+// the limit on calls in flight, and the go-sdk transport, whose response
+// writes are bounded in time.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) newHTTPHandler() http.Handler {
+func (s *Server) newHTTPHandler() (http.Handler, error) {
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.trustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("WithTrustedOrigins: %w", err)
+		}
+	}
 	mcpHandler := mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return s.mcp },
 		&mcp.StreamableHTTPOptions{
@@ -36,21 +48,35 @@ func (s *Server) newHTTPHandler() http.Handler {
 			// A client of MCP 2026-07-28 cancels a call by closing its
 			// request: that must cancel the handler, and so kill the query.
 			PropagateRequestCancellation: true,
+			// The gate checks Host and Origin itself, before reading bodies.
+			DisableLocalhostProtection: true,
+			MaxRequestBodyBytes:        s.cfg.http.MaxBodyBytes,
 		})
-	return &gateHandler{s: s, next: http.NewCrossOriginProtection().Handler(mcpHandler)}
+	return &gateHandler{s: s, cop: cop, next: mcpHandler}, nil
 }
 
-// gateHandler admits HTTP work through the Server's gate. A POST carrying
-// calls counts as work in flight until its response has been written, so
-// Shutdown's drain ends only once every admitted call was answered. Once the
-// gate closes, new calls, GET streams and DELETEs get 503; POSTs carrying
-// only notifications (a cancellation, say) still pass.
+// gateHandler admits HTTP work. It refuses what it can tell is unwanted
+// before reading a body; a POST carrying calls then counts as work in
+// flight, per call, until its response has been written, so Shutdown's
+// drain ends only once every admitted call was answered. Once the gate
+// closes, new calls, GET streams and DELETEs get 503; POSTs carrying only
+// notifications (a cancellation, say) still pass.
 type gateHandler struct {
 	s    *Server
+	cop  *http.CrossOriginProtection
 	next http.Handler
 }
 
 func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.s.hostAllowed(r) {
+		http.Error(w, "Forbidden: invalid Host header", http.StatusForbidden)
+		return
+	}
+	if err := h.cop.Check(r); err != nil {
+		http.Error(w, "Forbidden: cross-origin request", http.StatusForbidden)
+		return
+	}
+	w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.s.cfg.http.WriteTimeout}
 	if r.Method != http.MethodPost {
 		if h.s.gate.isClosed() {
 			h.s.refuse(w, jsonrpc.ID{})
@@ -59,34 +85,54 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stream(w, r)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		http.Error(w, "Content-Type must be application/json", http.StatusUnsupportedMediaType)
+		return
+	}
+	limit := h.s.cfg.http.MaxBodyBytes
+	if r.ContentLength > limit {
+		http.Error(w, "request body exceeds "+strconv.FormatInt(limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := h.s.readBody(w, r)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			http.Error(w, "request body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
-			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			http.Error(w, "request body not received within "+h.s.cfg.http.BodyTimeout.String(), http.StatusRequestTimeout)
+		default:
+			http.Error(w, "reading request body failed", http.StatusBadRequest)
 		}
-		http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	id, work, listen := inspect(body)
+	in := inspect(body)
+	if in.calls > h.s.cfg.http.MaxBatch {
+		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
+		return
+	}
 	switch {
-	case work:
-		if !h.s.gate.enter() {
-			h.s.refuse(w, id)
+	case in.calls > 0:
+		switch h.s.gate.enterN(in.calls, h.s.cfg.maxInFlight) {
+		case gateClosed:
+			h.s.refuse(w, in.id)
+			return
+		case gateFull:
+			h.s.busy(w, in.id)
 			return
 		}
-		defer h.s.gate.leave()
+		defer h.s.gate.leaveN(in.calls)
 		if !h.s.cfg.stateful {
 			// A stateless call can only be answered on its own request: once
 			// the request ends, nobody will read the response, so the call is
 			// cancelled. The go-sdk does this only for MCP 2026-07-28.
 			r = r.WithContext(withCarrier(r.Context(), carrier{r.Context(), func() error { return errRequestClosed }}))
 		}
-	case listen:
+	case in.listen:
 		if h.s.gate.isClosed() {
-			h.s.refuse(w, id)
+			h.s.refuse(w, in.id)
 			return
 		}
 		h.stream(w, r)
@@ -94,6 +140,76 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(w, r)
 }
+
+// hostAllowed is the DNS-rebinding check. With allowed hosts configured,
+// the Host header must be one of them. Otherwise, as the go-sdk does, a
+// request that arrived on a loopback address must name a loopback host: a
+// web page whose name was rebound to 127.0.0.1 cannot.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if len(s.cfg.allowedHosts) > 0 {
+		for _, a := range s.cfg.allowedHosts {
+			if strings.EqualFold(a, host) || strings.EqualFold(a, r.Host) {
+				return true
+			}
+		}
+		return false
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || local == nil || !isLoopback(local.String()) {
+		return true
+	}
+	return isLoopback(host)
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readBody reads a POST body within the body size and time limits.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.cfg.http.BodyTimeout)); err == nil {
+		// Cleared after: the server watches the connection for the
+		// client going away while the call runs.
+		defer rc.SetReadDeadline(time.Time{})
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.http.MaxBodyBytes))
+}
+
+// deadlineWriter bounds each write of a response in time, so a client that
+// stops reading releases what its response holds.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	defer w.rc.SetWriteDeadline(time.Time{})
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *deadlineWriter) Flush() {
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	defer w.rc.SetWriteDeadline(time.Time{})
+	w.rc.Flush()
+}
+
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // errRequestClosed is the cause of calls cancelled because the client
 // closed the HTTP request that carried them.
@@ -108,57 +224,58 @@ func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, r)
 }
 
-// envelope is what the gate reads of a JSON-RPC message.
-type envelope struct {
-	ID     json.RawMessage `json:"id"`
-	Method json.RawMessage `json:"method"`
+// inspection is what the gate reads of a POST body.
+type inspection struct {
+	id     jsonrpc.ID // the first call's, for an error response
+	calls  int        // calls that are work (all but subscription listens)
+	listen bool       // a subscription listen
 }
 
-// inspect reads the JSON-RPC messages of a POST body with the decoder and
-// the rules of the go-sdk (exact-case keys; a message with a "method" key
-// and a non-null id is a call), so the gate sees what the transport will:
-// the first call's id, whether the body carries calls that are work
-// (anything but a subscription listen), and whether it carries a
-// subscription listen. A body that does not decode counts as work: the
+// inspect reads the JSON-RPC messages of a POST body as the transport will
+// (see package envelope). A body it cannot read counts as one call: the
 // transport answers it, and during shutdown it is refused like any new
 // request.
-func inspect(body []byte) (id jsonrpc.ID, work, listen bool) {
-	var msgs []envelope
-	var err error
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		_, err = sdkjson.Parse(trimmed, &msgs, sdkjson.DontMatchCaseInsensitiveStructFields)
-	} else {
-		msgs = make([]envelope, 1)
-		_, err = sdkjson.Parse(body, &msgs[0], sdkjson.DontMatchCaseInsensitiveStructFields)
-	}
-	if err != nil {
-		return id, true, false
-	}
-	for _, m := range msgs {
-		if len(m.Method) == 0 || len(m.ID) == 0 || string(m.ID) == "null" {
-			continue // a notification or a response
+func inspect(body []byte) inspection {
+	var in inspection
+	err := envelope.Scan(body, func(m envelope.Message) error {
+		if !m.IsCall() {
+			return nil
 		}
-		var method string
-		var rawID any
-		if _, err := sdkjson.Parse(m.Method, &method, 0); err != nil {
-			return id, true, false
+		if m.Method == methodListen && !m.Doubtful {
+			in.listen = true
+			return nil
 		}
-		if method == methodListen {
-			listen = true
-			continue
-		}
-		if !work {
-			if _, err := sdkjson.Parse(m.ID, &rawID, 0); err == nil {
-				id, _ = jsonrpc.MakeID(rawID)
+		if in.calls == 0 {
+			var raw any
+			if json.Unmarshal(m.ID, &raw) == nil {
+				in.id, _ = jsonrpc.MakeID(raw)
 			}
-			work = true
 		}
+		in.calls++
+		return nil
+	})
+	if err != nil {
+		return inspection{calls: max(in.calls, 1)}
 	}
-	return id, work, listen
+	return in
 }
 
 // shutdownError is the JSON-RPC error of work refused during shutdown.
 var shutdownError = &jsonrpc.Error{Code: -32000, Message: "server is shutting down; retry on another replica"}
+
+// busyError is the JSON-RPC error of work refused while the Server has as
+// many calls in flight as it takes.
+var busyError = &jsonrpc.Error{Code: -32000, Message: "server busy: too many calls in flight; retry shortly"}
+
+// busy answers work beyond the limit of calls in flight: 429 with
+// Retry-After and a JSON-RPC error.
+func (s *Server) busy(w http.ResponseWriter, id jsonrpc.ID) {
+	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: busyError})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write(body)
+}
 
 // refuse answers new work during shutdown: 503, Retry-After, and a
 // JSON-RPC error body a client can match to its request.

@@ -1,9 +1,14 @@
 package doris
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,4 +66,154 @@ func TestStatelessCancelKillsQuery(t *testing.T) {
 		waitFor(t, time.Second, "the query of the closed request to leave the engine", gone)
 		t.Logf("gone %v after the close", time.Since(start))
 	})
+}
+
+// post sends a raw POST to the MCP endpoint and returns the status and body.
+func post(t *testing.T, url string, body string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if h, ok := header["Host"]; ok {
+		req.Host = h
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
+
+// Hostile bodies: deep nesting neither crashes the process nor costs more
+// than one pass, and what the cheap checks refuse is refused unread.
+func TestGateHostileBodies(t *testing.T) {
+	s := newServer(t, backend(t))
+	hs := serveHTTP(t, s)
+	deep := `{"id":` + strings.Repeat("[", 2<<20)
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"text/plain from a web page", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"text/plain", map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{"rebound host", map[string]string{"Host": "evil.example"}, http.StatusForbidden},
+		{"json", nil, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, body := post(t, hs.URL+"/mcp", deep, tc.header); code != tc.want {
+				t.Errorf("status %d (%.100s), want %d", code, body, tc.want)
+			}
+		})
+	}
+	// Still serving.
+	if code, _, body := post(t, hs.URL+"/mcp", listCall, map[string]string{"Mcp-Protocol-Version": "2025-06-18"}); code != http.StatusOK {
+		t.Errorf("after hostile bodies: %d %s", code, body)
+	}
+}
+
+// Host and Origin checks follow the options: a same-host proxy keeping the
+// public Host, and trusted browser origins.
+func TestGateHostAndOrigin(t *testing.T) {
+	dsn := backend(t)
+	plain := serveHTTP(t, newServer(t, dsn))
+	configured := serveHTTP(t, newServer(t, dsn, WithAllowedHosts("mcp.example.com"), WithTrustedOrigins("https://app.example.com")))
+	v := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name   string
+		url    string
+		header map[string]string
+		want   int
+	}{
+		{"loopback host", plain.URL, v, 200},
+		{"public host on loopback", plain.URL, with("Host", "mcp.example.com"), 403},
+		{"allowed host", configured.URL, with("Host", "mcp.example.com"), 200},
+		{"allowed host with port", configured.URL, with("Host", "mcp.example.com:443"), 200},
+		{"other host", configured.URL, with("Host", "evil.example"), 403},
+		{"cross-origin browser", plain.URL, with("Origin", "https://app.example.com", "Sec-Fetch-Site", "cross-site"), 403},
+		{"trusted origin", configured.URL, with("Host", "mcp.example.com", "Origin", "https://app.example.com", "Sec-Fetch-Site", "cross-site"), 200},
+		{"untrusted origin", configured.URL, with("Host", "mcp.example.com", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"), 403},
+	} {
+		if code, _, body := post(t, tc.url+"/mcp", listCall, tc.header); code != tc.want {
+			t.Errorf("%s: %d (%.100s), want %d", tc.name, code, body, tc.want)
+		}
+	}
+	if _, err := New(WithDSN(dsn), WithTrustedOrigins("not an origin")); err == nil {
+		t.Error("a malformed trusted origin was accepted")
+	}
+}
+
+// A body that never ends is given up after the body timeout: no goroutine
+// waits on it for ever, and the host's http.Server.Shutdown finds nothing
+// busy.
+func TestGateSlowBody(t *testing.T) {
+	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{BodyTimeout: 200 * time.Millisecond}))
+	hs := serveHTTP(t, s)
+	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"id\"\r\n", hs.Listener.Addr())
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a body that never ends: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d, want 408", resp.StatusCode)
+	}
+}
+
+// Limits on calls: per request, and in flight over the Server.
+func TestGateCallLimits(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithMaxInFlight(1))
+	hs := serveHTTP(t, s)
+	batch := `[` + strings.Repeat(`{"jsonrpc":"2.0","id":1,"method":"tools/list"},`, 2) + `{"jsonrpc":"2.0","id":3,"method":"tools/list"}]`
+	if code, _, body := post(t, hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"}); code != http.StatusBadRequest || !strings.Contains(body, "at most 2 calls") {
+		t.Errorf("batch of 3 calls: %d %s", code, body)
+	}
+
+	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+	code, h, body := post(t, hs.URL+"/mcp", listCall, map[string]string{"Mcp-Protocol-Version": "2025-06-18"})
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !strings.Contains(body, "too many calls") {
+		t.Errorf("call beyond the in-flight limit: %d %q %s", code, h.Get("Retry-After"), body)
+	}
+}
+
+// A client that asks for a large result and never reads it releases what
+// the response holds after the write timeout.
+func TestGateWriteTimeout(t *testing.T) {
+	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{WriteTimeout: 300 * time.Millisecond}))
+	hs := serveHTTP(t, s)
+	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":16777216}}}`
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(body), body)
+	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.active() == 1 })
+	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
 }

@@ -37,7 +37,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	stop, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	cctx := withCarrier(ctx, carrier{stop, func() error { return context.Cause(stop) }})
-	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate}, nil)
+	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.maxInFlight}, nil)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,8 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 // answered with an error without reaching the server.
 type trackedTransport struct {
 	mcp.Transport
-	gate *gate
+	gate  *gate
+	limit int // calls in flight, over the whole Server
 }
 
 func (t *trackedTransport) Connect(ctx context.Context) (mcp.Connection, error) {
@@ -81,12 +82,13 @@ func (t *trackedTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &trackedConn{Connection: c, gate: t.gate, pending: make(map[jsonrpc.ID]struct{})}, nil
+	return &trackedConn{Connection: c, gate: t.gate, limit: t.limit, pending: make(map[jsonrpc.ID]struct{})}, nil
 }
 
 type trackedConn struct {
 	mcp.Connection
-	gate *gate
+	gate  *gate
+	limit int
 
 	mu      sync.Mutex
 	pending map[jsonrpc.ID]struct{}
@@ -112,8 +114,12 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			// Close: such a message is no work to wait for.
 			return msg, nil
 		}
-		if !c.gate.enter() {
-			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: shutdownError}); err != nil {
+		if refused := c.gate.enterN(1, c.limit); refused != gateOpen {
+			e := shutdownError
+			if refused == gateFull {
+				e = busyError
+			}
+			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: e}); err != nil {
 				return nil, err
 			}
 			continue
