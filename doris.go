@@ -59,6 +59,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/tools"
@@ -81,6 +82,7 @@ type Server struct {
 	handler http.Handler
 	pool    *pool
 	auth    *authenticator
+	budget  *budget
 
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.
@@ -134,6 +136,7 @@ func New(opts ...Option) (*Server, error) {
 		grace:        closeGrace,
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
+	s.budget = newBudget(cfg.resultBudget, cfg.poolWait)
 	s.auth = newAuthenticator()
 	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
 	if cfg.instructions != "" {
@@ -159,6 +162,7 @@ func New(opts ...Option) (*Server, error) {
 		Unmasked:     unmasked(cfg.exemption),
 		Logger:       cfg.logger,
 		MaxStatement: cfg.maxStatement,
+		Reserve:      s.budget.reserve,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
@@ -232,6 +236,17 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 			stopCarrier := context.AfterFunc(c.ctx, func() { cancel(c.cause()) })
 			defer stopCarrier()
 		}
+		// What the call's result holds of the memory budget is released
+		// when the handler returns, or later, when the HTTP request that
+		// carries its response ends.
+		h := holderFrom(ctx)
+		if h == nil {
+			h = s.budget.holder()
+			ctx = withHolder(ctx, h)
+		} else {
+			h.hold()
+		}
+		defer h.release()
 		return next(ctx, method, req)
 	}
 }
@@ -250,4 +265,96 @@ type carrier struct {
 
 func withCarrier(ctx context.Context, c carrier) context.Context {
 	return context.WithValue(ctx, carrierKey{}, c)
+}
+
+// budget bounds the bytes of results the Server holds at once, over every
+// call: a result is held from the moment its call runs until its response
+// is delivered, so clients that ask for large results and read them slowly
+// cannot make the host's memory grow without bound.
+type budget struct {
+	sem  *semaphore.Weighted
+	size int64
+	wait time.Duration
+}
+
+func newBudget(size int64, wait time.Duration) *budget {
+	return &budget{sem: semaphore.NewWeighted(size), size: size, wait: wait}
+}
+
+// reserve holds room for a result of up to n bytes, waiting at most the
+// budget's wait, on behalf of the holder in ctx.
+func (b *budget) reserve(ctx context.Context, n int) (shrink func(used int), err error) {
+	h := holderFrom(ctx)
+	if h == nil {
+		return nil, errors.New("internal error: no budget holder for this call")
+	}
+	want := min(int64(n), b.size) // a result larger than the budget waits for all of it
+	wctx, cancel := context.WithTimeout(ctx, b.wait)
+	defer cancel()
+	if err := b.sem.Acquire(wctx, want); err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("server busy: results in flight fill its memory budget of %d bytes; retry shortly or ask for a smaller max_bytes", b.size)
+	}
+	h.add(want)
+	return func(used int) {
+		h.giveBack(want - min(int64(used), want))
+	}, nil
+}
+
+func (b *budget) holder() *budgetHolder { return &budgetHolder{b: b, refs: 1} }
+
+// A budgetHolder holds the budget reserved for the calls of one request
+// until the last of its references is released: the handler that ran the
+// call, and the HTTP request that delivers its response.
+type budgetHolder struct {
+	b    *budget
+	mu   sync.Mutex
+	refs int
+	n    int64
+}
+
+func (h *budgetHolder) hold() {
+	h.mu.Lock()
+	h.refs++
+	h.mu.Unlock()
+}
+
+func (h *budgetHolder) add(n int64) {
+	h.mu.Lock()
+	h.n += n
+	h.mu.Unlock()
+}
+
+// giveBack releases n of what h holds at once.
+func (h *budgetHolder) giveBack(n int64) {
+	h.mu.Lock()
+	h.n -= n
+	h.mu.Unlock()
+	h.b.sem.Release(n)
+}
+
+func (h *budgetHolder) release() {
+	h.mu.Lock()
+	h.refs--
+	var n int64
+	if h.refs == 0 {
+		n, h.n = h.n, 0
+	}
+	h.mu.Unlock()
+	if n > 0 {
+		h.b.sem.Release(n)
+	}
+}
+
+type holderKey struct{}
+
+func withHolder(ctx context.Context, h *budgetHolder) context.Context {
+	return context.WithValue(ctx, holderKey{}, h)
+}
+
+func holderFrom(ctx context.Context) *budgetHolder {
+	h, _ := ctx.Value(holderKey{}).(*budgetHolder)
+	return h
 }

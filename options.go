@@ -87,6 +87,7 @@ type config struct {
 	trustedOrigins []string
 	http           HTTPLimits
 	maxInFlight    int
+	resultBudget   int64
 
 	retryAfter   time.Duration
 	name         string
@@ -432,6 +433,24 @@ func WithMaxInFlight(calls int) Option {
 	}
 }
 
+// WithResultBudget bounds the bytes of results the Server holds at once,
+// over all calls (default four times the most a call may ask for, 64 MiB
+// with the default limits). A call holds room for its largest result while
+// it runs and the bytes of its result until its response is delivered (for
+// stateful sessions: until its handler returns). A call that finds no room
+// waits up to the pool wait ([WithPoolWait]), then fails saying the server
+// is busy. The budget counts encoded rows; the process needs a small
+// multiple of it at the peak. Zero means the default.
+func WithResultBudget(bytes int64) Option {
+	return func(c *config) error {
+		if bytes < 0 {
+			return fmt.Errorf("WithResultBudget: negative size %d", bytes)
+		}
+		c.resultBudget = bytes
+		return nil
+	}
+}
+
 // WithServerInfo sets the implementation name and version the Server
 // reports to MCP clients.
 func WithServerInfo(name, version string) Option {
@@ -491,6 +510,10 @@ func (c *config) normalize() error {
 	setDefault(&c.http.MaxBatch, defaultMaxBatch)
 	setDefault(&c.http.MaxSessions, defaultMaxSessions)
 	setDefault(&c.maxInFlight, defaultMaxInFlight)
+	setDefault(&c.resultBudget, 4*int64(c.maxByteLimit))
+	if c.resultBudget < int64(c.byteLimit) {
+		return fmt.Errorf("result budget %d is below the default result size %d", c.resultBudget, c.byteLimit)
+	}
 
 	if c.maxIdleConns > c.maxOpenConns {
 		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)

@@ -125,10 +125,15 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer h.s.gate.leaveN(in.calls)
 		if !h.s.cfg.stateful {
+			// The results of a stateless request's calls are held until
+			// their response has been written.
+			hold := h.s.budget.holder()
+			defer hold.release()
 			// A stateless call can only be answered on its own request: once
 			// the request ends, nobody will read the response, so the call is
 			// cancelled. The go-sdk does this only for MCP 2026-07-28.
-			r = r.WithContext(withCarrier(r.Context(), carrier{r.Context(), func() error { return errRequestClosed }}))
+			ctx := withCarrier(r.Context(), carrier{r.Context(), func() error { return errRequestClosed }})
+			r = r.WithContext(withHolder(ctx, hold))
 		}
 	case in.listen:
 		if h.s.gate.isClosed() {

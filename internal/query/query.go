@@ -87,11 +87,7 @@ type Result struct {
 // AppendJSON appends r encoded as JSON, the rows as they were encoded
 // when read: they are neither decoded nor validated again.
 func (r *Result) AppendJSON(dst []byte) []byte {
-	n := 128
-	for _, row := range r.Rows {
-		n += len(row) + 1
-	}
-	dst = slices.Grow(dst, n)
+	dst = slices.Grow(dst, r.Size())
 	cols, _ := json.Marshal(r.Columns) // names and types: strings only
 	dst = append(dst, `{"columns":`...)
 	dst = append(dst, cols...)
@@ -113,6 +109,18 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"elapsed_ms":`...)
 	dst = strconv.AppendInt(dst, r.ElapsedMS, 10)
 	return append(dst, '}')
+}
+
+// Size is about the bytes r takes encoded: its rows and its columns.
+func (r *Result) Size() int {
+	n := 128
+	for _, row := range r.Rows {
+		n += len(row) + 1
+	}
+	for _, c := range r.Columns {
+		n += len(c.Name) + len(c.Type) + 24
+	}
+	return n
 }
 
 // TimeoutError reports a statement stopped by its time limit.

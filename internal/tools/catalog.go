@@ -114,7 +114,7 @@ func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result,
 	if err != nil {
 		return nil, err
 	}
-	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, Limits: c.metaLimits(), Columns: schemaColumns})
+	return c.query(ctx, query.Request{Stmt: st, Limits: c.metaLimits(), Columns: schemaColumns})
 }
 
 // schemaColumns are the columns get_table_schema returns of SHOW FULL

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -35,6 +36,11 @@ type Config struct {
 	// MaxStatement bounds the bytes of SQL a caller may send; a longer
 	// statement is refused before the guard reads it.
 	MaxStatement int
+	// Reserve, when set, holds room for a result of up to n bytes in the
+	// Server's memory budget until the call's response is delivered,
+	// waiting briefly for room; shrink gives back what the result did not
+	// use.
+	Reserve func(ctx context.Context, n int) (shrink func(used int), err error)
 }
 
 // Register adds every tool to s.
@@ -132,7 +138,8 @@ func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run 
 		b := out.AppendJSON(nil)
 		return &mcp.CallToolResult{
 			StructuredContent: json.RawMessage(b),
-			Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
+			// The same bytes, not a copy: b is never written again.
+			Content: []mcp.Content{&mcp.TextContent{Text: unsafe.String(unsafe.SliceData(b), len(b))}},
 		}, nil
 	})
 	return nil
@@ -224,8 +231,31 @@ func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, ma
 	if err != nil {
 		return nil, err
 	}
-	return query.Run(ctx, c.cfg.Exec, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
+	return c.query(ctx, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
 }
+
+// query runs req within the Server's memory budget: room for its largest
+// result is held while it runs, and what it returns until it is delivered.
+func (c *catalog) query(ctx context.Context, req query.Request) (*query.Result, error) {
+	if c.cfg.Reserve == nil {
+		return query.Run(ctx, c.cfg.Exec, req)
+	}
+	// The encoded rows are bounded by MaxBytes; the envelope by little.
+	shrink, err := c.cfg.Reserve(ctx, req.Limits.MaxBytes+resultOverhead)
+	if err != nil {
+		return nil, err
+	}
+	res, err := query.Run(ctx, c.cfg.Exec, req)
+	used := 0
+	if res != nil {
+		used = res.Size()
+	}
+	shrink(used)
+	return res, err
+}
+
+// resultOverhead bounds what a result holds besides its rows.
+const resultOverhead = 4 << 10
 
 // check refuses a statement over the size limit before reading it, then
 // has the guard read it.
