@@ -20,12 +20,8 @@ import (
 const (
 	defaultTimeout          = 10 * time.Second
 	defaultMaxResponseBytes = 8 << 20
-	defaultMaxMetricsBytes  = 16 << 20
+	defaultMaxMetricsBytes  = 4 << 20
 	maxRedirects            = 5
-	// drainLimit is how much of an unread body is discarded so that the
-	// connection can be reused; a longer remainder costs more than a new
-	// connection, so the connection is closed instead.
-	drainLimit = 64 << 10
 )
 
 // Config says where the nodes are and how to reach them. The zero value of
@@ -59,10 +55,10 @@ type Config struct {
 	// holds the profile of a query with hundreds of fragments.
 	MaxResponseBytes int64
 
-	// MaxMetricsBytes bounds a /metrics body. Default 16 MiB: a BE with many
-	// disks, workload groups and tablets writes a few hundred KiB, so this
-	// leaves room for growth while bounding the parsed families (which take
-	// a few times the text's size in memory).
+	// MaxMetricsBytes bounds a /metrics body. Default 4 MiB, ten times a
+	// large BE's. The body is parsed as it streams and never held, but the
+	// parsed families take several times the text's size (about 20 times
+	// for the shortest labelled lines), so this limit is what bounds memory.
 	MaxMetricsBytes int64
 }
 
@@ -307,8 +303,7 @@ func initialCap(contentLength, limit int64) int64 {
 }
 
 // stream sends a GET and hands the body, capped at limit bytes, to read.
-// The time limit covers read. Whatever read leaves unread is drained (up to
-// drainLimit) so the connection can be reused.
+// The time limit covers read.
 func (c *Client) stream(ctx context.Context, u *url.URL, accept string, limit int64, read func(*http.Response, io.Reader) error) error {
 	endpoint := "GET " + u.Redacted()
 	parent := ctx
@@ -328,10 +323,11 @@ func (c *Client) stream(ctx context.Context, u *url.URL, accept string, limit in
 	}
 	defer resp.Body.Close()
 	body := &capReader{r: resp.Body, limit: limit}
+	// read consumes the body to EOF when it succeeds, so the connection
+	// goes back to the pool; on failure it is closed instead of draining a
+	// body that may be endless.
 	err = read(resp, body)
 	if err == nil {
-		// Drain what is left (normally nothing) for connection reuse.
-		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
 		return nil
 	}
 	if errors.Is(err, ErrTooLarge) {

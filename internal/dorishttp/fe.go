@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -182,7 +183,8 @@ func (c *Client) TableDataSize(ctx context.Context, db, table string, singleRepl
 // QueryIDByTraceID returns the id of the query run with
 // session_context = "trace_id:<traceID>" (GET
 // /rest/v2/manager/query/trace_id/{trace_id}, 2.1+). The FE asks every FE.
-// An unknown trace id, or one run by another user, is [ErrNotFound].
+// An unknown trace id, or one run by another user, is [ErrNotFound]; an FE
+// without the endpoint is [errors.ErrUnsupported].
 func (c *Client) QueryIDByTraceID(ctx context.Context, traceID string) (string, error) {
 	if err := checkTraceID(traceID); err != nil {
 		return "", c.red.wrap(err)
@@ -197,15 +199,19 @@ func (c *Client) QueryIDByTraceID(ctx context.Context, traceID string) (string, 
 		return "", c.red.wrap(fmt.Errorf("dorishttp: GET %s: data is not a query id string: %q", u.Redacted(), c.red.snippet(data)))
 	}
 	if err := checkQueryID(id); err != nil {
-		return "", c.red.wrap(fmt.Errorf("dorishttp: GET %s: answer is not a query id: %w", u.Redacted(), err))
+		return "", c.red.wrap(fmt.Errorf("dorishttp: GET %s: answer is not a query id: %v", u.Redacted(), err))
 	}
 	return id, nil
 }
 
 // traceNotFound turns the FE's answer for an unknown trace id (code 403
 // "Bad Request" with data "Not found" or "not found query id") into
-// ErrNotFound, keeping the original for errors.As.
+// ErrNotFound, keeping the original for errors.As, and a missing endpoint
+// into errors.ErrUnsupported: on 2.0 a 404 says nothing about the trace id.
 func traceNotFound(err error, traceID string) error {
+	if se, ok := err.(*StatusError); ok && se.StatusCode == 404 {
+		return fmt.Errorf("dorishttp: this FE has no trace id endpoint (Doris before 2.1): %w: %v", errors.ErrUnsupported, se)
+	}
 	if ae, ok := err.(*APIError); ok && ae.Code == 403 && strings.Contains(strings.ToLower(ae.Detail), "not found") {
 		return fmt.Errorf("dorishttp: no query with trace id %q (not run, not yet registered, or run by another user): %w: %w", traceID, ErrNotFound, err)
 	}

@@ -2,6 +2,8 @@ package dorishttp
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -61,11 +63,19 @@ func (c *Client) metrics(ctx context.Context, u *url.URL) (*Metrics, error) {
 			head, _ := io.ReadAll(io.LimitReader(body, 4*maxSnippet))
 			return &StatusError{Endpoint: endpoint, StatusCode: resp.StatusCode, Body: c.red.snippet(head)}
 		}
-		// A JSON or HTML answer (a login page, ?type=json) would fail to
-		// parse anyway, but the message is clearer this way.
+		// A JSON or HTML answer would fail to parse anyway, but the message
+		// is clearer this way; JSON may be an FE error envelope (an auth
+		// failure under enable_all_http_auth), which becomes an APIError.
 		if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil &&
 			(mt == "application/json" || mt == "text/html") {
-			head, _ := io.ReadAll(io.LimitReader(body, 4*maxSnippet))
+			head, err := io.ReadAll(io.LimitReader(body, envelopeProbe))
+			if err != nil {
+				return err
+			}
+			var env envelope
+			if mt == "application/json" && json.Unmarshal(head, &env) == nil && env.Code != nil && *env.Code != 0 {
+				return &APIError{Endpoint: endpoint, Code: *env.Code, Msg: c.red.snippet([]byte(env.Msg)), Detail: c.red.snippet(dataText(env.Data))}
+			}
 			return fmt.Errorf("want Prometheus text, got %s: %q", mt, c.red.snippet(head))
 		}
 		cr := &countReader{r: body}
@@ -81,7 +91,7 @@ func (c *Client) metrics(ctx context.Context, u *url.URL) (*Metrics, error) {
 		out.Families = fams
 		return nil
 	})
-	if se, ok := unwrapStatus(err); ok {
+	if se, ok := unwrapResponseError(err); ok {
 		return nil, se
 	}
 	if err != nil {
@@ -90,18 +100,21 @@ func (c *Client) metrics(ctx context.Context, u *url.URL) (*Metrics, error) {
 	return out, nil
 }
 
-// unwrapStatus returns a StatusError as is: stream prefixes the endpoint to
-// errors from the body reader, which a StatusError already names.
-func unwrapStatus(err error) (*StatusError, bool) {
-	for e := err; e != nil; {
-		if se, ok := e.(*StatusError); ok {
-			return se, true
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			return nil, false
-		}
-		e = u.Unwrap()
+// envelopeProbe is how much of a JSON answer to /metrics is read to look
+// for an error envelope; an error envelope is small.
+const envelopeProbe = 64 << 10
+
+// unwrapResponseError returns a StatusError or APIError as is: stream
+// prefixes the endpoint to errors from the body reader, and these already
+// name it.
+func unwrapResponseError(err error) (error, bool) {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se, true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae, true
 	}
 	return nil, false
 }
