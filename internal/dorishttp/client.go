@@ -43,8 +43,10 @@ type Config struct {
 	Password string
 
 	// HTTPClient sends the requests. Nil means a client with dial and TLS
-	// handshake timeouts of 5 s. The Client uses a copy whose redirect
-	// policy is replaced: see [Client].
+	// handshake timeouts of 5 s and no proxy: the nodes are inside the
+	// cluster, and a proxy taken from the environment would see the
+	// credentials. The Client uses a copy whose redirect policy is
+	// replaced: see [Client].
 	HTTPClient *http.Client
 
 	// Timeout bounds each request, from dial to the last byte of the body.
@@ -131,7 +133,6 @@ func or[T comparable](v, def T) T {
 
 func newTransport() *http.Transport {
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   5 * time.Second,
 			KeepAlive: 30 * time.Second,

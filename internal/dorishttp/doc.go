@@ -45,7 +45,8 @@
 // # Where versions differ
 //
 //   - /rest/v2/manager/query/trace_id/{id} exists from 2.1 (trace ids are set
-//     with session_context). On 2.0 the FE answers HTTP 404.
+//     with session_context). On 2.0 the FE answers HTTP 404, which
+//     QueryIDByTraceID reports as [errors.ErrUnsupported].
 //   - /rest/v2/manager/query/profile/text/{id} asks every FE and answers an
 //     unknown id with success and empty data. When it is missing (HTTP 404),
 //     ProfileText asks the older /api/profile/text?query_id=, which answers

@@ -133,10 +133,25 @@ func newRedactor(user, password string) redactor {
 
 func (r redactor) redact(s string) string {
 	for _, secret := range r.secrets {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
+		s = strings.ReplaceAll(s, secret, redactedMark)
+	}
+	// The mark next to the remaining text can spell a secret again (a
+	// password such as "]]" or "e"): then nothing of the text is kept.
+	for _, secret := range r.secrets {
+		if strings.Contains(s, secret) {
+			if strings.Contains(withheld, secret) {
+				return ""
+			}
+			return withheld
+		}
 	}
 	return s
 }
+
+const (
+	redactedMark = "[redacted]"
+	withheld     = "(text withheld: it contained a credential)"
+)
 
 // redactedError carries the original error for errors.Is/As while its text
 // is scrubbed; a last line of defence for text that reached an error without
@@ -166,12 +181,24 @@ func (r redactor) wrap(err error) error {
 // log.
 const maxSnippet = 200
 
-// snippet turns the start of a body into one printable line without secrets.
+// snippet turns the start of a body into one printable line without
+// secrets. Secrets are removed before anything else, so that neither the
+// cut nor the clean-up can leave a recognisable part of one, and again
+// after, in case the clean-up spelled one.
 func (r redactor) snippet(b []byte) string {
-	if len(b) > 4*maxSnippet {
-		b = b[:4*maxSnippet]
+	const keep = 4 * maxSnippet
+	longest := 0
+	for _, secret := range r.secrets {
+		longest = max(longest, len(secret))
 	}
-	s := strings.ToValidUTF8(string(b), "?")
+	if len(b) > keep+longest {
+		b = b[:keep+longest]
+	}
+	s := r.redact(string(b))
+	if len(s) > keep {
+		s = s[:keep]
+	}
+	s = strings.ToValidUTF8(s, "?")
 	s = strings.Map(func(c rune) rune {
 		if unicode.IsSpace(c) {
 			return ' '
@@ -181,8 +208,7 @@ func (r redactor) snippet(b []byte) string {
 		}
 		return c
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	s = r.redact(s)
+	s = r.redact(strings.Join(strings.Fields(s), " "))
 	if utf8.RuneCountInString(s) > maxSnippet {
 		s = string([]rune(s)[:maxSnippet]) + "..."
 	}
