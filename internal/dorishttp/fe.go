@@ -220,7 +220,7 @@ func traceNotFound(err error, traceID string) error {
 
 // ProfileText returns the text profile of a query (GET
 // /rest/v2/manager/query/profile/text/{query_id}, which asks every FE).
-// An FE without that endpoint (HTTP 404, before 2.0) is asked again at the
+// An FE without that endpoint (HTTP 404: an old or trimmed build) is asked at the
 // older /api/profile/text?query_id=, which answers plain text from that FE
 // only. A query without a stored profile (enable_profile was off, or it has
 // been evicted) is [ErrNotFound].

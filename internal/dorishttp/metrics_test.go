@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // feMetricsBody is FE /metrics as PrometheusMetricVisitor writes it: labels
@@ -265,4 +267,20 @@ func newBenchNode(b *testing.B, body string) string {
 		_, _ = w.Write([]byte(body))
 	})
 	return strings.TrimPrefix(srv, "http://")
+}
+
+// BenchmarkParseBEMetrics is the parse alone, without HTTP, to show what
+// share of BenchmarkBEMetrics the Prometheus parser takes.
+func BenchmarkParseBEMetrics(b *testing.B) {
+	body := beMetricsBody(32, 8)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil || len(fams) == 0 {
+			b.Fatalf("parse: %d families, %v", len(fams), err)
+		}
+	}
+	b.ReportMetric(float64(strings.Count(body, "\n")), "lines")
 }
