@@ -1,6 +1,6 @@
 module github.com/dorismcp/doris
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/dolthub/go-mysql-server v0.20.0
@@ -11,7 +11,6 @@ require (
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.74.0
-	github.com/segmentio/encoding v0.5.4
 	github.com/sirupsen/logrus v1.8.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
@@ -33,6 +32,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
 	github.com/shopspring/decimal v1.3.1 // indirect
 	github.com/tetratelabs/wazero v1.8.2 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
