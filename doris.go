@@ -83,6 +83,8 @@ type Server struct {
 	pool    *pool
 	auth    *authenticator
 	budget  *budget
+	// sessions tracks the calls of stateful HTTP sessions, for DELETE.
+	sessions sessionWork
 
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.
@@ -235,6 +237,11 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		if c, ok := ctx.Value(carrierKey{}).(carrier); ok {
 			stopCarrier := context.AfterFunc(c.ctx, func() { cancel(c.cause()) })
 			defer stopCarrier()
+		}
+		if s.cfg.stateful {
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
+				defer s.sessions.call(ss.ID(), cancel)()
+			}
 		}
 		// What the call's result holds of the memory budget is released
 		// when the handler returns, or later, when the HTTP request that

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // ServeTransport returns promptly when its context ends, cancelling the
@@ -36,34 +36,77 @@ func TestServeTransportContextEnds(t *testing.T) {
 	}
 }
 
-// A client reusing the id of a call in flight gets no second answer from
-// the go-sdk; that must not leave work counted forever.
+// fakeConn is a scripted mcp.Connection: Read returns the queued
+// messages in order, then blocks until closed.
+type fakeConn struct {
+	in     chan jsonrpc.Message
+	closed chan struct{}
+}
+
+func (f *fakeConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	select {
+	case m := <-f.in:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-f.in:
+		return m, nil
+	case <-f.closed:
+		return nil, io.EOF
+	}
+}
+func (f *fakeConn) Write(context.Context, jsonrpc.Message) error { return nil }
+func (f *fakeConn) Close() error                                 { close(f.closed); return nil }
+func (f *fakeConn) SessionID() string                            { return "" }
+
+// Every call the stdio wrapper admits is counted until exactly one response
+// ends it, however ids are reused: a duplicate of a call in flight (the
+// go-sdk rejects it with an id-less error), a reuse racing the first
+// call's response (the go-sdk runs it as a call of its own), and calls left
+// unanswered at Close.
 func TestStdioReusedID(t *testing.T) {
-	dsn := backend(t)
-	s := newServer(t, dsn)
-	clientR, serverW := io.Pipe()
-	serverR, clientW := io.Pipe()
-	go s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW})
-	go io.Copy(io.Discard, clientR)
-	send := func(line string) {
-		if _, err := io.WriteString(clientW, line+"\n"); err != nil {
+	var g gate
+	f := &fakeConn{in: make(chan jsonrpc.Message, 8), closed: make(chan struct{})}
+	c := &trackedConn{Connection: f, gate: &g, pending: map[jsonrpc.ID]int{}, dups: map[jsonrpc.ID]int{}}
+	ctx := context.Background()
+	id := func(v int64) jsonrpc.ID { i, _ := jsonrpc.MakeID(float64(v)); return i }
+	read := func(v int64) {
+		t.Helper()
+		f.in <- &jsonrpc.Request{ID: id(v), Method: "tools/call"}
+		if _, err := c.Read(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`)
-	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT COUNT(*) FROM seq_1_to_1000 a, seq_1_to_300 b"}}}`
-	send(call)
-	send(call)
-	waitFor(t, 10*time.Second, "the calls to be answered", func() bool { return s.gate.active() == 0 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	if err := s.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
+	answer := func(i jsonrpc.ID) { c.Write(ctx, &jsonrpc.Response{ID: i, Result: []byte("{}")}) }
+	want := func(n int) {
+		t.Helper()
+		if got := g.active(); got != n {
+			t.Fatalf("%d calls counted, want %d", got, n)
+		}
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("Shutdown waited %v for a call that was never going to be answered", took)
-	}
-	clientW.Close()
+
+	read(1)
+	read(1) // a duplicate while 1 runs
+	want(2)
+	answer(jsonrpc.ID{}) // the go-sdk's rejection of the duplicate
+	want(1)
+	answer(id(1))
+	want(0)
+
+	read(2)
+	read(2) // reused as the first response goes out: the go-sdk runs it
+	want(2)
+	answer(id(2))
+	answer(id(2))
+	want(0)
+	answer(jsonrpc.ID{}) // a parse error's answer ends nothing
+	want(0)
+
+	read(3)
+	read(4)
+	c.Close()
+	want(0)
+	read(5) // after Close: never answered, never counted
+	want(0)
 }

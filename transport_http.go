@@ -2,6 +2,7 @@ package doris
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -82,6 +84,11 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.s.refuse(w, jsonrpc.ID{})
 			return
 		}
+		if r.Method == http.MethodDelete && h.s.cfg.stateful {
+			// The session's calls end first, each answering its client, so
+			// no response is lost when the session closes.
+			h.s.sessions.end(r.Context(), r.Header.Get(sessionIDHeader))
+		}
 		h.stream(w, r)
 		return
 	}
@@ -113,6 +120,12 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
 		return
 	}
+	sid := r.Header.Get(sessionIDHeader)
+	if in.initialize && h.s.cfg.stateful && sid == "" && h.s.sessionCount() >= h.s.cfg.http.MaxSessions {
+		h.s.log.Warn("session refused: too many sessions", "max", h.s.cfg.http.MaxSessions)
+		h.s.refuseWith(w, in.id, http.StatusServiceUnavailable, tooManySessions)
+		return
+	}
 	switch {
 	case in.calls > 0:
 		switch h.s.gate.enterN(in.calls, h.s.cfg.maxInFlight) {
@@ -124,6 +137,9 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer h.s.gate.leaveN(in.calls)
+		if h.s.cfg.stateful && sid != "" {
+			defer h.s.sessions.post(sid)()
+		}
 		if !h.s.cfg.stateful {
 			// The results of a stateless request's calls are held until
 			// their response has been written.
@@ -231,9 +247,10 @@ func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
 
 // inspection is what the gate reads of a POST body.
 type inspection struct {
-	id     jsonrpc.ID // the first call's, for an error response
-	calls  int        // calls that are work (all but subscription listens)
-	listen bool       // a subscription listen
+	id         jsonrpc.ID // the first call's, for an error response
+	calls      int        // calls that are work (all but subscription listens)
+	listen     bool       // a subscription listen
+	initialize bool       // an initialize call: a new session in stateful mode
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
@@ -250,6 +267,7 @@ func inspect(body []byte) inspection {
 			in.listen = true
 			return nil
 		}
+		in.initialize = in.initialize || m.Method == "initialize"
 		if in.calls == 0 {
 			var raw any
 			if json.Unmarshal(m.ID, &raw) == nil {
@@ -268,6 +286,116 @@ func inspect(body []byte) inspection {
 // shutdownError is the JSON-RPC error of work refused during shutdown.
 var shutdownError = &jsonrpc.Error{Code: -32000, Message: "server is shutting down; retry on another replica"}
 
+const sessionIDHeader = "Mcp-Session-Id"
+
+var tooManySessions = &jsonrpc.Error{Code: -32000, Message: "too many sessions open on this server; retry later"}
+
+// sessionCount counts the MCP sessions open. Only new stateful sessions
+// pay for it.
+func (s *Server) sessionCount() int {
+	n := 0
+	for range s.mcp.Sessions() {
+		n++
+	}
+	return n
+}
+
+// sessionWork tracks, per stateful session id, the calls running and the
+// POSTs carrying them, so that a DELETE can end them before the session
+// closes.
+type sessionWork struct {
+	mu   sync.Mutex
+	byID map[string]*sessionCalls
+}
+
+type sessionCalls struct {
+	posts   int
+	cancels map[*context.CancelCauseFunc]struct{}
+	idle    chan struct{} // closed when posts drops to zero; nil while nobody waits
+}
+
+// errSessionDeleted is the cause given to calls whose session was deleted.
+var errSessionDeleted = errors.New("the session was deleted")
+
+func (w *sessionWork) get(id string) *sessionCalls {
+	if w.byID == nil {
+		w.byID = make(map[string]*sessionCalls)
+	}
+	sc := w.byID[id]
+	if sc == nil {
+		sc = &sessionCalls{cancels: make(map[*context.CancelCauseFunc]struct{})}
+		w.byID[id] = sc
+	}
+	return sc
+}
+
+func (w *sessionWork) drop(id string, sc *sessionCalls) {
+	if sc.posts == 0 && len(sc.cancels) == 0 {
+		delete(w.byID, id)
+	}
+}
+
+// post counts a POST of calls on session id until the returned func runs.
+func (w *sessionWork) post(id string) func() {
+	w.mu.Lock()
+	w.get(id).posts++
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		sc := w.get(id)
+		sc.posts--
+		if sc.posts == 0 && sc.idle != nil {
+			close(sc.idle)
+			sc.idle = nil
+		}
+		w.drop(id, sc)
+	}
+}
+
+// call registers the cancellation of a handler of session id until the
+// returned func runs.
+func (w *sessionWork) call(id string, cancel context.CancelCauseFunc) func() {
+	w.mu.Lock()
+	sc := w.get(id)
+	sc.cancels[&cancel] = struct{}{}
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		delete(sc.cancels, &cancel)
+		w.drop(id, sc)
+	}
+}
+
+// end cancels the calls of session id and waits, within ctx, for the
+// POSTs that carry them to deliver their error results.
+func (w *sessionWork) end(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	w.mu.Lock()
+	sc := w.get(id)
+	for c := range sc.cancels {
+		(*c)(errSessionDeleted)
+	}
+	var idle chan struct{}
+	if sc.posts > 0 {
+		if sc.idle == nil {
+			sc.idle = make(chan struct{})
+		}
+		idle = sc.idle
+	}
+	w.drop(id, sc)
+	w.mu.Unlock()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+		}
+	}
+}
+
 // busyError is the JSON-RPC error of work refused while the Server has as
 // many calls in flight as it takes.
 var busyError = &jsonrpc.Error{Code: -32000, Message: "server busy: too many calls in flight; retry shortly"}
@@ -275,20 +403,20 @@ var busyError = &jsonrpc.Error{Code: -32000, Message: "server busy: too many cal
 // busy answers work beyond the limit of calls in flight: 429 with
 // Retry-After and a JSON-RPC error.
 func (s *Server) busy(w http.ResponseWriter, id jsonrpc.ID) {
-	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: busyError})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", "1")
-	w.WriteHeader(http.StatusTooManyRequests)
-	w.Write(body)
+	s.refuseWith(w, id, http.StatusTooManyRequests, busyError)
 }
 
 // refuse answers new work during shutdown: 503, Retry-After, and a
 // JSON-RPC error body a client can match to its request.
 func (s *Server) refuse(w http.ResponseWriter, id jsonrpc.ID) {
-	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: shutdownError})
+	s.refuseWith(w, id, http.StatusServiceUnavailable, shutdownError)
+}
+
+func (s *Server) refuseWith(w http.ResponseWriter, id jsonrpc.ID, code int, e *jsonrpc.Error) {
+	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: e})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(code)
 	w.Write(body)
 }
 

@@ -217,3 +217,46 @@ func TestGateWriteTimeout(t *testing.T) {
 	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.active() == 1 })
 	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
 }
+
+// A DELETE of a stateful session with calls running cancels them, kills
+// their queries and lets each answer its client before the session closes.
+func TestStatefulDeleteEndsCalls(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn, WithStatefulSessions(time.Minute))
+	hs := serveHTTP(t, s)
+	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
+	out := make(chan string, 1)
+	go func() {
+		// The response to read is the one on the call's own POST.
+		body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+		_, _, got := post(t, hs.URL+"/mcp", body, map[string]string{"Mcp-Session-Id": cs.ID(), "Mcp-Protocol-Version": "2025-06-18"})
+		out <- got
+	}()
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+	req, _ := http.NewRequest(http.MethodDelete, hs.URL+"/mcp", nil)
+	req.Header.Set("Mcp-Session-Id", cs.ID())
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := <-out; !strings.Contains(got, "session was deleted") {
+		t.Errorf("call of the deleted session: %q, want an error result saying the session was deleted", got)
+	}
+	waitFor(t, time.Second, "the query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+}
+
+// Stateful sessions are bounded in number.
+func TestStatefulSessionCap(t *testing.T) {
+	s := newServer(t, backend(t), WithStatefulSessions(time.Minute), WithHTTPLimits(HTTPLimits{MaxSessions: 2}))
+	hs := serveHTTP(t, s)
+	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
+	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
+	init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	code, _, body := post(t, hs.URL+"/mcp", init, nil)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "too many sessions") {
+		t.Errorf("third session: %d %s, want 503 too many sessions", code, body)
+	}
+}

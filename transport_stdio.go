@@ -82,7 +82,7 @@ func (t *trackedTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &trackedConn{Connection: c, gate: t.gate, limit: t.limit, pending: make(map[jsonrpc.ID]struct{})}, nil
+	return &trackedConn{Connection: c, gate: t.gate, limit: t.limit, pending: make(map[jsonrpc.ID]int), dups: make(map[jsonrpc.ID]int)}, nil
 }
 
 type trackedConn struct {
@@ -90,8 +90,16 @@ type trackedConn struct {
 	gate  *gate
 	limit int
 
-	mu      sync.Mutex
-	pending map[jsonrpc.ID]struct{}
+	mu sync.Mutex
+	// pending counts, per id, the calls admitted and not yet answered; dups
+	// those of them read while another call with the same id was pending.
+	// The go-sdk answers such a duplicate with an error response without an
+	// id, unless the first call's response was on its way, in which case it
+	// runs the second as a call of its own: either way, exactly one
+	// response ends each admitted call.
+	pending map[jsonrpc.ID]int
+	dups    map[jsonrpc.ID]int
+	n       int // admitted, unanswered calls in all
 	closed  bool
 }
 
@@ -106,13 +114,10 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			return msg, nil
 		}
 		c.mu.Lock()
-		_, dup := c.pending[req.ID]
 		closed := c.closed
 		c.mu.Unlock()
-		if dup || closed {
-			// The go-sdk answers neither a reused id nor anything read after
-			// Close: such a message is no work to wait for.
-			return msg, nil
+		if closed {
+			return msg, nil // the go-sdk answers nothing read after Close
 		}
 		if refused := c.gate.enterN(1, c.limit); refused != gateOpen {
 			e := shutdownError
@@ -130,7 +135,11 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			c.gate.leave()
 			return msg, nil
 		}
-		c.pending[req.ID] = struct{}{}
+		if c.pending[req.ID] > 0 {
+			c.dups[req.ID]++
+		}
+		c.pending[req.ID]++
+		c.n++
 		c.mu.Unlock()
 		return msg, nil
 	}
@@ -138,28 +147,53 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 
 func (c *trackedConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	err := c.Connection.Write(ctx, msg)
-	if resp, ok := msg.(*jsonrpc.Response); ok {
-		c.mu.Lock()
-		_, admitted := c.pending[resp.ID]
-		delete(c.pending, resp.ID)
-		c.mu.Unlock()
-		if admitted {
-			c.gate.leave()
-		}
+	if resp, ok := msg.(*jsonrpc.Response); ok && c.answered(resp.ID) {
+		c.gate.leave()
 	}
 	return err
+}
+
+// answered records a response written with id, and reports whether it
+// ended an admitted call.
+func (c *trackedConn) answered(id jsonrpc.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !id.IsValid() {
+		// The go-sdk's answer to a duplicate id (or to a message it could
+		// not parse, when no duplicate is pending).
+		for dup := range c.dups {
+			id = dup
+			break
+		}
+		if !id.IsValid() {
+			return false
+		}
+	}
+	if c.pending[id] == 0 {
+		return false
+	}
+	c.pending[id]--
+	if c.dups[id] > 0 {
+		c.dups[id]--
+	}
+	if c.pending[id] == 0 {
+		delete(c.pending, id)
+		delete(c.dups, id)
+	}
+	c.n--
+	return true
 }
 
 // Close releases the calls that will never be answered.
 func (c *trackedConn) Close() error {
 	err := c.Connection.Close()
 	c.mu.Lock()
-	n := len(c.pending)
+	n := c.n
+	c.n = 0
 	clear(c.pending)
+	clear(c.dups)
 	c.closed = true
 	c.mu.Unlock()
-	for range n {
-		c.gate.leave()
-	}
+	c.gate.leaveN(n)
 	return err
 }
