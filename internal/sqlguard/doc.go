@@ -29,12 +29,11 @@
 // comment after a trailing backslash, ends line comments at a bare carriage
 // return and has no '#' comments. It also lexes the inside of an optimizer
 // hint as tokens, and its older parser (Doris 2.0, and the fallback of 2.1)
-// reads "/* +" as a hint too.
-// Check does not guess which server is on the other end.
-// Where such a difference could move the end of a string or comment, it
-// rejects the construct with a message that says how to rewrite it. Then no
-// reading of an accepted statement can reveal code that the guard did not
-// inspect.
+// reads "/* +" as a hint too. Check does not guess which server is on the
+// other end. Where such a difference could move the end of a string or
+// comment, it rejects the construct with a message that says how to rewrite
+// it. Then no reading of an accepted statement can reveal code that the
+// guard did not inspect.
 //
 // # Functions
 //
