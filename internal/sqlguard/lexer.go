@@ -58,8 +58,12 @@ func scanIdent(s string, i int) int {
 type lexer struct {
 	src     string
 	hints   []int    // offsets of optimizer hint comments, in order
+	bodies  []span   // the text of "/*+" and "/* +" comments after the '+'
 	setVars []setVar // variables set by SET_VAR hints, in order
 }
+
+// span is a range of input offsets.
+type span struct{ from, to int }
 
 // setVar is a variable named in a SET_VAR hint.
 type setVar struct {
@@ -352,9 +356,7 @@ func (lx *lexer) blockComment(i int) (int, *Error) {
 		if err := checkHint(text, base); err != nil {
 			return 0, err
 		}
-		if err := lx.readSetVars(text, base); err != nil {
-			return 0, err
-		}
+		lx.bodies = append(lx.bodies, span{base, bodyEnd})
 		if h == 0 {
 			lx.hints = append(lx.hints, i)
 		}
@@ -362,8 +364,20 @@ func (lx *lexer) blockComment(i int) (int, *Error) {
 	return bodyEnd + 2, nil
 }
 
+// readAllSetVars records the variables that the SET_VAR hints in the hint
+// comments found by run set. It runs after run, not from it, so that the
+// lexer is not recursive and its token arrays can stay on the stack.
+func (lx *lexer) readAllSetVars() *Error {
+	for _, b := range lx.bodies {
+		if err := lx.readSetVars(lx.src[b.from:b.to], b.from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readSetVars records the variables that the SET_VAR hints in the text of
-// a hint comment set. base is the offset of the text in the input. The text
+// one hint comment set. base is the offset of the text in the input. The text
 // is read with the lexer, so a quoted value or a name such as
 // query_timeout_x cannot be mistaken for something else. A SET_VAR that
 // does not have the form SET_VAR(name = value, ...) is refused, since the
@@ -373,7 +387,8 @@ func (lx *lexer) readSetVars(text string, base int) *Error {
 		return nil
 	}
 	sub := lexer{src: text}
-	toks, err := sub.run(nil)
+	var inline [32]token
+	toks, err := sub.run(inline[:0])
 	if err != nil {
 		err.Offset += base
 		return err

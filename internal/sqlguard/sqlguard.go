@@ -141,6 +141,9 @@ func CheckWith(sql string, opts Options) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lx.readAllSetVars(); err != nil {
+		return nil, err
+	}
 
 	n := len(toks)
 	for i := range toks {
