@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -49,17 +48,23 @@ type Backend struct {
 
 // Detect asks the server what it is. Doris answers VERSION() like MySQL
 // 5.7, so @@version_comment is what tells them apart. It refuses a session
-// whose sql_mode changes how quotes and backslashes are read: the
-// read-only guard reads SQL as the default mode does, and under another
-// mode a statement it checked could mean something else.
+// in which the read-only guard would misread statements: one whose sql_mode
+// changes how quotes and backslashes are read, or whose character set is
+// not UTF-8 (see [sqlguard.SafeCharset]). The guard reads SQL as the
+// default mode and UTF-8 do, and otherwise a statement it checked could
+// mean something else to the server.
 func Detect(ctx context.Context, conn *sql.Conn) (Backend, error) {
 	var b Backend
-	var comment, mode sql.NullString
-	err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment, @@sql_mode").Scan(&b.Version, &comment, &mode)
+	var comment, mode, client, connection sql.NullString
+	err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment, @@sql_mode, @@character_set_client, @@character_set_connection").
+		Scan(&b.Version, &comment, &mode, &client, &connection)
 	if err != nil {
 		return b, fmt.Errorf("detecting the server: %w", err)
 	}
 	if err := checkSQLMode(mode.String); err != nil {
+		return b, err
+	}
+	if err := checkCharsets(client.String, connection.String); err != nil {
 		return b, err
 	}
 	b.VersionComment = comment.String
@@ -74,6 +79,21 @@ func checkSQLMode(mode string) error {
 		case "ANSI_QUOTES", "ANSI", "NO_BACKSLASH_ESCAPES":
 			return fmt.Errorf("unavailable: the connection's sql_mode includes %s, which changes how the read-only guard must read quotes; "+
 				"remove it from the server's or the DSN's sql_mode", strings.TrimSpace(m))
+		}
+	}
+	return nil
+}
+
+// checkCharsets refuses the connection character sets under which the guard
+// would misread text.
+func checkCharsets(client, connection string) error {
+	for _, cs := range [...]struct{ name, value string }{
+		{"character_set_client", client},
+		{"character_set_connection", connection},
+	} {
+		if !sqlguard.SafeCharset(cs.value) {
+			return fmt.Errorf("unavailable: the connection's %s is %q, under which the read-only guard cannot tell where a string ends; "+
+				"connect with charset=utf8mb4 in the DSN and do not change the character set with SET NAMES or SET CHARACTER SET", cs.name, cs.value)
 		}
 	}
 	return nil
@@ -120,7 +140,7 @@ type bounded struct {
 func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 	b := bounded{sql: st.SQL, session: Session{DB: db}}
 	if st.Kind != sqlguard.Select {
-		return b
+		return e.boundOther(st, lim, db)
 	}
 	rows := strconv.Itoa(lim.MaxRows + 1)
 	// A session-wide row cap, undone before the connection is reused.
@@ -163,15 +183,73 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 	return b
 }
 
-// limitVars are the session variables that bound a statement. A caller's
-// optimizer hint setting one of them would override the limits the runtime
-// sets (a SET_VAR hint beats a session variable).
-var limitVars = regexp.MustCompile(`(?i)\b(query_timeout|sql_select_limit|max_execution_time|max_statement_time|exec_mem_limit|insert_timeout|max_scan_key_num|parallel_fragment_exec_instance_num)\b`)
+// boundOther bounds the time of a SHOW, DESCRIBE or EXPLAIN statement.
+// None of them returns rows through sql_select_limit, so the rows are left
+// to the stream.
+func (e Engine) boundOther(st *sqlguard.Statement, lim Limits, db string) bounded {
+	b := bounded{sql: st.SQL, session: Session{DB: db}}
+	switch e {
+	case MariaDB:
+		// MariaDB runs SHOW, DESCRIBE and EXPLAIN under SET STATEMENT and
+		// stops them with error 1969 like a query.
+		b.sql = fmt.Sprintf("SET STATEMENT max_statement_time=%s FOR %s",
+			strconv.FormatFloat(lim.Timeout.Seconds(), 'f', 3, 64), st.SQL)
+		b.timeCap = true
+	case Doris:
+		// The frontend answers these itself; query_timeout bounds whatever
+		// part of them runs as a query, but nothing says it stops the rest,
+		// so the client's deadline stays in force.
+		secs := strconv.Itoa(max(1, int(math.Ceil(lim.Timeout.Seconds()))))
+		b.session.Set = "SET query_timeout=" + secs
+		b.session.Reset = "SET query_timeout=DEFAULT"
+	}
+	return b
+}
 
-// checkHints refuses a statement whose own hints touch the limits.
+// plannerVars are the only variables a caller's SET_VAR optimizer hint may
+// set. A hint beats the session variables and the runtime's own hint, so a
+// hint that could set any variable could lift the limits the runtime sets
+// (query_timeout, sql_select_limit, max_execution_time), raise what a query
+// may use (exec_mem_limit, parallel_pipeline_task_num) or change how later
+// text is read (sql_mode). The variables here only choose between plans
+// that return the same rows: join order and method, runtime filters, rule
+// switches and the result caches.
+var plannerVars = map[string]bool{
+	// Apache Doris
+	"enable_nereids_planner":                     true,
+	"enable_fallback_to_original_planner":        true,
+	"disable_join_reorder":                       true,
+	"enable_cost_based_join_reorder":             true,
+	"enable_bucket_shuffle_join":                 true,
+	"enable_local_shuffle":                       true,
+	"enable_share_hash_table_for_broadcast_join": true,
+	"auto_broadcast_join_threshold":              true,
+	"broadcast_row_count_limit":                  true,
+	"runtime_filter_mode":                        true,
+	"runtime_filter_type":                        true,
+	"enable_runtime_filter_prune":                true,
+	"disable_nereids_rules":                      true,
+	"enable_common_expr_pushdown":                true,
+	"enable_two_phase_read_opt":                  true,
+	"topn_opt_limit_threshold":                   true,
+	"enable_inverted_index_query":                true,
+	"enable_pushdown_count_on_index":             true,
+	"enable_sql_cache":                           true,
+	"enable_query_cache":                         true,
+	// MySQL
+	"optimizer_switch":          true,
+	"optimizer_search_depth":    true,
+	"optimizer_prune_level":     true,
+	"eq_range_index_dive_limit": true,
+}
+
+// checkHints refuses a statement whose SET_VAR hints set anything but a
+// planner variable.
 func checkHints(st *sqlguard.Statement) error {
-	if st.HasHint && limitVars.MatchString(st.SQL) {
-		return fmt.Errorf("optimizer hints may not set %s: the server sets the limits", limitVars.FindString(st.SQL))
+	for _, v := range st.SetVars {
+		if !plannerVars[v] {
+			return fmt.Errorf("optimizer hints may not set %s: SET_VAR may only set planner variables such as disable_join_reorder or optimizer_switch, and the server sets the limits", v)
+		}
 	}
 	return nil
 }

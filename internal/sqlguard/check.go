@@ -12,9 +12,11 @@ const allowedMsg = "only SELECT, WITH ... SELECT, SHOW, DESCRIBE and EXPLAIN are
 // checker applies the rules to the tokens of one statement. toks ends before
 // the statement's ';', if it has one.
 type checker struct {
-	src   string
-	toks  []token
-	hints []int
+	src     string
+	toks    []token
+	hints   []int
+	setVars []setVar
+	opts    Options
 }
 
 func (c *checker) tok(i int) *token {
@@ -59,6 +61,13 @@ func (c *checker) statement(st *Statement) *Error {
 		return err
 	}
 	switch c.id(0) {
+	case kwValues, kwTable:
+		// MariaDB's VALUES (1), (2) and MySQL 8's VALUES ROW(1) and TABLE t
+		// are queries without a SELECT keyword.
+		st.Kind = Select
+		if err := c.scan(1, false); err != nil {
+			return err
+		}
 	case kwSelect:
 		st.Kind = Select
 		st.SelectOffset = c.toks[0].pos
@@ -78,6 +87,9 @@ func (c *checker) statement(st *Statement) *Error {
 		// SHOW CREATE TABLE, SHOW GRANTS, SHOW LOAD, SHOW DELETE. So the
 		// write keyword rule is off, and every other rule still applies.
 		st.Kind = Show
+		if c.id(1) == kwLoad && c.id(2) == kwWarnings && c.id(3) == kwOn {
+			return reject(c.toks[3].pos, "SHOW LOAD WARNINGS ON '<url>' makes the server fetch a URL; use SHOW LOAD WARNINGS WHERE LABEL = '...' instead")
+		}
 		if err := c.scan(1, true); err != nil {
 			return err
 		}
@@ -98,6 +110,7 @@ func (c *checker) statement(st *Statement) *Error {
 		}
 	}
 	st.HasHint = c.hasHint(0, len(st.SQL))
+	st.SetVars = c.setVarsIn(0, len(st.SQL))
 	return nil
 }
 
@@ -139,9 +152,7 @@ func (c *checker) explain(st *Statement) *Error {
 		// The explained statement gets the same rules as a statement of its
 		// own, and it must be a query. EXPLAIN ANALYZE runs its target, and
 		// MySQL can explain INSERT, UPDATE and DELETE.
-		switch {
-		case c.id(k) == kwSelect, c.id(k) == kwWith, c.isPunct(k, '('):
-		default:
+		if id := c.id(k); id != kwSelect && id != kwWith && id != kwValues && id != kwTable && !c.isPunct(k, '(') {
 			return reject(c.toks[k].pos, verb+" can only explain SELECT or WITH ... SELECT; got "+c.describe(k))
 		}
 		if err := c.leadingKeyword(k); err != nil {
@@ -159,6 +170,7 @@ func (c *checker) explain(st *Statement) *Error {
 			return err
 		}
 		target.HasHint = c.hasHint(base, len(st.SQL))
+		target.SetVars = c.setVarsIn(base, len(st.SQL))
 		st.Kind = Explain
 		st.Target = target
 		return nil
@@ -173,14 +185,15 @@ func (c *checker) explain(st *Statement) *Error {
 }
 
 // queryStart checks that a query expression begins at i. That means any
-// number of '(' and then SELECT, or WITH with its list of common table
-// expressions and then such a query. msg starts the error message.
+// number of '(' and then SELECT, VALUES or TABLE, or WITH with its list of
+// common table expressions and then such a query. msg starts the error
+// message.
 func (c *checker) queryStart(i int, msg string) *Error {
 	for {
 		switch {
 		case c.isPunct(i, '('):
 			i++
-		case c.id(i) == kwSelect:
+		case c.id(i) == kwSelect, c.id(i) == kwValues, c.id(i) == kwTable:
 			return nil
 		case c.id(i) == kwWith:
 			j, err := c.cteList(i)
@@ -228,8 +241,8 @@ func (c *checker) cteList(i int) (int, *Error) {
 		for c.isPunct(k, '(') {
 			k++
 		}
-		if c.id(k) != kwSelect && c.id(k) != kwWith {
-			return 0, reject(c.offset(k), "a common table expression must be a SELECT; got "+c.describe(k))
+		if id := c.id(k); id != kwSelect && id != kwWith && id != kwValues && id != kwTable {
+			return 0, reject(c.offset(k), "a common table expression must be a query (SELECT, VALUES or TABLE); got "+c.describe(k))
 		}
 		if j = c.skipParens(j); j < 0 {
 			return 0, reject(c.offset(i), "unbalanced parentheses in WITH clause")
@@ -272,12 +285,10 @@ func (c *checker) scan(from int, noWrites bool) *Error {
 		switch t.kind {
 		case tokQuotedIdent:
 			if c.isPunct(i+1, '(') {
-				// `sleep`(1) calls SLEEP too. A name that contains a
-				// backtick cannot be a built-in function.
-				if name := c.src[t.pos+1 : t.end-1]; strings.IndexByte(name, '`') < 0 {
-					if reason := lookupCall(name); reason != "" {
-						return c.callError(i, name, reason)
-					}
+				// `sleep`(1) calls SLEEP too: both servers look a quoted
+				// name up among the built-in functions like a bare one.
+				if err := c.call(i, strings.ReplaceAll(c.src[t.pos+1:t.end-1], "``", "`")); err != nil {
+					return err
 				}
 			}
 		case tokWord:
@@ -296,14 +307,7 @@ func (c *checker) word(i int, noWrites bool) *Error {
 	if c.isPunct(i+1, '(') {
 		// A function call, qualified or not, so not a keyword. Its name
 		// decides.
-		name := c.src[t.pos:t.end]
-		if reason := lookupCall(name); reason != "" {
-			return c.callError(i, name, reason)
-		}
-		if info != nil && info.id == kwLastInsertID && !c.isPunct(i+2, ')') {
-			return reject(t.pos, "LAST_INSERT_ID() with an argument is not allowed: it sets the value for the session")
-		}
-		return nil
+		return c.call(i, c.src[t.pos:t.end])
 	}
 	if info == nil {
 		return nil
@@ -356,8 +360,42 @@ func (c *checker) word(i int, noWrites bool) *Error {
 	return nil
 }
 
+// call judges a call of the function name, whose name is token i.
+func (c *checker) call(i int, name string) *Error {
+	if info := lookupCall(name); info != nil {
+		if info.callClass != classExternal {
+			return c.callError(i, name, info.call)
+		}
+		if !c.opts.AllowExternal {
+			return c.callError(i, name, info.call+", and calls to outside services are not enabled")
+		}
+	}
+	if strings.EqualFold(name, "LAST_INSERT_ID") && !c.isPunct(i+2, ')') {
+		return reject(c.toks[i].pos, "LAST_INSERT_ID() with an argument is not allowed: it sets the value for the session")
+	}
+	if c.isPunct(i-1, '.') {
+		// Built-in functions cannot be qualified, so db.f(x) is a stored or
+		// loadable function: code the guard cannot read, which may write
+		// (MySQL's sys schema functions set session and user variables).
+		return reject(c.toks[i].pos, strings.ToUpper(clip(name))+"() is not allowed: a call qualified with a database name runs a stored or user-defined function, which may change data or session state; call built-in functions without a qualifier")
+	}
+	return nil
+}
+
 func (c *checker) callError(i int, name, reason string) *Error {
-	return reject(c.toks[i].pos, strings.ToUpper(name)+"() is not allowed: "+reason)
+	return reject(c.toks[i].pos, strings.ToUpper(clip(name))+"() is not allowed: "+reason)
+}
+
+// setVarsIn returns the names of the variables set by SET_VAR hints that
+// start in [from, to), or nil.
+func (c *checker) setVarsIn(from, to int) []string {
+	var names []string
+	for _, v := range c.setVars {
+		if v.pos >= from && v.pos < to {
+			names = append(names, v.name)
+		}
+	}
+	return names
 }
 
 // hasHint reports whether an optimizer hint comment starts in [from, to).

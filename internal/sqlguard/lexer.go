@@ -56,8 +56,19 @@ func scanIdent(s string, i int) int {
 // The token slice is threaded through run as a local value, not stored in
 // the lexer, so that Check's inline token array can stay on the stack.
 type lexer struct {
-	src   string
-	hints []int // offsets of optimizer hint comments, in order
+	src     string
+	hints   []int    // offsets of optimizer hint comments, in order
+	bodies  []span   // the text of "/*+" and "/* +" comments after the '+'
+	setVars []setVar // variables set by SET_VAR hints, in order
+}
+
+// span is a range of input offsets.
+type span struct{ from, to int }
+
+// setVar is a variable named in a SET_VAR hint.
+type setVar struct {
+	pos  int
+	name string // lower case
 }
 
 func wordToken(s string, pos, end int) token {
@@ -322,24 +333,132 @@ func (lx *lexer) blockComment(i int) (int, *Error) {
 	if strings.HasPrefix(body, "!") || len(body) >= 2 && body[0]|0x20 == 'm' && body[1] == '!' {
 		return 0, reject(i, "executable comments /*! ... */ are not allowed: the server runs their contents as SQL")
 	}
-	// Doris nests block comments and MySQL does not, so a second '/*' inside a
-	// comment makes the two servers disagree about where the comment ends.
-	// The byte range includes the '*' of the closing "*/", to catch
-	// "/* a /*/".
-	if n := strings.Index(s[i+2:bodyEnd+1], "/*"); n >= 0 {
-		return 0, reject(i+2+n, "nested comments are not allowed: remove the '/*' inside the comment")
-	}
 	h := 0
 	for h < len(body) && body[h] == ' ' {
 		h++
 	}
-	if h < len(body) && body[h] == '+' {
-		if err := checkHint(body[h+1:], i+2+h+1); err != nil {
+	hintLike := h < len(body) && body[h] == '+'
+	// Doris nests block comments and MySQL does not, so after a second '/*'
+	// inside a comment Doris needs one more "*/" than MySQL to end it. If no
+	// "*/" follows, Doris fails on an unterminated comment and MySQL runs
+	// the statement Check read. Otherwise the two would disagree about
+	// where the comment ends. The byte range includes the '*' of the
+	// closing "*/", to catch "/* a /*/". Doris reads a hint's contents as
+	// tokens, so a '/*' there is refused outright.
+	if n := strings.Index(s[i+2:bodyEnd+1], "/*"); n >= 0 && (hintLike || strings.Contains(s[bodyEnd+2:], "*/")) {
+		return 0, reject(i+2+n, "nested comments are not allowed: remove the '/*' inside the comment (Apache Doris nests comments and MySQL does not)")
+	}
+	if hintLike {
+		// "/*+" is a hint everywhere. "/* +" is one only to the parser of
+		// Doris 2.0 and older, which also lexes its contents; both follow
+		// the hint rules so that no reading can differ.
+		text, base := body[h+1:], i+2+h+1
+		if err := checkHint(text, base); err != nil {
 			return 0, err
 		}
-		lx.hints = append(lx.hints, i)
+		lx.bodies = append(lx.bodies, span{base, bodyEnd})
+		if h == 0 {
+			lx.hints = append(lx.hints, i)
+		}
 	}
 	return bodyEnd + 2, nil
+}
+
+// readAllSetVars records the variables that the SET_VAR hints in the hint
+// comments found by run set. It runs after run, not from it, so that the
+// lexer is not recursive and its token arrays can stay on the stack.
+func (lx *lexer) readAllSetVars() *Error {
+	for _, b := range lx.bodies {
+		if err := lx.readSetVars(lx.src[b.from:b.to], b.from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSetVars records the variables that the SET_VAR hints in the text of
+// one hint comment set. base is the offset of the text in the input. The text
+// is read with the lexer, so a quoted value or a name such as
+// query_timeout_x cannot be mistaken for something else. A SET_VAR that
+// does not have the form SET_VAR(name = value, ...) is refused, since the
+// servers would read it in ways Check cannot tell.
+func (lx *lexer) readSetVars(text string, base int) *Error {
+	if !containsFold(text, "set_var") {
+		return nil
+	}
+	sub := lexer{src: text}
+	var inline [32]token
+	toks, err := sub.run(inline[:0])
+	if err != nil {
+		err.Offset += base
+		return err
+	}
+	for j := 0; j < len(toks); j++ {
+		t := &toks[j]
+		if t.kind != tokWord || !strings.EqualFold(text[t.pos:t.end], "SET_VAR") {
+			continue
+		}
+		bad := func(k int) *Error {
+			at := base + t.pos
+			if k < len(toks) {
+				at = base + toks[k].pos
+			}
+			return reject(at, "cannot read the SET_VAR hint: write SET_VAR(variable = value, ...)")
+		}
+		k := j + 1
+		if k >= len(toks) || !toks[k].isPunct('(') {
+			return bad(k)
+		}
+		for {
+			k++
+			if k >= len(toks) || toks[k].kind != tokWord && toks[k].kind != tokQuotedIdent {
+				return bad(k)
+			}
+			name := text[toks[k].pos:toks[k].end]
+			if toks[k].kind == tokQuotedIdent {
+				name = name[1 : len(name)-1]
+			}
+			lx.setVars = append(lx.setVars, setVar{pos: base + toks[k].pos, name: strings.ToLower(name)})
+			k++
+			if k >= len(toks) || !toks[k].isPunct('=') {
+				return bad(k)
+			}
+			// The value runs to the next ',' or ')' outside parentheses.
+			k++
+			start, depth := k, 0
+			for ; k < len(toks); k++ {
+				if toks[k].isPunct('(') {
+					depth++
+				} else if toks[k].isPunct(')') {
+					if depth == 0 {
+						break
+					}
+					depth--
+				} else if toks[k].isPunct(',') && depth == 0 {
+					break
+				}
+			}
+			if k == start || k >= len(toks) {
+				return bad(k)
+			}
+			if toks[k].isPunct(')') {
+				break
+			}
+		}
+		j = k
+	}
+	return nil
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in
+// any case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkHint checks the text of an optimizer hint comment. base is the

@@ -11,7 +11,8 @@ type Kind int
 
 // The kinds of statement Check accepts.
 const (
-	// Select is a query: SELECT, WITH ... SELECT, or a parenthesised query.
+	// Select is a query: SELECT, WITH ... SELECT, VALUES, TABLE, or a
+	// parenthesised query.
 	Select Kind = iota + 1
 	// Show is any SHOW statement.
 	Show
@@ -56,9 +57,19 @@ type Statement struct {
 	SelectOffset int
 
 	// HasHint reports whether SQL already contains an optimizer hint comment
-	// (/*+ ... */) anywhere. "/* + ... */" counts too, because Apache Doris
-	// reads it as a hint.
+	// (/*+ ... */) anywhere. Only "/*+" with nothing between '*' and '+'
+	// opens a hint for MySQL and the current Apache Doris parser, so
+	// "/* + note */" is a comment. (The parser of Doris 2.0 and older also
+	// reads "/* +" as a hint; Check holds such comments to the lexical rules
+	// of hints and reports their SET_VAR variables, so either reading is
+	// safe.)
 	HasHint bool
+
+	// SetVars names the variables that SET_VAR optimizer hints in SQL set,
+	// lower-cased, in order, from "/*+" hints and "/* +" comments alike. A
+	// hint may set any session variable for the statement, including the
+	// ones that bound it, so the caller decides which ones it accepts.
+	SetVars []string
 
 	// Target is the explained query of an EXPLAIN statement, already checked.
 	// Its SQL starts at the query's first token. Target is nil for other
@@ -96,10 +107,27 @@ func reject(offset int, reason string) *Error {
 // enough for typical interactive queries.
 const inlineTokens = 96
 
+// Options adjust what CheckWith accepts. The zero value is what Check
+// accepts.
+type Options struct {
+	// AllowExternal accepts calls of functions that send data to a service
+	// outside the database: the Apache Doris AI functions (AI_GENERATE,
+	// AI_CLASSIFY, ... and EMBED), which call the model service of an AI
+	// resource for every row. They change nothing in the database, but each
+	// call takes time, may cost money and hands the data to a third party.
+	AllowExternal bool
+}
+
 // Check decides whether sql may run for a read-only caller. It accepts exactly
-// one SELECT, WITH ... SELECT, SHOW, DESCRIBE/DESC or EXPLAIN statement,
-// optionally followed by a single ';'. Any rejection is returned as an *Error.
+// one SELECT, WITH ... SELECT, VALUES, TABLE, SHOW, DESCRIBE/DESC or EXPLAIN
+// statement, optionally followed by a single ';'. Any rejection is returned
+// as an *Error. Check is CheckWith with the zero Options.
 func Check(sql string) (*Statement, error) {
+	return CheckWith(sql, Options{})
+}
+
+// CheckWith is Check with options.
+func CheckWith(sql string, opts Options) (*Statement, error) {
 	if i := strings.IndexByte(sql, 0); i >= 0 {
 		return nil, reject(i, "NUL bytes are not allowed in a statement")
 	}
@@ -111,6 +139,9 @@ func Check(sql string) (*Statement, error) {
 	lx := lexer{src: sql}
 	toks, err := lx.run(inline[:0])
 	if err != nil {
+		return nil, err
+	}
+	if err := lx.readAllSetVars(); err != nil {
 		return nil, err
 	}
 
@@ -131,7 +162,7 @@ func Check(sql string) (*Statement, error) {
 		return nil, reject(toks[n+1].pos, "multiple statements are not allowed; send one statement per call")
 	}
 
-	c := checker{src: sql, toks: toks[:n], hints: lx.hints}
+	c := checker{src: sql, toks: toks[:n], hints: lx.hints, setVars: lx.setVars, opts: opts}
 	st := &Statement{SQL: sql[:toks[n-1].end]}
 	if err := c.statement(st); err != nil {
 		return nil, err

@@ -20,6 +20,8 @@ func sel(sql string, selectOffset int) Statement {
 
 func hinted(st Statement) Statement { st.HasHint = true; return st }
 
+func setVars(st Statement, names ...string) Statement { st.SetVars = names; return st }
+
 func show(sql string) Statement { return Statement{Kind: Show, SQL: sql, SelectOffset: -1} }
 
 func desc(sql string) Statement { return Statement{Kind: Describe, SQL: sql, SelectOffset: -1} }
@@ -71,6 +73,11 @@ var acceptCases = []acceptCase{
 	{"SELECT 1 --\tx", sel("SELECT 1", 0)},
 	{"SELECT 1 - -1, 2 - - 2", sel("", 0)},
 	{"SELECT R'abc', r\"x\"", sel("", 0)},
+	// A '/*' inside a comment is harmless when no '*/' follows: Apache
+	// Doris, which nests comments, then fails on an unterminated comment.
+	{"SELECT 1 /* see http://x/*y */", sel("SELECT 1", 0)},
+	{"SELECT a FROM t /* a /* b */", sel("SELECT a FROM t", 0)},
+	{"SELECT 1 /* a/*/", sel("SELECT 1", 0)},
 	{"SELECT 名前 FROM テーブル WHERE 列 = 'é'", sel("", 0)},
 
 	// Write keywords used as names and as functions.
@@ -118,12 +125,30 @@ var acceptCases = []acceptCase{
 	{"(WITH a AS (SELECT 1) SELECT * FROM a)", sel("", -1)},
 	{"SELECT * FROM (WITH a AS (SELECT 1) SELECT * FROM a) s", sel("", 0)},
 
+	// Queries without SELECT: MariaDB's table value constructor, MySQL 8's
+	// VALUES ROW() and TABLE.
+	{"VALUES (1, 'a'), (2, 'b')", sel("", -1)},
+	{"VALUES ROW(1), ROW(2) ORDER BY column_0 LIMIT 1;", sel("VALUES ROW(1), ROW(2) ORDER BY column_0 LIMIT 1", -1)},
+	{"(VALUES (1))", sel("", -1)},
+	{"TABLE t", sel("", -1)},
+	{"table db.t ORDER BY a LIMIT 10", sel("", -1)},
+	{"WITH x AS (VALUES (1),(2)) SELECT * FROM x", sel("", -1)},
+	{"WITH x AS (TABLE t) TABLE x", sel("", -1)},
+	{"WITH x AS (SELECT 1) VALUES (2)", sel("", -1)},
+	{"SELECT * FROM (VALUES (1), (2)) AS v UNION TABLE t", sel("", 0)},
+
 	// Optimizer hints.
-	{"SELECT /*+ SET_VAR(query_timeout=1) */ 1", hinted(sel("", 0))},
-	{"SELECT /*+ SET_VAR(sql_mode='') */ 1", hinted(sel("", 0))},
-	{"SELECT /*+ SET_VAR(time_zone=\"+00:00\") */ 1", hinted(sel("", 0))},
+	{"SELECT /*+ SET_VAR(query_timeout=1) */ 1", setVars(hinted(sel("", 0)), "query_timeout")},
+	{"SELECT /*+ SET_VAR(sql_mode='') */ 1", setVars(hinted(sel("", 0)), "sql_mode")},
+	{"SELECT /*+ SET_VAR(time_zone=\"+00:00\") */ 1", setVars(hinted(sel("", 0)), "time_zone")},
 	{"SELECT /*+ LEADING(t1 t2) */ * FROM t1 JOIN t2 ON t1.a = t2.a", hinted(sel("", 0))},
-	{"SELECT /* + SET_VAR(a=1) */ 1", hinted(sel("", 0))},
+	{"SELECT /*+ SET_VAR(Query_Timeout = 1, `b`='x,)', c=f(1, 2)) set_var(d=-1) LEADING(t) */ 1", setVars(hinted(sel("", 0)), "query_timeout", "b", "c", "d")},
+	{"SELECT /*+ SET_VAR(a=1) */ 1 UNION SELECT /*+ SET_VAR(b=2) */ 2", setVars(hinted(sel("", 0)), "a", "b")},
+	{"SELECT /*+ NO_SET_VAR_HERE */ query_timeout FROM t", hinted(sel("", 0))},
+	// Only "/*+" opens a hint; "/* +" is a comment, whose SET_VAR the old
+	// Doris parser still reads.
+	{"SELECT /* + a note */ 1", sel("", 0)},
+	{"SELECT /* + SET_VAR(a=1) */ 1", setVars(sel("", 0), "a")},
 	{"/*+ lead */ SELECT 1", hinted(sel("", 12))},
 	{"SELECT 1 /*+ trailing */", sel("SELECT 1", 0)},
 	{"SELECT 1; /*+ after */", sel("SELECT 1", 0)},
@@ -164,7 +189,9 @@ var acceptCases = []acceptCase{
 	{"EXPLAIN WITH x AS (SELECT 1) SELECT * FROM x", explain("EXPLAIN WITH x AS (SELECT 1) SELECT * FROM x", sel("WITH x AS (SELECT 1) SELECT * FROM x", -1))},
 	{"EXPLAIN (SELECT 1)", explain("EXPLAIN (SELECT 1)", sel("(SELECT 1)", -1))},
 	{"EXPLAIN /* c */ SELECT 1 -- x", explain("EXPLAIN /* c */ SELECT 1", sel("SELECT 1", 0))},
-	{"EXPLAIN SELECT /*+ SET_VAR(a=1) */ 1", hinted(explain("EXPLAIN SELECT /*+ SET_VAR(a=1) */ 1", hinted(sel("SELECT /*+ SET_VAR(a=1) */ 1", 0))))},
+	{"EXPLAIN SELECT /*+ SET_VAR(a=1) */ 1", setVars(hinted(explain("EXPLAIN SELECT /*+ SET_VAR(a=1) */ 1", setVars(hinted(sel("SELECT /*+ SET_VAR(a=1) */ 1", 0)), "a"))), "a")},
+	{"EXPLAIN TABLE t", explain("EXPLAIN TABLE t", sel("TABLE t", -1))},
+	{"EXPLAIN VALUES (1)", explain("EXPLAIN VALUES (1)", sel("VALUES (1)", -1))},
 	{"EXPLAIN /*+ x */ SELECT 1", hinted(explain("EXPLAIN /*+ x */ SELECT 1", sel("SELECT 1", 0)))},
 }
 
@@ -231,8 +258,10 @@ var rejectCases = []rejectCase{
 	{"RECOVER TABLE t", "got RECOVER", "RECOVER", false},
 	{"BACKUP SNAPSHOT db.s TO repo", "got BACKUP", "BACKUP", false},
 	{"RESTORE SNAPSHOT db.s FROM repo", "got RESTORE", "RESTORE", false},
-	{"TABLE t", "got TABLE", "TABLE", false},
-	{"VALUES ROW(1)", "got VALUES", "VALUES", false},
+	{"TABLE t INTO @a", "INTO @variable", "INTO", false},
+	{"VALUES (1) INTO OUTFILE '/tmp/x'", "INTO OUTFILE", "INTO", false},
+	{"VALUES (SLEEP(1))", "SLEEP() is not allowed", "SLEEP", false},
+	{"WITH x AS (VALUES (1)) DELETE FROM t", "WITH ... must be followed by SELECT; got DELETE", "DELETE", false},
 	{"`SELECT` 1", "got the quoted name `SELECT`", "`SELECT`", false},
 	{"'SELECT 1'", "got a string literal", "'", false},
 	{"42", "got the number 42", "42", false},
@@ -315,6 +344,28 @@ var rejectCases = []rejectCase{
 	{"SELECT WAIT_FOR_EXECUTED_GTID_SET('x')", "WAIT_FOR_EXECUTED_GTID_SET() is not allowed", "WAIT_FOR", false},
 	{"SELECT WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS('x')", "WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS() is not allowed", "WAIT_UNTIL", false},
 	{"SELECT LAST_INSERT_ID(5)", "LAST_INSERT_ID() with an argument is not allowed", "LAST_INSERT_ID", false},
+	{"SELECT `LAST_INSERT_ID`(4242)", "LAST_INSERT_ID() with an argument is not allowed", "`LAST", false},
+	{"SELECT `last_insert_id` /* c */ (1)", "LAST_INSERT_ID() with an argument", "`last", false},
+	{"SELECT `Sleep`(1)", "SLEEP() is not allowed", "`Sleep`", false},
+	{"SELECT MASTER_GTID_WAIT('0-1-100', 2)", "MASTER_GTID_WAIT() is not allowed: it blocks until a replica catches up", "MASTER", false},
+	{"SHOW TABLES WHERE MASTER_GTID_WAIT('0-1-100', 2) = 0", "MASTER_GTID_WAIT() is not allowed", "MASTER", false},
+	{"SELECT WSREP_SYNC_WAIT_UPTO_GTID('0-1-100', 2)", "WSREP_SYNC_WAIT_UPTO_GTID() is not allowed", "WSREP", false},
+	{"SELECT BINLOG_GTID_POS('mysql-bin.000001', 4)", "BINLOG_GTID_POS() is not allowed: it reads the server's binary log files", "BINLOG", false},
+	{"SELECT DES_DECRYPT(x) FROM t", "DES_DECRYPT() is not allowed", "DES", false},
+	{"SELECT mle_session_reset()", "MLE_SESSION_RESET() is not allowed", "mle", false},
+	{"SELECT gen_dictionary_load('/tmp/x', 'd')", "GEN_DICTIONARY_LOAD() is not allowed", "gen", false},
+	{"SELECT firewall_group_enlist('g', 'u')", "FIREWALL_GROUP_ENLIST() is not allowed", "firewall", false},
+	{"SELECT sys.format_bytes(1024)", "FORMAT_BYTES() is not allowed: a call qualified with a database name runs a stored or user-defined function", "format_bytes", false},
+	{"SELECT sys.ps_thread_id(NULL)", "a call qualified with a database name", "ps_thread_id", false},
+	{"SELECT `db`.`f` (1)", "F() is not allowed: a call qualified", "`f`", false},
+	{"SELECT * FROM t WHERE a = db . f(1)", "a call qualified", "f(", false},
+	{"SELECT AI_GENERATE('say hi')", "AI_GENERATE() is not allowed: it sends data to an external model service, and calls to outside services are not enabled", "AI_GENERATE", false},
+	{"SELECT ai_classify(txt, ['a', 'b']) FROM t", "AI_CLASSIFY() is not allowed", "ai_classify", false},
+	{"SELECT AI_AGG(txt, 'summarize') FROM t", "AI_AGG() is not allowed", "AI_AGG", false},
+	{"SELECT EMBED('x')", "EMBED() is not allowed: it sends data to an external model service", "EMBED", false},
+	{"SELECT `ai_mask`(x) FROM t", "AI_MASK() is not allowed", "`ai_mask`", false},
+	{"SHOW LOAD WARNINGS ON 'http://169.254.169.254/'", "SHOW LOAD WARNINGS ON '<url>' makes the server fetch a URL", "ON", false},
+	{"show load /* c */ warnings on \"http://x/\"", "makes the server fetch a URL", "on", false},
 	{"SELECT NEXTVAL(s)", "NEXTVAL() is not allowed: it advances a sequence", "NEXTVAL", false},
 	{"SELECT SETVAL(s, 10)", "SETVAL() is not allowed", "SETVAL", false},
 	{"SELECT keyring_key_fetch('k')", "KEYRING_KEY_FETCH() is not allowed", "keyring", false},
@@ -337,7 +388,6 @@ var rejectCases = []rejectCase{
 	{"EXPLAIN VERBOSE INSERT INTO t SELECT 1", "got INSERT", "INSERT", false},
 	{"EXPLAIN SHOW TABLES", "got SHOW", "SHOW", false},
 	{"EXPLAIN EXPLAIN SELECT 1", "got EXPLAIN", "EXPLAIN SELECT", false},
-	{"EXPLAIN TABLE t", "got TABLE", "TABLE", false},
 	{"EXPLAIN (DELETE FROM t)", "got DELETE", "DELETE", false},
 	{"EXPLAIN WITH x AS (SELECT 1) DELETE FROM t", "WITH ... must be followed by SELECT; got DELETE", "DELETE", false},
 	{"EXPLAIN FOR CONNECTION 5", "EXPLAIN FOR CONNECTION is not supported", "FOR", false},
@@ -350,8 +400,8 @@ var rejectCases = []rejectCase{
 	{"WITH x AS (SELECT 1) DELETE FROM t", "WITH ... must be followed by SELECT; got DELETE (DELETE is a write statement)", "DELETE", false},
 	{"WITH x AS (SELECT 1) UPDATE t SET a = 1", "got UPDATE", "UPDATE", false},
 	{"WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", "got INSERT", "INSERT", false},
-	{"WITH x AS (DELETE FROM t) SELECT 1", "a common table expression must be a SELECT; got DELETE", "DELETE", false},
-	{"WITH x AS (VALUES ROW(1)) SELECT 1", "a common table expression must be a SELECT; got VALUES", "VALUES", false},
+	{"WITH x AS (DELETE FROM t) SELECT 1", "a common table expression must be a query (SELECT, VALUES or TABLE); got DELETE", "DELETE", false},
+	{"WITH x AS (SHOW TABLES) SELECT 1", "must be a query", "SHOW", false},
 	{"WITH x AS (SELECT 1)", "got the end of the statement", "", false},
 	{"WITH x (SELECT 1) SELECT 1", "expected AS ( query ) in WITH clause; got SELECT", "SELECT", true},
 	{"WITH x AS SELECT 1", "expected AS ( query )", "SELECT", false},
@@ -394,9 +444,10 @@ var rejectCases = []rejectCase{
 	{"SELECT 1 # see /* here\n", "a '#' comment may not contain '/*'", "/*", false},
 	{"SELECT 1 -- + hint\n", "'-- +' comments are read as optimizer hints", "--", false},
 	{"SELECT 1 --+hint\n", "'--' must be followed by a space", "--", false},
-	{"SELECT 1 /* a /* b */", "nested comments are not allowed", "/* b", false},
+	{"SELECT 1 /* a /* b */ FROM t /* c */", "nested comments are not allowed", "/* b", false},
+	{"SELECT 1 /* a /* b */ , '*/ ; DROP TABLE t; -- '", "nested comments are not allowed", "/* b", false},
 	{"SELECT 1 /* /* */ '*/ ; DROP TABLE t; -- '", "nested comments are not allowed", "/* */", false},
-	{"SELECT 1 /* a/*/", "nested comments", "/*/", false},
+	{"SELECT 1 /* a/*/ + 2 /**/", "nested comments", "/*/", false},
 	{"SELECT 2*/*c*/3", "'*/' outside a comment", "*/", false},
 	{"SELECT 2*/* ; DROP TABLE t; */3", "'*/' outside a comment", "*/", false},
 	{`SELECT R'a\' ; DROP TABLE t; -- '`, "R'...' as a raw string", "R'", false},
@@ -412,6 +463,12 @@ var rejectCases = []rejectCase{
 	{`SELECT /*+ SET_VAR(a='x\\') */ 1`, "backslashes are not allowed", "'x", false},
 	{"SELECT /*+ SET_VAR(a='x''y') */ 1", "doubled quotes are not allowed", "'x", false},
 	{"SELECT /* + a='x */ 1", "must end before the closing '*/'", "'x", false},
+	{"SELECT /*+ SET_VAR(query_timeout) */ 1", "cannot read the SET_VAR hint", ")", false},
+	{"SELECT /*+ SET_VAR query_timeout=1 */ 1", "cannot read the SET_VAR hint", "query_timeout", false},
+	{"SELECT /*+ SET_VAR(a=) */ 1", "cannot read the SET_VAR hint", ")", false},
+	{"SELECT /*+ SET_VAR(a=1 */ 1", "cannot read the SET_VAR hint", "SET_VAR", false},
+	{"SELECT /*+ SET_VAR('a'=1) */ 1", "cannot read the SET_VAR hint", "'a'", false},
+	{"SELECT /* + SET_VAR(=1) */ 1", "cannot read the SET_VAR hint", "=1", false},
 	{"SELECT 1\x01", "control character 0x1 is not allowed", "\x01", false},
 	{"SELECT 1 \x7f", "control character 0x7f", "\x7f", false},
 	{"SELECT 'a\x00'", "NUL bytes are not allowed", "\x00", false},
@@ -614,6 +671,46 @@ func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
 		if _, err := Check(benchQuery); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// External calls are refused by Check and accepted by CheckWith when the
+// caller allows them; everything else stays refused.
+func TestCheckWithAllowExternal(t *testing.T) {
+	for _, tc := range []struct {
+		sql      string
+		external bool // refused by Check, accepted with AllowExternal
+	}{
+		{"SELECT AI_GENERATE('say hi')", true},
+		{"SELECT ai_sentiment(review) FROM t", true},
+		{"SELECT `AI_TRANSLATE`(txt, 'fr') FROM t", true},
+		{"SELECT EMBED(txt) FROM t", true},
+		{"SELECT llm_summarize(txt) FROM t", true},
+		{"SELECT AI_SIMILARITY(a, b), SLEEP(1) FROM t", false},
+		{"SELECT db.AI_GENERATE('x')", false},
+	} {
+		if _, err := Check(tc.sql); err == nil {
+			t.Errorf("Check(%q) accepted it", tc.sql)
+		}
+		_, err := CheckWith(tc.sql, Options{AllowExternal: true})
+		if tc.external && err != nil {
+			t.Errorf("CheckWith(%q, AllowExternal) = %v, want it accepted", tc.sql, err)
+		}
+		if !tc.external && err == nil {
+			t.Errorf("CheckWith(%q, AllowExternal) accepted it", tc.sql)
+		}
+	}
+}
+
+func TestSafeCharset(t *testing.T) {
+	for name, want := range map[string]bool{
+		"utf8": true, "utf8mb3": true, "utf8mb4": true, "UTF8MB4": true, " utf8 ": true,
+		"gbk": false, "big5": false, "sjis": false, "cp932": false, "gb18030": false, "gb2312": false,
+		"latin1": false, "ascii": false, "binary": false, "ucs2": false, "utf16": false, "utf32": false, "": false,
+	} {
+		if got := SafeCharset(name); got != want {
+			t.Errorf("SafeCharset(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

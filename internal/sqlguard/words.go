@@ -32,7 +32,11 @@ const (
 	kwNext
 	kwValue
 	kwFormat
-	kwLastInsertID
+	kwValues
+	kwTable
+	kwLoad
+	kwWarnings
+	kwOn
 )
 
 // wordInfo is what the rules know about an unquoted word. A word may play
@@ -44,6 +48,8 @@ type wordInfo struct {
 	write string
 	// call completes "<NAME>() is not allowed: ..." when a call is rejected.
 	call string
+	// callClass is the class of a call with a reason.
+	callClass int
 	// stmt marks words that begin a statement EXPLAIN could explain. After
 	// EXPLAIN they mean "explain this statement", not "describe this table".
 	stmt bool
@@ -107,50 +113,93 @@ var writeWords = [...]struct{ word, reason string }{
 	{"SHUTDOWN", "stops the server"},
 }
 
-// blockedCalls are functions that cannot be called, each with the reason. A
-// name counts as called when '(' follows it, even across whitespace or
-// comments (MySQL's IGNORE_SPACE mode accepts "SLEEP (1)"), when it is
-// schema-qualified (db.sleep(1)), and when it is backtick-quoted.
-var blockedCalls = [...]struct{ name, reason string }{
-	{"SLEEP", "it ties up a connection"},
-	{"BENCHMARK", "it burns server CPU on purpose"},
-	{"GET_LOCK", "it takes a named lock that outlives the query"},
-	{"RELEASE_LOCK", "it releases named locks held by the session"},
-	{"RELEASE_ALL_LOCKS", "it releases named locks held by the session"},
-	{"IS_FREE_LOCK", "it probes the named-lock service"},
-	{"IS_USED_LOCK", "it probes the named-lock service"},
-	{"LOAD_FILE", "it reads files from the database server's filesystem"},
-	{"SYS_EXEC", "it runs operating system commands"},
-	{"SYS_EVAL", "it runs operating system commands"},
-	{"MASTER_POS_WAIT", "it blocks until a replica catches up"},
-	{"SOURCE_POS_WAIT", "it blocks until a replica catches up"},
-	{"WAIT_FOR_EXECUTED_GTID_SET", "it blocks until a replica catches up"},
-	{"WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS", "it blocks until a replica catches up"},
-	{"NEXTVAL", "it advances a sequence"},
-	{"SETVAL", "it changes a sequence"},
-	{"SERVICE_GET_READ_LOCKS", "it takes locks that outlive the query"},
-	{"SERVICE_GET_WRITE_LOCKS", "it takes locks that outlive the query"},
-	{"SERVICE_RELEASE_LOCKS", "it releases locks held by the session"},
-	{"SET_FIREWALL_MODE", "it reconfigures the server firewall"},
-	{"SET_FIREWALL_GROUP_MODE", "it reconfigures the server firewall"},
+// Function classes. A call is refused when its name is listed below; an
+// external call only when the caller of CheckWith did not allow it.
+const (
+	classBlocked  = 1 // waits, locks, sequences, session state, server files or administration
+	classExternal = 2 // sends data to a service outside the database
+)
+
+// blockedCalls are the built-in functions a read-only caller may not call,
+// each with the reason. A name counts as called when '(' follows it, even
+// across whitespace or comments (MySQL's IGNORE_SPACE mode accepts
+// "SLEEP (1)"), and when it is backtick-quoted: both servers resolve
+// `sleep`(1) to the built-in.
+//
+// The list was made by going through each server's own function list, not
+// from memory: the native functions of MariaDB 10.11 (every name its
+// parser resolves, probed with PREPARE, and the mysql.help_topic table),
+// the MySQL 8.0 and 8.4 function and operator reference with its
+// plugin and component functions, and the scalar, aggregate and table
+// functions of Apache Doris 2.1, 3.0 and 4.0. Every function of those lists
+// that waits, takes or releases locks, advances or sets a sequence, changes
+// connection or server state, reads server files, administers the server
+// or calls an outside service is here; the rest are computations over
+// their arguments and the data. TestServerFunctionsClassified checks a
+// live MariaDB against this judgement.
+var blockedCalls = [...]struct {
+	name, reason string
+	class        int
+}{
+	{"SLEEP", "it ties up a connection", classBlocked},
+	{"BENCHMARK", "it burns server CPU on purpose", classBlocked},
+	{"GET_LOCK", "it takes a named lock that outlives the query", classBlocked},
+	{"RELEASE_LOCK", "it releases named locks held by the session", classBlocked},
+	{"RELEASE_ALL_LOCKS", "it releases named locks held by the session", classBlocked},
+	{"IS_FREE_LOCK", "it probes the named-lock service", classBlocked},
+	{"IS_USED_LOCK", "it probes the named-lock service", classBlocked},
+	{"LOAD_FILE", "it reads files from the database server's filesystem", classBlocked},
+	{"BINLOG_GTID_POS", "it reads the server's binary log files", classBlocked},
+	{"DES_ENCRYPT", "it uses keys from the server's DES key file", classBlocked},
+	{"DES_DECRYPT", "it uses keys from the server's DES key file", classBlocked},
+	{"SYS_EXEC", "it runs operating system commands", classBlocked},
+	{"SYS_EVAL", "it runs operating system commands", classBlocked},
+	{"MASTER_POS_WAIT", "it blocks until a replica catches up", classBlocked},
+	{"MASTER_GTID_WAIT", "it blocks until a replica catches up", classBlocked},
+	{"SOURCE_POS_WAIT", "it blocks until a replica catches up", classBlocked},
+	{"WAIT_FOR_EXECUTED_GTID_SET", "it blocks until a replica catches up", classBlocked},
+	{"WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS", "it blocks until a replica catches up", classBlocked},
+	{"WSREP_SYNC_WAIT_UPTO_GTID", "it blocks until the cluster has applied a transaction", classBlocked},
+	{"NEXTVAL", "it advances a sequence", classBlocked},
+	{"SETVAL", "it changes a sequence", classBlocked},
+	{"SERVICE_GET_READ_LOCKS", "it takes locks that outlive the query", classBlocked},
+	{"SERVICE_GET_WRITE_LOCKS", "it takes locks that outlive the query", classBlocked},
+	{"SERVICE_RELEASE_LOCKS", "it releases locks held by the session", classBlocked},
+	{"AUDIT_API_MESSAGE_EMIT_UDF", "it writes to the audit log", classBlocked},
+	{"LOAD_REWRITE_RULES", "it reloads the server's query rewrite rules", classBlocked},
+	{"MLE_SESSION_RESET", "it resets the session's stored program state", classBlocked},
+	{"MLE_SET_SESSION_STATE", "it changes the session's stored program state", classBlocked},
 	// Apache Doris table functions that reach outside the database.
-	{"QUERY", "it sends raw SQL to an external catalog without this check"},
-	{"LOCAL", "it reads files from a backend's local filesystem"},
-	{"FILE", "it reads files from server filesystems or remote storage"},
-	{"S3", "it makes the server fetch data from an arbitrary endpoint"},
-	{"HDFS", "it makes the server fetch data from an arbitrary endpoint"},
-	{"HTTP", "it makes the server fetch an arbitrary URL"},
+	{"QUERY", "it sends raw SQL to an external catalog without this check", classBlocked},
+	{"LOCAL", "it reads files from a backend's local filesystem", classBlocked},
+	{"FILE", "it reads files from server filesystems or remote storage", classBlocked},
+	{"S3", "it makes the server fetch data from an arbitrary endpoint", classBlocked},
+	{"HDFS", "it makes the server fetch data from an arbitrary endpoint", classBlocked},
+	{"HTTP", "it makes the server fetch an arbitrary URL", classBlocked},
+	// Apache Doris functions that send their arguments to a model service
+	// configured as an AI resource. The AI_ family is matched by prefix.
+	{"EMBED", "it sends data to an external model service", classExternal},
 }
 
-// blockedCallPrefixes are families of MySQL plugin functions that
-// administer the server, blocked by name prefix.
-var blockedCallPrefixes = [...]struct{ prefix, reason string }{
-	{"KEYRING_", "it reads or changes keyring secrets"},
-	{"AUDIT_LOG_", "it administers the audit log"},
-	{"VERSION_TOKENS_", "it changes server version tokens"},
-	{"GROUP_REPLICATION_", "it administers replication"},
-	{"ASYNCHRONOUS_CONNECTION_FAILOVER_", "it administers replication"},
-	{"MYSQL_FIREWALL_", "it administers the server firewall"},
+// blockedCallPrefixes are families of functions blocked by name prefix:
+// MySQL plugin and component functions that administer the server, and
+// the Apache Doris AI functions.
+var blockedCallPrefixes = [...]struct {
+	prefix, reason string
+	class          int
+}{
+	{"KEYRING_", "it reads or changes keyring secrets", classBlocked},
+	{"AUDIT_LOG_", "it administers the audit log", classBlocked},
+	{"VERSION_TOKENS_", "it changes server version tokens or takes their locks", classBlocked},
+	{"GROUP_REPLICATION_", "it administers replication", classBlocked},
+	{"ASYNCHRONOUS_CONNECTION_FAILOVER_", "it administers replication", classBlocked},
+	{"MYSQL_FIREWALL_", "it administers the server firewall", classBlocked},
+	{"SET_FIREWALL_", "it reconfigures the server firewall", classBlocked},
+	{"FIREWALL_GROUP_", "it reconfigures the server firewall", classBlocked},
+	{"GEN_DICTIONARY_", "it loads or drops data masking dictionaries", classBlocked},
+	{"MASKING_DICTIONAR", "it changes data masking dictionaries", classBlocked},
+	{"AI_", "it sends data to an external model service", classExternal},
+	{"LLM_", "it sends data to an external model service", classExternal},
 }
 
 // explainOptions are the modifiers accepted between EXPLAIN and the
@@ -181,7 +230,8 @@ var structuralWords = map[string]kwID{
 	"FOR": kwFor, "UPDATE": kwUpdate, "SHARE": kwShare, "LOCK": kwLock,
 	"IN": kwIn, "CHARACTER": kwCharacter, "CHAR": kwChar, "SET": kwSet,
 	"USE": kwUse, "INDEX": kwIndex, "KEY": kwKey, "NEXT": kwNext,
-	"VALUE": kwValue, "FORMAT": kwFormat, "LAST_INSERT_ID": kwLastInsertID,
+	"VALUE": kwValue, "FORMAT": kwFormat,
+	"VALUES": kwValues, "TABLE": kwTable, "LOAD": kwLoad, "WARNINGS": kwWarnings, "ON": kwOn,
 }
 
 // statementWords begin statements that EXPLAIN could explain, in addition
@@ -213,7 +263,8 @@ func buildWords() map[string]*wordInfo {
 		get(w).stmt = true
 	}
 	for _, f := range blockedCalls {
-		get(f.name).call = f.reason
+		info := get(f.name)
+		info.call, info.callClass = f.reason, f.class
 	}
 	for _, w := range explainOptions {
 		get(w).explainOption = true
@@ -244,7 +295,7 @@ func buildWordFilter() (f [27 * 27]uint64) {
 func buildPrefixInfos() []wordInfo {
 	infos := make([]wordInfo, len(blockedCallPrefixes))
 	for i, p := range blockedCallPrefixes {
-		infos[i].call = p.reason
+		infos[i].call, infos[i].callClass = p.reason, p.class
 	}
 	return infos
 }
@@ -267,16 +318,16 @@ func lookupWord(w string) *wordInfo {
 	return words[string(buf[:len(w)])]
 }
 
-// lookupCall returns the reason a call to the function name is blocked, or
-// "". The name may be any identifier, including one that was quoted.
-func lookupCall(name string) string {
+// lookupCall returns what is known about a call to the function name, or
+// nil. The name may be any identifier, including one that was quoted.
+func lookupCall(name string) *wordInfo {
 	if info := lookupWord(name); info != nil && info.call != "" {
-		return info.call
+		return info
 	}
 	for i, p := range blockedCallPrefixes {
 		if len(name) > len(p.prefix) && strings.EqualFold(name[:len(p.prefix)], p.prefix) {
-			return prefixInfos[i].call
+			return &prefixInfos[i]
 		}
 	}
-	return ""
+	return nil
 }

@@ -1,0 +1,225 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+func TestCheckHints(t *testing.T) {
+	for _, tc := range []struct {
+		sql     string
+		refused string // the variable named in the error; "" when accepted
+	}{
+		{"SELECT query_timeout, sql_select_limit FROM settings", ""},
+		{"SELECT /*+ LEADING(a b) */ query_timeout FROM settings", ""},
+		{"SELECT /*+ SET_VAR(disable_join_reorder=true, enable_nereids_planner=true) */ 1", ""},
+		{"SELECT /*+ SET_VAR(optimizer_switch='index_merge=off') */ 1", ""},
+		{"SELECT /*+ SET_VAR(query_timeout=100000) */ 1", "query_timeout"},
+		{"SELECT /*+ SET_VAR(disable_join_reorder=true, sql_select_limit=1000000) */ 1", "sql_select_limit"},
+		{"SELECT /*+ SET_VAR(EXEC_MEM_LIMIT=1e12) */ 1", "exec_mem_limit"},
+		{"SELECT /*+ SET_VAR(`parallel_pipeline_task_num`=64) */ 1", "parallel_pipeline_task_num"},
+		{"SELECT /*+ SET_VAR(sql_mode='ANSI_QUOTES') */ 1", "sql_mode"},
+		{"SELECT /*+ MAX_EXECUTION_TIME(1) SET_VAR(max_execution_time=0) */ 1", "max_execution_time"},
+		// The old parser of Doris reads "/* +" as a hint too.
+		{"SELECT /* + SET_VAR(query_timeout=100000) */ 1", "query_timeout"},
+		{"EXPLAIN SELECT /*+ SET_VAR(insert_timeout=1) */ 1", "insert_timeout"},
+		{"SELECT 1 UNION SELECT /*+ SET_VAR(time_zone='+00:00') */ 2", "time_zone"},
+	} {
+		st, err := sqlguard.Check(tc.sql)
+		if err != nil {
+			t.Fatalf("Check(%q): %v", tc.sql, err)
+		}
+		err = checkHints(st)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("checkHints(%q) = %v, want it accepted", tc.sql, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), "may not set "+tc.refused+":")):
+			t.Errorf("checkHints(%q) = %v, want a refusal naming %s", tc.sql, err, tc.refused)
+		}
+	}
+}
+
+func TestCheckCharsets(t *testing.T) {
+	for _, tc := range []struct {
+		client, connection string
+		bad                string // named in the error; "" when accepted
+	}{
+		{"utf8mb4", "utf8mb4", ""},
+		{"utf8mb3", "utf8", ""},
+		{"gbk", "gbk", "character_set_client"},
+		{"utf8mb4", "big5", "character_set_connection"},
+		{"latin1", "latin1", "character_set_client"},
+		{"", "utf8mb4", "character_set_client"},
+	} {
+		err := checkCharsets(tc.client, tc.connection)
+		switch {
+		case tc.bad == "" && err != nil:
+			t.Errorf("checkCharsets(%q, %q) = %v", tc.client, tc.connection, err)
+		case tc.bad != "" && (err == nil || !strings.HasPrefix(err.Error(), "unavailable: the connection's "+tc.bad)):
+			t.Errorf("checkCharsets(%q, %q) = %v, want an unavailable error naming %s", tc.client, tc.connection, err, tc.bad)
+		}
+	}
+}
+
+// mariaDB returns DORIS_TEST_DSN when it names a MariaDB, and skips the
+// test otherwise.
+func mariaDB(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("DORIS_TEST_DSN")
+	if dsn == "" {
+		t.Skip("DORIS_TEST_DSN is not set")
+	}
+	if be := detect(t, testDB(t)); be.Engine != MariaDB {
+		t.Skipf("needs MariaDB, the server is %s", be.Engine)
+	}
+	return dsn
+}
+
+// withCharset opens dsn with the connection character set cs.
+func withCharset(t *testing.T, dsn, cs string) *sql.DB {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	formatted := cfg.FormatDSN()
+	sep := "?"
+	if strings.Contains(formatted, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("mysql", formatted+sep+"charset="+cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// dbExecutor is the smallest Executor: a connection per call, with its
+// session set, and a count of the calls that reached the database.
+type dbExecutor struct {
+	db    *sql.DB
+	calls atomic.Int32
+}
+
+func (x *dbExecutor) Backend(ctx context.Context) (Backend, error) {
+	conn, err := x.db.Conn(ctx)
+	if err != nil {
+		return Backend{}, err
+	}
+	defer conn.Close()
+	return Detect(ctx, conn)
+}
+
+func (x *dbExecutor) Do(ctx context.Context, s Session, fn func(context.Context, *sql.Conn) error) error {
+	x.calls.Add(1)
+	conn, err := x.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if s.Set != "" {
+		if _, err := conn.ExecContext(ctx, s.Set); err != nil {
+			return err
+		}
+	}
+	return fn(ctx, conn)
+}
+
+// Under gbk the guard's string literal is not the server's: the statement
+// below is one string to the guard and a SLEEP to the server. Such a session
+// is refused before any statement runs.
+func TestDetectRefusesMultiByteCharset(t *testing.T) {
+	dsn := mariaDB(t)
+	gbk := withCharset(t, dsn, "gbk")
+	ctx := context.Background()
+
+	// The premise: the guard accepts the text, and the gbk server runs the
+	// call hidden in it. LAST_INSERT_ID(4242) shows it without waiting.
+	probe := "SELECT '中\\' , LAST_INSERT_ID(4242) AS hidden -- '"
+	if _, err := sqlguard.Check(probe); err != nil {
+		t.Fatalf("the guard refuses %q: %v", probe, err)
+	}
+	conn, err := gbk.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, probe); err != nil {
+		t.Fatalf("%s: %v", probe, err)
+	}
+	var id int64
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_INSERT_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if id != 4242 {
+		t.Fatalf("under gbk the hidden call did not run (LAST_INSERT_ID() = %d); the test proves nothing", id)
+	}
+
+	attack := "SELECT '中\\' , SLEEP(2) AS slept -- '"
+	st, err := sqlguard.Check(attack)
+	if err != nil {
+		t.Fatalf("the guard refuses %q: %v", attack, err)
+	}
+	ex := &dbExecutor{db: gbk}
+	res, err := Run(ctx, ex, Request{Stmt: st, Limits: Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 10 * time.Second}})
+	if err == nil || !strings.HasPrefix(err.Error(), "unavailable: the connection's character_set_client is \"gbk\"") {
+		t.Fatalf("Run on a gbk session = %+v, %v; want an unavailable error", res, err)
+	}
+	if n := ex.calls.Load(); n != 0 {
+		t.Errorf("the statement reached the database %d times", n)
+	}
+	t.Log(err)
+
+	// The same server with utf8mb4 is accepted.
+	if _, err := (&dbExecutor{db: withCharset(t, dsn, "utf8mb4")}).Backend(ctx); err != nil {
+		t.Errorf("utf8mb4 session: %v", err)
+	}
+}
+
+// A SHOW statement that computes for a long time is stopped by MariaDB at
+// the time limit, like a query.
+func TestEngineTimeCapShow(t *testing.T) {
+	dsn := mariaDB(t)
+	db := withCharset(t, dsn, "utf8mb4")
+	st, err := sqlguard.Check("SHOW TABLES WHERE (SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b) > 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: time.Second}
+	b := MariaDB.bound(st, lim, "")
+	if !b.timeCap {
+		t.Fatalf("bound(%q) claims no time cap", st.SQL)
+	}
+	// Unbounded, the statement runs for about 15 s here; the context only
+	// keeps a broken cap from hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	rows, err := db.QueryContext(ctx, b.sql)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	took := time.Since(start)
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || !engineTimeout(MariaDB, err) {
+		t.Fatalf("after %v: %v, want MariaDB's error 1969", took, err)
+	}
+	if took > lim.Timeout+clientGrace {
+		t.Errorf("the engine took %v to stop a statement limited to %v", took, lim.Timeout)
+	}
+	t.Logf("stopped after %v: %v", took, err)
+}
