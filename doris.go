@@ -62,6 +62,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
 	"github.com/dorismcp/doris/internal/tools"
 )
 
@@ -164,6 +165,7 @@ func New(opts ...Option) (*Server, error) {
 		Unmasked:     unmasked(cfg.exemption),
 		Logger:       cfg.logger,
 		MaxStatement: cfg.maxStatement,
+		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
 		Reserve:      s.budget.reserve,
 	})
 	if err != nil {

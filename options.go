@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 // Defaults used when an option is absent or set to zero, and the ceilings
@@ -87,6 +89,7 @@ type config struct {
 	trustedOrigins []string
 	http           HTTPLimits
 	maxInFlight    int
+	allowExternal  bool
 	resultBudget   int64
 
 	retryAfter   time.Duration
@@ -127,10 +130,38 @@ func WithDSN(dsn string) Option {
 		if parsed.MultiStatements {
 			return errors.New("WithDSN: multiStatements=true is refused: it would let one tool call run several statements")
 		}
+		if cs := unsafeCharset(parsed); cs != "" {
+			return fmt.Errorf("WithDSN: character set %q is refused: the read-only guard reads SQL as utf8mb4, and in a multibyte set such as gbk a quote or backslash can be swallowed by the character before it; use charset=utf8mb4", cs)
+		}
 		c.dsn = parsed
 		c.dsnSet = true
 		return nil
 	}
+}
+
+// unsafeCharset returns the first connection character set cfg asks for
+// (charset=… or the collation's) that the guard's lexer does not model, or
+// "" when all are safe. The driver's default is utf8mb4.
+func unsafeCharset(cfg *mysql.Config) string {
+	var sets []string
+	dsn := cfg.FormatDSN()
+	if i := strings.LastIndexByte(dsn, '/'); i >= 0 {
+		if _, q, ok := strings.Cut(dsn[i:], "?"); ok {
+			if v, err := url.ParseQuery(q); err == nil && v.Get("charset") != "" {
+				sets = strings.Split(v.Get("charset"), ",")
+			}
+		}
+	}
+	if cfg.Collation != "" {
+		set, _, _ := strings.Cut(cfg.Collation, "_")
+		sets = append(sets, set)
+	}
+	for _, cs := range sets {
+		if !sqlguard.SafeCharset(strings.TrimSpace(cs)) {
+			return cs
+		}
+	}
+	return ""
 }
 
 // WithDB serves queries from a pool the host owns. The Server uses it but
@@ -447,6 +478,17 @@ func WithResultBudget(bytes int64) Option {
 			return fmt.Errorf("WithResultBudget: negative size %d", bytes)
 		}
 		c.resultBudget = bytes
+		return nil
+	}
+}
+
+// WithExternalFunctions lets callers use SQL functions that call services
+// outside Doris, such as its AI functions (AI_GENERATE, EMBED, …), which
+// send data to a model provider and cost money per call. They are refused
+// by default.
+func WithExternalFunctions() Option {
+	return func(c *config) error {
+		c.allowExternal = true
 		return nil
 	}
 }

@@ -235,3 +235,25 @@ func hasRow(r *result, col int, want string) bool {
 	}
 	return false
 }
+
+// Functions that call services outside Doris are refused unless the
+// deployment allows them.
+func TestExternalFunctions(t *testing.T) {
+	dsn := backend(t)
+	for _, allow := range []bool{false, true} {
+		var opts []Option
+		if allow {
+			opts = append(opts, WithExternalFunctions())
+		}
+		cs := connect(t, context.Background(), serveHTTP(t, newServer(t, dsn, opts...)).URL+"/mcp", nil, "")
+		_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT AI_GENERATE('hello')"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Allowed, the statement reaches the engine, which may not know
+		// the function; refused, the guard names it.
+		if refused := strings.Contains(msg, "external model service"); refused == allow {
+			t.Errorf("allow=%v: %q", allow, msg)
+		}
+	}
+}

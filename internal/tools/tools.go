@@ -36,6 +36,8 @@ type Config struct {
 	// MaxStatement bounds the bytes of SQL a caller may send; a longer
 	// statement is refused before the guard reads it.
 	MaxStatement int
+	// Guard is how the read-only guard judges callers' SQL.
+	Guard sqlguard.Options
 	// Reserve, when set, holds room for a result of up to n bytes in the
 	// Server's memory budget until the call's response is delivered,
 	// waiting briefly for room; shrink gives back what the result did not
@@ -263,7 +265,7 @@ func (c *catalog) check(stmt string) (*sqlguard.Statement, error) {
 	if c.cfg.MaxStatement > 0 && len(stmt) > c.cfg.MaxStatement {
 		return nil, fmt.Errorf("sql is %d bytes; this server accepts statements of at most %d bytes", len(stmt), c.cfg.MaxStatement)
 	}
-	return sqlguard.Check(stmt)
+	return sqlguard.CheckWith(stmt, c.cfg.Guard)
 }
 
 // mask is the masking of a data result for the caller of ctx. The
