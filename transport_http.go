@@ -120,6 +120,11 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
 		return
 	}
+	if in.badParams {
+		// Answered here: the transport's own message names Go types.
+		h.s.refuseWith(w, in.id, http.StatusBadRequest, badParams)
+		return
+	}
 	sid := r.Header.Get(sessionIDHeader)
 	if in.initialize && h.s.cfg.stateful && sid == "" && h.s.sessionCount() >= h.s.cfg.http.MaxSessions {
 		h.s.log.Warn("session refused: too many sessions", "max", h.s.cfg.http.MaxSessions)
@@ -251,6 +256,7 @@ type inspection struct {
 	calls      int        // calls that are work (all but subscription listens)
 	listen     bool       // a subscription listen
 	initialize bool       // an initialize call: a new session in stateful mode
+	badParams  bool       // a call whose params are not an object
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
@@ -268,6 +274,7 @@ func inspect(body []byte) inspection {
 			return nil
 		}
 		in.initialize = in.initialize || m.Method == "initialize"
+		in.badParams = in.badParams || (m.Params != 0 && m.Params != '{')
 		if in.calls == 0 {
 			var raw any
 			if json.Unmarshal(m.ID, &raw) == nil {
@@ -287,6 +294,8 @@ func inspect(body []byte) inspection {
 var shutdownError = &jsonrpc.Error{Code: -32000, Message: "server is shutting down; retry on another replica"}
 
 const sessionIDHeader = "Mcp-Session-Id"
+
+var badParams = &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid params: params must be an object"}
 
 var tooManySessions = &jsonrpc.Error{Code: -32000, Message: "too many sessions open on this server; retry later"}
 
@@ -415,7 +424,9 @@ func (s *Server) refuse(w http.ResponseWriter, id jsonrpc.ID) {
 func (s *Server) refuseWith(w http.ResponseWriter, id jsonrpc.ID, code int, e *jsonrpc.Error) {
 	body, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: e})
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
+	if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
+	}
 	w.WriteHeader(code)
 	w.Write(body)
 }

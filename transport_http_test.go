@@ -113,6 +113,11 @@ func TestGateHostileBodies(t *testing.T) {
 			}
 		})
 	}
+	// Params that are not an object get a message without Go type names.
+	code, _, body := post(t, hs.URL+"/mcp", `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":"x"}`, map[string]string{"Mcp-Protocol-Version": "2025-06-18"})
+	if code != http.StatusBadRequest || !strings.Contains(body, "params must be an object") || strings.Contains(body, "mcp.") {
+		t.Errorf("string params: %d %s", code, body)
+	}
 	// Still serving.
 	if code, _, body := post(t, hs.URL+"/mcp", listCall, map[string]string{"Mcp-Protocol-Version": "2025-06-18"}); code != http.StatusOK {
 		t.Errorf("after hostile bodies: %d %s", code, body)

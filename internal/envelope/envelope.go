@@ -33,6 +33,9 @@ type Message struct {
 	// Method is the decoded "method", when present and a string.
 	Method    string
 	HasMethod bool
+	// Params is the first byte of the raw "params" value ('{', '[', '"',
+	// …), 0 when absent.
+	Params byte
 	// Doubtful is true when the transport might read the message
 	// differently from Scan (duplicate keys, a non-string method).
 	Doubtful bool
@@ -163,6 +166,8 @@ func (s *scanner) message() (Message, error) {
 			m.Doubtful = m.Doubtful || sawID
 			sawID = true
 			m.ID = raw
+		case "params":
+			m.Params = raw[0]
 		case "method":
 			m.Doubtful = m.Doubtful || m.HasMethod
 			m.HasMethod = true
