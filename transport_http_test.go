@@ -265,3 +265,37 @@ func TestStatefulSessionCap(t *testing.T) {
 		t.Errorf("third session: %d %s, want 503 too many sessions", code, body)
 	}
 }
+
+// The result budget: a result that a client does not read holds its bytes
+// until its response is given up; a call that finds no room meanwhile waits
+// briefly, then says the server is busy.
+func TestResultBudget(t *testing.T) {
+	s := newServer(t, backend(t), WithResultBudget(3<<20), WithPoolWait(300*time.Millisecond),
+		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
+	hs := serveHTTP(t, s)
+	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}}}`
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(big), big)
+	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
+		if s.budget.sem.TryAcquire(2 << 20) {
+			s.budget.sem.Release(2 << 20)
+			return false
+		}
+		return s.gate.active() == 1
+	})
+
+	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
+	args := map[string]any{"sql": "SELECT seq FROM seq_1_to_10", "max_bytes": 2 << 20}
+	if _, msg, _ := call(context.Background(), cs, "exec_query", args); !strings.Contains(msg, "memory budget") {
+		t.Errorf("call with no room in the budget: %q, want the busy message", msg)
+	}
+	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
+	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.RowCount != 10 {
+		t.Errorf("after the budget freed: %d rows", r.RowCount)
+	}
+}
