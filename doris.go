@@ -16,7 +16,12 @@
 //	<-ctx.Done() // the host's signal handling
 //	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 //	defer cancel()
-//	err = errors.Join(srv.Shutdown(shutdownCtx), httpSrv.Shutdown(shutdownCtx))
+//	err = srv.Shutdown(shutdownCtx) // drains, then ends every MCP stream
+//	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), time.Second)
+//	defer cancelHTTP()
+//	if httpSrv.Shutdown(httpCtx) != nil {
+//		httpSrv.Close() // a client reconnecting just then must not hold the exit
+//	}
 //
 // # HTTP
 //

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -21,16 +22,28 @@ import (
 	"github.com/dorismcp/doris/internal/dorissim"
 )
 
+// TestMain points the examples' DORIS_DSN at a Doris to query: the one in
+// DORIS_TEST_DSN, or an in-process simulator of one.
+func TestMain(m *testing.M) {
+	dsn := os.Getenv("DORIS_TEST_DSN")
+	if dsn == "" {
+		sim, err := dorissim.Start(dorissim.Options{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		// Not closed: os.Exit ends the process, and goleak checks ignore
+		// what ran before each test.
+		dsn = sim.DSN(dorissim.SampleDB)
+	}
+	os.Setenv("DORIS_DSN", dsn)
+	os.Exit(m.Run())
+}
+
 // Mount the MCP endpoint on a mux, list the tools with the go-sdk client
 // and run a query.
 func Example() {
-	sim, err := dorissim.Start(dorissim.Options{}) // stands in for a Doris FE
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sim.Close()
-
-	srv, err := doris.New(doris.WithDSN(sim.DSN("sample")))
+	// A go-sql-driver DSN such as reader:secret@tcp(fe:9030)/sample.
+	srv, err := doris.New(doris.WithDSN(os.Getenv("DORIS_DSN")))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -101,12 +114,7 @@ func printResult(res *mcp.CallToolResult) {
 // Serve MCP over a pair of pipes, as ServeStdio does over standard input and
 // output for an agent binary.
 func ExampleServer_ServeTransport() {
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sim.Close()
-	srv, err := doris.New(doris.WithDSN(sim.DSN("sample")))
+	srv, err := doris.New(doris.WithDSN(os.Getenv("DORIS_DSN")))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -147,8 +155,11 @@ func ExampleServer_ServeTransport() {
 	// served: doris: server closed
 }
 
-// The host recipe: the host owns the signals and the http.Server; on
-// SIGTERM it gives Shutdown a deadline, then shuts the http.Server down.
+// The host recipe: the host owns the signals and the http.Server. On
+// SIGTERM it gives Shutdown a deadline; once Shutdown has returned nothing
+// of value is left on the connections, so the http.Server gets a short
+// bounded Shutdown, then Close: a client reconnecting at that moment must
+// not hold the exit.
 func ExampleServer_Shutdown() {
 	srv, err := doris.New(doris.WithDSN(os.Getenv("DORIS_DSN")))
 	if err != nil {
@@ -172,7 +183,13 @@ func ExampleServer_Shutdown() {
 
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := errors.Join(srv.Shutdown(sctx), httpSrv.Shutdown(sctx)); err != nil {
+	err = srv.Shutdown(sctx)
+	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+	defer hcancel()
+	if httpSrv.Shutdown(hctx) != nil {
+		httpSrv.Close()
+	}
+	if err != nil {
 		log.Print(err)
 	}
 }
