@@ -92,11 +92,13 @@ func TestShutdownIdleStatefulSessions(t *testing.T) {
 	}
 	htook := time.Since(hstart)
 	t.Logf("Shutdown with %d idle stateful sessions: %v; http.Server.Shutdown after it: %v", clients, took, htook)
-	if took > 500*time.Millisecond {
-		t.Errorf("Shutdown took %v with idle sessions, want well under a second", took)
+	// Generous bounds for a loaded machine: what they guard against is
+	// waiting for clients, seconds per idle connection or the whole deadline.
+	if took > 3*time.Second {
+		t.Errorf("Shutdown took %v with idle sessions, want it not to wait for clients", took)
 	}
-	if htook > 250*time.Millisecond {
-		t.Errorf("http.Server.Shutdown took %v after Shutdown, want it to return at once", htook)
+	if htook > 2*time.Second {
+		t.Errorf("http.Server.Shutdown took %v after Shutdown, want it to find nothing to wait for", htook)
 	}
 	if n := counting.active(http.MethodGet); n != 0 {
 		t.Errorf("%d GET streams still open", n)
@@ -209,8 +211,8 @@ func TestShutdownDeadlineKillsQuery(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown error %v does not include context.DeadlineExceeded", err)
 	}
-	if took < 800*time.Millisecond || took > 1300*time.Millisecond {
-		t.Errorf("Shutdown took %v, want close to the 1s deadline", took)
+	if took < 800*time.Millisecond || took > 1000*time.Millisecond+10*s.grace {
+		t.Errorf("Shutdown took %v, want the 1s deadline and at most one short grace", took)
 	}
 	o := <-out
 	if o.err != nil {
