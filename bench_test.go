@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -56,7 +57,10 @@ const benchConcurrency = 16
 // driver pool beside it, both on the same backend.
 type benchFixture struct {
 	sessions []*mcp.ClientSession
-	db       *sql.DB
+	// bare are sessions on a plain go-sdk server with the same query as an
+	// mcp.AddTool handler: what an embedder would write without the library.
+	bare []*mcp.ClientSession
+	db   *sql.DB
 	// nsPerOp records the last round of each sub-benchmark, for the ratios.
 	mu      sync.Mutex
 	nsPerOp map[string]float64
@@ -85,7 +89,58 @@ func newBenchFixture(b *testing.B, n int, opts ...Option) *benchFixture {
 	f.db = openDB(b, dsn)
 	f.db.SetMaxOpenConns(2 * benchConcurrency)
 	f.db.SetMaxIdleConns(2 * benchConcurrency)
+	bare := httptest.NewServer(bareServer(f.db))
+	b.Cleanup(bare.Close)
+	for range n {
+		f.bare = append(f.bare, connect(b, context.Background(), bare.URL, hc, ""))
+	}
 	return f
+}
+
+// bareServer is the go-sdk alone, stateless like the library's default,
+// serving exec_query as a typed mcp.AddTool handler over the plain driver.
+func bareServer(db *sql.DB) http.Handler {
+	type in struct {
+		SQL string `json:"sql"`
+	}
+	type out struct {
+		Columns  []string `json:"columns"`
+		Rows     [][]any  `json:"rows"`
+		RowCount int      `json:"row_count"`
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "bare", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "exec_query"}, func(ctx context.Context, _ *mcp.CallToolRequest, a in) (*mcp.CallToolResult, out, error) {
+		rows, err := db.QueryContext(ctx, a.SQL)
+		if err != nil {
+			return nil, out{}, err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return nil, out{}, err
+		}
+		o := out{Columns: cols, Rows: [][]any{}}
+		raw := make([]sql.RawBytes, len(cols))
+		dest := make([]any, len(cols))
+		for i := range raw {
+			dest[i] = &raw[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return nil, out{}, err
+			}
+			row := make([]any, len(raw))
+			for i, v := range raw {
+				if v != nil {
+					row[i] = string(v)
+				}
+			}
+			o.Rows = append(o.Rows, row)
+		}
+		o.RowCount = len(o.Rows)
+		return nil, o, rows.Err()
+	})
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true})
 }
 
 // record keeps a sub-benchmark's time per operation, overwritten by each
@@ -288,15 +343,20 @@ func BenchmarkToolCall(b *testing.B) {
 		n, err := benchRaw(ctx, f.db, benchSmallQuery)
 		return benchExpectRows("raw", 10, n, err)
 	}
+	bareOp := func(w int) error {
+		n, err := benchCall(ctx, f.bare[w], args)
+		return benchExpectRows("bare go-sdk", 10, n, err)
+	}
 	benchWarm(b, benchConcurrency, 20, mcpOp)
 	benchWarm(b, benchConcurrency, 20, rawOp)
+	benchWarm(b, benchConcurrency, 20, bareOp)
 
 	p50 := map[string]float64{}
 	for _, c := range []int{1, benchConcurrency} {
 		for _, path := range []struct {
 			name string
 			op   func(int) error
-		}{{"mcp", mcpOp}, {"raw", rawOp}} {
+		}{{"mcp", mcpOp}, {"bare", bareOp}, {"raw", rawOp}} {
 			name := fmt.Sprintf("c=%d/%s", c, path.name)
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
@@ -310,6 +370,13 @@ func BenchmarkToolCall(b *testing.B) {
 				}
 				f.record(b, name)
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+				if path.name == "bare" {
+					// The library's throughput relative to the bare go-sdk
+					// server's, measured just before.
+					if m := f.ns(fmt.Sprintf("c=%d/mcp", c)); m > 0 {
+						b.ReportMetric(f.ns(name)/m, "mcp/bare-throughput")
+					}
+				}
 				if path.name == "raw" {
 					// The MCP variant ran just before: its throughput
 					// relative to this one, and at c=1 its excess median
@@ -328,6 +395,11 @@ func BenchmarkToolCall(b *testing.B) {
 	if mcp1, raw1 := p50["c=1/mcp"], p50["c=1/raw"]; mcp1 > 0 && raw1 > 0 {
 		b.Logf("c=1: p50 MCP %.0f µs, raw %.0f µs, difference %.0f µs (target ≤ 100 µs: %s); throughput MCP/raw %.2f",
 			mcp1, raw1, mcp1-raw1, benchMet(mcp1-raw1 <= 100), f.ns("c=1/raw")/f.ns("c=1/mcp"))
+	}
+	for _, c := range []int{1, benchConcurrency} {
+		if m, bare := f.ns(fmt.Sprintf("c=%d/mcp", c)), f.ns(fmt.Sprintf("c=%d/bare", c)); m > 0 && bare > 0 {
+			b.Logf("c=%d: throughput library/bare go-sdk %.2f (target ≥ 1.05: %s)", c, bare/m, benchMet(bare/m >= 1.05))
+		}
 	}
 	if m, r := f.ns(fmt.Sprintf("c=%d/mcp", benchConcurrency)), f.ns(fmt.Sprintf("c=%d/raw", benchConcurrency)); m > 0 && r > 0 {
 		b.Logf("c=%d: throughput MCP/raw %.2f (target ≥ 0.50: %s)", benchConcurrency, r/m, benchMet(r/m >= 0.5))
