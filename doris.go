@@ -89,6 +89,9 @@ type Server struct {
 	pool    *pool
 	auth    *authenticator
 	budget  *budget
+	// builtin names the library's own tools, which never send
+	// notifications while they run.
+	builtin map[string]bool
 	// sessions tracks the calls of stateful HTTP sessions, for DELETE.
 	sessions sessionWork
 
@@ -158,7 +161,7 @@ func New(opts ...Option) (*Server, error) {
 
 	// The pool starts its loops, so it comes after everything that can fail.
 	s.pool = newPool(&s.cfg)
-	err := tools.Register(s.mcp, tools.Config{
+	builtin, err := tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
 			MaxRows: cfg.rowLimit, MaxBytes: cfg.byteLimit, Timeout: cfg.queryTimeout,
@@ -176,6 +179,10 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		s.pool.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
+	}
+	s.builtin = make(map[string]bool, len(builtin))
+	for _, name := range builtin {
+		s.builtin[name] = true
 	}
 	s.closers = []component{
 		{"auth", s.auth.Close},

@@ -41,20 +41,26 @@ func (s *Server) newHTTPHandler() (http.Handler, error) {
 			return nil, fmt.Errorf("WithTrustedOrigins: %w", err)
 		}
 	}
-	mcpHandler := mcp.NewStreamableHTTPHandler(
-		func(*http.Request) *mcp.Server { return s.mcp },
-		&mcp.StreamableHTTPOptions{
-			Stateless:      !s.cfg.stateful,
-			SessionTimeout: s.cfg.idle,
-			Logger:         sdkLogger(s.log),
-			// A client of MCP 2026-07-28 cancels a call by closing its
-			// request: that must cancel the handler, and so kill the query.
-			PropagateRequestCancellation: true,
-			// The gate checks Host and Origin itself, before reading bodies.
-			DisableLocalhostProtection: true,
-			MaxRequestBodyBytes:        s.cfg.http.MaxBodyBytes,
-		})
-	return &gateHandler{s: s, cop: cop, next: mcpHandler}, nil
+	opts := mcp.StreamableHTTPOptions{
+		Stateless:      !s.cfg.stateful,
+		SessionTimeout: s.cfg.idle,
+		Logger:         sdkLogger(s.log),
+		// A client of MCP 2026-07-28 cancels a call by closing its
+		// request: that must cancel the handler, and so kill the query.
+		PropagateRequestCancellation: true,
+		// The gate checks Host and Origin itself, before reading bodies.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        s.cfg.http.MaxBodyBytes,
+	}
+	getServer := func(*http.Request) *mcp.Server { return s.mcp }
+	g := &gateHandler{s: s, cop: cop, next: mcp.NewStreamableHTTPHandler(getServer, &opts)}
+	if !s.cfg.stateful {
+		// Calls that send nothing before their response are answered as
+		// plain JSON: no event-stream framing to write or parse.
+		opts.JSONResponse = true
+		g.plain = mcp.NewStreamableHTTPHandler(getServer, &opts)
+	}
+	return g, nil
 }
 
 // gateHandler admits HTTP work. It refuses what it can tell is unwanted
@@ -67,6 +73,9 @@ type gateHandler struct {
 	s    *Server
 	cop  *http.CrossOriginProtection
 	next http.Handler
+	// plain answers with application/json instead of an event stream, for
+	// stateless calls that send no notification before their response.
+	plain http.Handler
 }
 
 func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +173,24 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stream(w, r)
 		return
 	}
+	if h.plain != nil && in.calls == 1 && in.single && h.s.quiet(in.method, in.tool) {
+		h.plain.ServeHTTP(w, r)
+		return
+	}
 	h.next.ServeHTTP(w, r)
+}
+
+// quiet reports whether a call of method (and tool, for tools/call) sends
+// nothing to its client before its response: the library's own tools
+// never send progress, logs or requests; tools a host adds may.
+func (s *Server) quiet(method, tool string) bool {
+	switch method {
+	case "tools/call":
+		return s.builtin[tool]
+	case "tools/list", "ping":
+		return true
+	}
+	return false
 }
 
 // hostAllowed is the DNS-rebinding check. With allowed hosts configured,
@@ -257,6 +283,9 @@ type inspection struct {
 	listen     bool       // a subscription listen
 	initialize bool       // an initialize call: a new session in stateful mode
 	badParams  bool       // a call whose params are not an object
+	single     bool       // one message, not a batch
+	method     string     // the first call's method
+	tool       string     // the first call's tool name, for tools/call
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
@@ -274,7 +303,11 @@ func inspect(body []byte) inspection {
 			return nil
 		}
 		in.initialize = in.initialize || m.Method == "initialize"
-		in.badParams = in.badParams || (m.Params != 0 && m.Params != '{')
+		in.badParams = in.badParams || (m.Params != nil && m.Params[0] != '{')
+		if in.calls == 0 {
+			in.method = m.Method
+			in.tool, _ = envelope.StringField(m.Params, "name")
+		}
 		if in.calls == 0 {
 			var raw any
 			if json.Unmarshal(m.ID, &raw) == nil {
@@ -287,6 +320,7 @@ func inspect(body []byte) inspection {
 	if err != nil {
 		return inspection{calls: max(in.calls, 1)}
 	}
+	in.single = body[0] == '{' || bytes.TrimLeft(body, " \t\r\n")[0] == '{'
 	return in
 }
 

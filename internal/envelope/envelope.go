@@ -33,9 +33,8 @@ type Message struct {
 	// Method is the decoded "method", when present and a string.
 	Method    string
 	HasMethod bool
-	// Params is the first byte of the raw "params" value ('{', '[', '"',
-	// …), 0 when absent.
-	Params byte
+	// Params is the raw "params" value, nil when absent.
+	Params json.RawMessage
 	// Doubtful is true when the transport might read the message
 	// differently from Scan (duplicate keys, a non-string method).
 	Doubtful bool
@@ -167,7 +166,7 @@ func (s *scanner) message() (Message, error) {
 			sawID = true
 			m.ID = raw
 		case "params":
-			m.Params = raw[0]
+			m.Params = raw
 		case "method":
 			m.Doubtful = m.Doubtful || m.HasMethod
 			m.HasMethod = true
@@ -284,4 +283,50 @@ func (s *scanner) literal() bool {
 		break
 	}
 	return s.i > start
+}
+
+// StringField returns the string value of key in the JSON object obj,
+// matching the key exactly as the go-sdk does. ok is false when obj is not
+// an object, the key is absent or repeated, or its value is not a string.
+func StringField(obj []byte, key string) (value string, ok bool) {
+	s := scanner{b: obj}
+	s.space()
+	if s.next() != '{' {
+		return "", false
+	}
+	found := false
+	s.space()
+	if s.peek() == '}' {
+		return "", false
+	}
+	for {
+		s.space()
+		k, err := s.key()
+		if err != nil {
+			return "", false
+		}
+		s.space()
+		if s.next() != ':' {
+			return "", false
+		}
+		s.space()
+		start := s.i
+		if s.skip() != nil {
+			return "", false
+		}
+		if k == key {
+			if found || json.Unmarshal(s.b[start:s.i], &value) != nil {
+				return "", false
+			}
+			found = true
+		}
+		s.space()
+		switch s.next() {
+		case ',':
+		case '}':
+			return value, found
+		default:
+			return "", false
+		}
+	}
 }

@@ -152,3 +152,23 @@ func BenchmarkScan4MiB(b *testing.B) {
 		Scan([]byte(msg), func(Message) error { return nil })
 	}
 }
+
+func TestStringField(t *testing.T) {
+	for _, tc := range []struct {
+		obj, key, want string
+		ok             bool
+	}{
+		{`{"name":"exec_query","arguments":{"name":"x"}}`, "name", "exec_query", true},
+		{`{"NAME":"exec_query"}`, "name", "", false},
+		{`{"n\u0061me":"a"}`, "name", "a", true},
+		{`{"name":"a","name":"b"}`, "name", "", false},
+		{`{"name":5}`, "name", "", false},
+		{`["name"]`, "name", "", false},
+		{`{}`, "name", "", false},
+	} {
+		got, ok := StringField([]byte(tc.obj), tc.key)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: %q %v, want %q %v", tc.obj, got, ok, tc.want, tc.ok)
+		}
+	}
+}

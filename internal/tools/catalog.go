@@ -37,20 +37,20 @@ type tableArgs struct {
 
 func (c *catalog) register(s *mcp.Server) error {
 	return errors.Join(
-		add(s, c.cfg.Logger, "exec_query", "Run a read-only SQL query",
+		add(c, s, "exec_query", "Run a read-only SQL query",
 			"Runs one read-only SQL statement on Doris and returns its rows, bounded in rows, bytes and time. "+
 				"The result says whether it was truncated.",
 			c.execQuery),
-		add(s, c.cfg.Logger, "get_sql_explain", "Explain a query's plan",
+		add(c, s, "get_sql_explain", "Explain a query's plan",
 			"Returns the execution plan Doris chooses for a read-only query, one line per row, without running it.",
 			c.explain),
-		add(s, c.cfg.Logger, "get_db_list", "List databases",
+		add(c, s, "get_db_list", "List databases",
 			"Lists the databases visible to the connected Doris user.",
 			c.dbList),
-		add(s, c.cfg.Logger, "get_db_table_list", "List tables",
+		add(c, s, "get_db_table_list", "List tables",
 			"Lists the tables and views of a database with their type.",
 			c.tableList),
-		add(s, c.cfg.Logger, "get_table_schema", "Describe a table",
+		add(c, s, "get_table_schema", "Describe a table",
 			"Returns a table's columns in order: Field, Type, Collation, Null, Key, Default, Extra and Comment.",
 			c.tableSchema),
 	)

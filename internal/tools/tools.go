@@ -45,14 +45,16 @@ type Config struct {
 	Reserve func(ctx context.Context, n int) (shrink func(used int), err error)
 }
 
-// Register adds every tool to s.
-func Register(s *mcp.Server, cfg Config) error {
+// Register adds every tool to s and returns their names.
+func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	c := &catalog{cfg: cfg}
-	return c.register(s)
+	err := c.register(s)
+	return c.names, err
 }
 
 type catalog struct {
-	cfg Config
+	cfg   Config
+	names []string
 }
 
 // resultSchema is the output schema shared by every tool: the result shape
@@ -91,7 +93,9 @@ type toolFunc[In any] func(ctx context.Context, in In) (*query.Result, error)
 // add registers a read-only tool whose arguments decode strictly into In
 // and whose result is a query.Result. The result is encoded once and sent
 // both as structured content and as its JSON text, for older clients.
-func add[In any](s *mcp.Server, log *slog.Logger, name, title, desc string, run toolFunc[In]) error {
+func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFunc[In]) error {
+	log := c.cfg.Logger
+	c.names = append(c.names, name)
 	in, err := jsonschema.For[In](nil)
 	if err != nil {
 		return fmt.Errorf("tool %s: input schema: %w", name, err)
