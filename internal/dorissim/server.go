@@ -126,7 +126,7 @@ func Start(opts Options) (*Server, error) {
 	engine := sqle.NewDefault(pro)
 	sessLog := logrus.NewEntry(newSessionLogger(log))
 
-	if err := loadSample(engine, pro, sessLog); err != nil {
+	if err := loadSample(engine, pro, sessLog, rel, begin); err != nil {
 		_ = engine.Close()
 		return nil, fmt.Errorf("dorissim: loading sample database: %w", err)
 	}
@@ -263,7 +263,7 @@ func (s *Server) close() error {
 // loadSample builds database `sample`: the DDL of SampleStatements runs
 // through the engine, and the rows of its INSERTs become frozen tables
 // (see frozenTable).
-func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry) error {
+func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry, rel release, now time.Time) error {
 	base := sql.NewBaseSession()
 	base.SetLogger(logger)
 	sess := memory.NewSession(base, pro.mem)
@@ -296,7 +296,23 @@ func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry) error {
 			return err
 		}
 	}
-	return exec(sampleView)
+	if err := exec(sampleView); err != nil {
+		return err
+	}
+	if !rel.atLeast(Version21) {
+		return nil // 2.0 has no built-in audit table
+	}
+	for _, q := range auditDDL(rel) {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	adb, err := pro.Database(ctx, AuditDB)
+	if err != nil {
+		return err
+	}
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	return adb.(*seqDatabase).freeze(ctx, auditData(rel, day))
 }
 
 // trackingListener remembers every accepted connection until the protocol
