@@ -71,6 +71,8 @@ type Server struct {
 	started  time.Time
 	cluster  *cluster
 	profiles *profileStore
+	http     *httpServers
+	stats    queryStats
 
 	mu       sync.Mutex
 	sessions map[uint32]sql.Session
@@ -202,6 +204,12 @@ func Start(opts Options) (*Server, error) {
 		}
 	}
 	s.cluster = newCluster(nbe, qport, dataBytes, tablets)
+	if err := s.startHTTP(); err != nil {
+		_ = s.http.close()
+		_ = srv.Close()
+		_ = engine.Close()
+		return nil, fmt.Errorf("dorissim: %w", err)
+	}
 	go func() {
 		defer close(s.acceptDone)
 		_ = srv.Start()
@@ -210,6 +218,8 @@ func Start(opts Options) (*Server, error) {
 	ok = true
 	log.Info("dorissim: serving",
 		slog.String("addr", s.addr),
+		slog.String("version", rel.comment()),
+		slog.String("fe_http", s.FEHTTPAddr()),
 		slog.Duration("load", loaded.Sub(begin)),
 		slog.Duration("start", time.Since(begin)))
 	return s, nil
@@ -246,6 +256,9 @@ func (s *Server) close() error {
 	s.ln.closeConns()
 
 	var errs []error
+	if err := s.http.close(); err != nil {
+		errs = append(errs, fmt.Errorf("dorissim: closing HTTP servers: %w", err))
+	}
 	select {
 	case <-s.ln.idle():
 	case <-time.After(closeTimeout):

@@ -257,6 +257,7 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	timedOut := err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	end := time.Now()
+	s.stats.record(end.Sub(begin), err != nil)
 
 	s.mu.Lock()
 	killedBy := st.killedBy
