@@ -164,8 +164,11 @@ func TestVersionAndConnectionID(t *testing.T) {
 			t.Errorf("version %q: server identity (-want +got):\n%s", tc.version, diff)
 		}
 	}
-	if _, err := Start(Options{Version: "1.2"}); err == nil {
-		t.Error("Start accepted Version 1.2")
+	for _, bad := range []Options{{Version: "1.2"}, {Backends: -1}, {Backends: maxBackends + 1}, {Users: map[string]string{"": "x"}}} {
+		if s, err := Start(bad); err == nil {
+			s.Close()
+			t.Errorf("Start accepted %+v", bad)
+		}
 	}
 	s := start(t)
 	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {

@@ -203,6 +203,16 @@ func TestHTTPProfileByTraceID(t *testing.T) {
 		t.Errorf("unknown query id: HTTP %d", status)
 	}
 
+	// A hint alone can turn profiling on for its statement.
+	c2 := conn(t, open(t, s, SampleDB))
+	rows(t, c2, `SELECT /*+ SET_VAR(enable_profile=true, session_context='trace_id:trace-hint') */ 1`)
+	if e := getEnvelope(t, base+"/rest/v2/manager/query/trace_id/trace-hint", "root", ""); e.Code != 0 {
+		t.Errorf("no profile for a statement hinted with enable_profile=true: %+v", e)
+	}
+	if _, rs := rows(t, c2, "SELECT @@enable_profile, @@session_context"); rs[0][0] != "0" || rs[0][1] != "" {
+		t.Errorf("the hint outlived its statement: %v", rs)
+	}
+
 	// Without enable_profile nothing is recorded.
 	if _, err := c.ExecContext(ctx, "SET enable_profile = false"); err != nil {
 		t.Fatal(err)
