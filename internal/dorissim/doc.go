@@ -88,6 +88,8 @@
 // connection; the ids are Doris-shaped (two 16-digit hex halves) and
 // shown by SHOW PROCESSLIST (QueryId) and SHOW PROC '/current_queries'.
 // KILL QUERY <connection id> and KILL <connection id> work as in Doris.
+// SELECT LAST_QUERY_ID() (2.1 and later) returns the id of the session's
+// previous statement, or "Not Available".
 //
 // SHOW CREATE TABLE prints Doris DDL for the sample tables (ENGINE=OLAP,
 // UNIQUE KEY or DUPLICATE KEY, orders partitioned by month of order_date,

@@ -50,6 +50,7 @@ var (
 	createTableRE  = regexp.MustCompile("(?i)^SHOW\\s+(?:BRIEF\\s+)?CREATE\\s+TABLE\\s+`?([A-Za-z0-9_]+)`?(?:\\s*\\.\\s*`?([A-Za-z0-9_]+)`?)?$")
 	procRE         = regexp.MustCompile(`(?i)^SHOW\s+PROC\s+['"]([^'"]+)['"]$`)
 	processlistRE  = regexp.MustCompile(`(?i)^SHOW\s+(FULL\s+)?PROCESSLIST$`)
+	lastQueryIDRE  = regexp.MustCompile(`(?i)^SELECT\s+LAST_QUERY_ID\s*\(\s*\)$`)
 	externalRefRE  = regexp.MustCompile("(?i)(^|[\\s(,=])`?" + externalCatalog + "`?\\s*\\.")
 )
 
@@ -97,6 +98,17 @@ func (s *Server) dorisStatement(c *mysql.Conn, st *connState, query string) (res
 		return nil, dorisError("Unknown catalog '%s'", name), true
 	case externalRefRE.MatchString(query):
 		return nil, s.externalError(), true
+	case lastQueryIDRE.MatchString(q):
+		if !s.rel.atLeast(Version21) {
+			return nil, dorisError("Can not found function 'LAST_QUERY_ID'"), true
+		}
+		s.mu.Lock()
+		id := st.queryID
+		s.mu.Unlock()
+		if id == "" {
+			id = "Not Available"
+		}
+		return textResult([]string{"last_query_id()"}, [][]any{{id}}), nil, true
 	case strings.EqualFold(q, "SHOW FRONTENDS"):
 		cols, rows := s.frontendsResult()
 		return textResult(cols, rows), nil, true

@@ -197,3 +197,22 @@ func TestKillQueryByID(t *testing.T) {
 		t.Fatal("query still running 5s after KILL QUERY by id")
 	}
 }
+
+// LAST_QUERY_ID() exists from 2.1.7 on: the id of the session's previous
+// statement, "Not Available" before the first one.
+func TestLastQueryID(t *testing.T) {
+	c := conn(t, open(t, start(t), SampleDB))
+	if _, rs := rows(t, c, "SELECT LAST_QUERY_ID()"); rs[0][0] != "Not Available" {
+		t.Errorf("first LAST_QUERY_ID() = %v", rs)
+	}
+	rows(t, c, "SELECT 1")
+	_, rs := rows(t, c, "select last_query_id();")
+	cols, pl := rows(t, c, "SHOW PROCESSLIST")
+	if ids := column(t, cols, pl, "QueryId"); len(ids) != 1 || rs[0][0] != ids[0] || len(ids[0]) != 33 {
+		t.Errorf("LAST_QUERY_ID() = %v, SHOW PROCESSLIST QueryId %v", rs, ids)
+	}
+	old := conn(t, open(t, startWith(t, Options{Version: Version20}), SampleDB))
+	if me := mysqlErr(t, old, "SELECT LAST_QUERY_ID()"); me.Number != 1105 || !strings.Contains(me.Message, "LAST_QUERY_ID") {
+		t.Errorf("2.0: %d %q", me.Number, me.Message)
+	}
+}
