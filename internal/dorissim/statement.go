@@ -339,6 +339,12 @@ func (s *Server) addSession(c *mysql.Conn, user string, sess sql.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions[c.ConnectionID] = sess
+	if st := s.conns[c.ConnectionID]; st != nil {
+		// A statement got here first (see conn): keep its state, which
+		// it holds a pointer to.
+		st.user, st.remote = user, remote
+		return
+	}
 	s.conns[c.ConnectionID] = &connState{
 		id: c.ConnectionID, user: user, remote: remote, login: time.Now(),
 		catalog: internalCatalog, state: "OK",
