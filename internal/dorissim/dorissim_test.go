@@ -39,7 +39,12 @@ func TestMain(m *testing.M) {
 
 func start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Start(Options{})
+	return startWith(t, Options{})
+}
+
+func startWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +152,25 @@ func byKey(t testing.TB, cols []string, rs [][]string, key string) map[string]ma
 }
 
 func TestVersionAndConnectionID(t *testing.T) {
-	s := start(t)
-	db := open(t, s, "")
-	_, rs := rows(t, db, "SELECT @@version_comment, VERSION(), CONNECTION_ID()")
-	t.Logf("@@version_comment=%q VERSION()=%q CONNECTION_ID()=%s", rs[0][0], rs[0][1], rs[0][2])
-	if diff := cmp.Diff([]string{"Dolt", "8.0.31", "1"}, rs[0]); diff != "" {
-		t.Errorf("server identity changed (-want +got):\n%s", diff)
+	for _, tc := range []struct{ version, comment string }{
+		{"", "Doris version doris-2.1.7-rc03-443e87e203"},
+		{Version20, "Doris version doris-2.0.12-2971efd194"},
+		{Version21, "Doris version doris-2.1.7-rc03-443e87e203"},
+		{Version30, "Doris version doris-3.0.4-rc02-39f9074cec"},
+	} {
+		s := startWith(t, Options{Version: tc.version})
+		_, rs := rows(t, open(t, s, ""), "SELECT @@version_comment, VERSION(), @@version, CONNECTION_ID()")
+		if diff := cmp.Diff([]string{tc.comment, "5.7.99", "5.7.99", "1"}, rs[0]); diff != "" {
+			t.Errorf("version %q: server identity (-want +got):\n%s", tc.version, diff)
+		}
 	}
+	for _, bad := range []Options{{Version: "1.2"}, {Backends: -1}, {Backends: maxBackends + 1}, {Users: map[string]string{"": "x"}}} {
+		if s, err := Start(bad); err == nil {
+			s.Close()
+			t.Errorf("Start accepted %+v", bad)
+		}
+	}
+	s := start(t)
 	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {
 		t.Errorf("Addr() = %q", s.Addr())
 	}
@@ -236,10 +253,10 @@ func TestMetadata(t *testing.T) {
 	_, rs = rows(t, db, "SHOW CREATE TABLE sample.orders")
 	ddl := rs[0][1]
 	for _, frag := range []string{
-		"`status` varchar(16) NOT NULL DEFAULT 'pending' COMMENT",
-		"PRIMARY KEY (`id`)",
-		"KEY `idx_orders_customer_date` (`customer_id`,`order_date`)",
-		"COMMENT='Customer orders'",
+		"`status` varchar(16) NOT NULL DEFAULT \"pending\" COMMENT",
+		") ENGINE=OLAP\nUNIQUE KEY(`id`, `customer_id`, `order_date`)\nCOMMENT 'Customer orders'\nPARTITION BY RANGE(`order_date`)\n",
+		"PARTITION p202301 VALUES [('2023-01-01'), ('2023-02-01')),\n",
+		"DISTRIBUTED BY HASH(`id`) BUCKETS 8\nPROPERTIES (\n\"replication_allocation\" = \"tag.location.default: 1\",\n",
 	} {
 		if !strings.Contains(ddl, frag) {
 			t.Errorf("SHOW CREATE TABLE lacks %q:\n%s", frag, ddl)
@@ -278,10 +295,10 @@ func TestMetadata(t *testing.T) {
 	}
 
 	cols, rs = rows(t, db, "SHOW PROCESSLIST")
-	if diff := cmp.Diff([]string{"Id", "User", "Host", "db", "Command", "Time", "State", "Info"}, cols); diff != "" {
+	if diff := cmp.Diff([]string{"CurrentConnected", "Id", "User", "Host", "LoginTime", "Catalog", "Db", "Command", "Time", "State", "QueryId", "Info"}, cols); diff != "" {
 		t.Errorf("SHOW PROCESSLIST columns (-want +got):\n%s", diff)
 	}
-	if len(rs) != 1 || rs[0][1] != "root" || rs[0][2] != "127.0.0.1" || rs[0][3] != "NULL" || rs[0][4] != "Query" || rs[0][7] != "SHOW PROCESSLIST" {
+	if len(rs) != 1 || rs[0][0] != "Yes" || rs[0][2] != "root" || !strings.HasPrefix(rs[0][3], "127.0.0.1:") || rs[0][5] != "internal" || rs[0][7] != "Query" || rs[0][11] != "SHOW PROCESSLIST" {
 		t.Errorf("SHOW PROCESSLIST = %q", rs)
 	}
 }
@@ -621,12 +638,27 @@ func waitRunning(t *testing.T, c *sql.Conn, id int64, q string) {
 // running returns the query connection id is running ("" if idle or gone).
 func running(t *testing.T, c *sql.Conn, id int64) string {
 	t.Helper()
-	_, rs := rows(t, c, "SHOW PROCESSLIST")
-	for _, r := range rs {
-		if r[0] == strconv.FormatInt(id, 10) && r[4] == "Query" {
-			return r[7]
+	cols, rs := rows(t, c, "SHOW PROCESSLIST")
+	ids, cmds, infos := column(t, cols, rs, "Id"), column(t, cols, rs, "Command"), column(t, cols, rs, "Info")
+	for i := range rs {
+		if ids[i] == strconv.FormatInt(id, 10) && cmds[i] == "Query" {
+			return infos[i]
 		}
 	}
+	return ""
+}
+
+// connRemote returns the client address of c as the server sees it.
+func connRemote(t *testing.T, c *sql.Conn) string {
+	t.Helper()
+	cols, rs := rows(t, c, "SHOW PROCESSLIST")
+	cur, host := column(t, cols, rs, "CurrentConnected"), column(t, cols, rs, "Host")
+	for i := range rs {
+		if cur[i] == "Yes" {
+			return host[i]
+		}
+	}
+	t.Fatal("SHOW PROCESSLIST marks no row as the current connection")
 	return ""
 }
 
@@ -660,9 +692,11 @@ func TestKillQuery(t *testing.T) {
 	case err := <-done:
 		took := time.Since(killed)
 		t.Logf("killed query returned after %v: %v", took, err)
+		// Doris names the connection that killed the query.
 		var me *mysql.MySQLError
-		if !errors.As(err, &me) || me.Number != 1317 || string(me.SQLState[:]) != "70100" {
-			t.Errorf("error = %#v, want MySQL error 1317 (70100)", err)
+		want := "errCode = 2, detailMessage = cancel query by user from " + connRemote(t, b)
+		if !errors.As(err, &me) || me.Number != 1105 || me.Message != want {
+			t.Errorf("error = %v, want MySQL error 1105 %q", err, want)
 		}
 		if took > time.Second {
 			t.Errorf("query ended %v after KILL QUERY", took)
@@ -830,16 +864,20 @@ func TestSessionVariables(t *testing.T) {
 	if err := exec("SET SESSION max_statement_time = 1"); err == nil || !strings.Contains(err.Error(), "Unknown system variable") {
 		t.Errorf("SET max_statement_time: %v", err)
 	}
-	// SET STATEMENT ... FOR (MariaDB): a syntax error.
-	if err := exec("SET STATEMENT max_statement_time=1 FOR " + medium); err == nil || !strings.Contains(err.Error(), "syntax error") {
+	// SET STATEMENT ... FOR (MariaDB): a syntax error, in Doris's words.
+	if err := exec("SET STATEMENT max_statement_time=1 FOR " + medium); err == nil || !strings.Contains(err.Error(), "mismatched input") {
 		t.Errorf("SET STATEMENT: %v", err)
 	}
-	// Optimizer hints: accepted, not honoured.
+	// MySQL's optimizer hints: accepted, not honoured.
 	if _, rs := rows(t, c, "SELECT /*+ MAX_EXECUTION_TIME(1) */ COUNT(*) FROM seq_1_to_700 a, seq_1_to_700 b"); rs[0][0] != "490000" {
 		t.Errorf("MAX_EXECUTION_TIME hint: %v", rs)
 	}
-	if n := count("SELECT /*+ SET_VAR(sql_select_limit=5) */ id FROM customers"); n != 2000 {
+	// Doris's SET_VAR: honoured for the one statement.
+	if n := count("SELECT /*+ SET_VAR(sql_select_limit=5) */ id FROM customers"); n != 5 {
 		t.Errorf("SET_VAR(sql_select_limit=5) hint: %d rows", n)
+	}
+	if n := count("SELECT id FROM customers"); n != 2000 {
+		t.Errorf("after a SET_VAR(sql_select_limit=5) hint: %d rows", n)
 	}
 }
 

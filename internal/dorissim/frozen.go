@@ -67,11 +67,26 @@ var rowCache struct {
 // convertedRows converts the values of data to the column types of sch and
 // sorts the rows by primary key.
 func convertedRows(ctx *sql.Context, sch sql.Schema, pk []int, data tableData) ([]sql.Row, uint64, error) {
+	if data.uncached {
+		return convertRows(ctx, sch, pk, data)
+	}
 	rowCache.Lock()
 	defer rowCache.Unlock()
 	if rows, ok := rowCache.rows[data.name]; ok {
 		return rows, rowCache.size[data.name], nil
 	}
+	rows, size, err := convertRows(ctx, sch, pk, data)
+	if err != nil {
+		return nil, 0, err
+	}
+	if rowCache.rows == nil {
+		rowCache.rows, rowCache.size = map[string][]sql.Row{}, map[string]uint64{}
+	}
+	rowCache.rows[data.name], rowCache.size[data.name] = rows, size
+	return rows, size, nil
+}
+
+func convertRows(ctx *sql.Context, sch sql.Schema, pk []int, data tableData) ([]sql.Row, uint64, error) {
 	ord := make([]int, len(data.cols))
 	for i, name := range data.cols {
 		ord[i] = sch.IndexOfColName(name)
@@ -112,10 +127,6 @@ func convertedRows(ctx *sql.Context, sch sql.Schema, pk []int, data tableData) (
 	if sortErr != nil {
 		return nil, 0, sortErr
 	}
-	if rowCache.rows == nil {
-		rowCache.rows, rowCache.size = map[string][]sql.Row{}, map[string]uint64{}
-	}
-	rowCache.rows[data.name], rowCache.size[data.name] = rows, size
 	return rows, size, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -63,6 +64,9 @@ func newSessionLogger(l *slog.Logger) *logrus.Logger {
 	return lg
 }
 
+// queryErrorMessage is the engine's message for a statement that failed.
+const queryErrorMessage = "error running query"
+
 // slogHook forwards logrus entries to a slog.Logger.
 type slogHook struct{ l *slog.Logger }
 
@@ -76,6 +80,11 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	case e.Level == logrus.WarnLevel:
 		lvl = slog.LevelWarn
 	}
+	if e.Message == queryErrorMessage {
+		// A failed statement is the client's business (a typo, a missing
+		// table), not the server's; the client gets the error anyway.
+		lvl = slog.LevelDebug
+	}
 	ctx := e.Context
 	if ctx == nil {
 		ctx = context.Background()
@@ -85,6 +94,13 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	}
 	attrs := make([]slog.Attr, 0, len(e.Data))
 	for k, v := range e.Data {
+		if err, ok := v.(error); ok {
+			// The engine's errors print their Go stack after a blank
+			// line: keep the message only.
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			attrs = append(attrs, slog.String(k, msg))
+			continue
+		}
 		attrs = append(attrs, slog.Any(k, v))
 	}
 	h.l.LogAttrs(ctx, lvl, e.Message, attrs...)

@@ -90,6 +90,9 @@ type tableData struct {
 	name string
 	cols []string
 	rows [][]value
+	// uncached data depends on the server (the audit log), so its
+	// converted rows are not shared through rowCache.
+	uncached bool
 }
 
 var sampleTables = sync.OnceValue(func() []tableData {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +31,32 @@ type Options struct {
 	// per-session messages. nil discards them. The simulator never writes
 	// to stdout or stderr.
 	Logger *slog.Logger
+	// Version is the Doris release line to impersonate: "2.0", "2.1" or
+	// "3.0". Default "2.1". It decides @@version_comment, the column sets
+	// of SHOW FRONTENDS, SHOW BACKENDS, SHOW CATALOGS, SHOW DATA and SHOW
+	// PROCESSLIST, error texts, and whether __internal_schema.audit_log
+	// exists (2.1 and later).
+	Version string
+	// Backends is the number of BEs of the simulated cluster, each with
+	// its own HTTP server. Default 3, at most 16.
+	Backends int
+	// Users are the accounts, name to password, that the FE and BE HTTP
+	// servers accept with Basic auth. User root with an empty password is
+	// accepted unless Users gives root a password. The MySQL port accepts
+	// any user name with any password.
+	Users map[string]string
 }
+
+// defaultBackends is the BE count when Options.Backends is zero.
+const defaultBackends = 3
+
+const maxBackends = 16
 
 // Server is a running simulator. It is safe for concurrent use.
 type Server struct {
+	rel    release
+	users  map[string]string
+	pro    *provider
 	log    *slog.Logger
 	engine *sqle.Engine
 	srv    *server.Server
@@ -44,6 +67,16 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	started  time.Time
+	cluster  *cluster
+	profiles *profileStore
+	http     *httpServers
+	stats    queryStats
+
+	mu       sync.Mutex
+	sessions map[uint32]sql.Session
+	conns    map[uint32]*connState
 }
 
 // closeTimeout bounds how long Close waits for connections to finish after
@@ -62,7 +95,26 @@ func Start(opts Options) (*Server, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	rel, err := releaseFor(opts.Version)
+	if err != nil {
+		return nil, err
+	}
+	nbe := opts.Backends
+	if nbe == 0 {
+		nbe = defaultBackends
+	}
+	if nbe < 0 || nbe > maxBackends {
+		return nil, fmt.Errorf("dorissim: Backends = %d, want 1 to %d", nbe, maxBackends)
+	}
+	users := map[string]string{"root": ""}
+	for u, p := range opts.Users {
+		if u == "" {
+			return nil, errors.New("dorissim: Users has an empty user name")
+		}
+		users[u] = p
+	}
 	begin := time.Now()
+	registerDorisVariables()
 
 	silenceGlobalLogrus()
 	ok := false
@@ -76,7 +128,7 @@ func Start(opts Options) (*Server, error) {
 	engine := sqle.NewDefault(pro)
 	sessLog := logrus.NewEntry(newSessionLogger(log))
 
-	if err := loadSample(engine, pro, sessLog); err != nil {
+	if err := loadSample(engine, pro, sessLog, rel, begin); err != nil {
 		_ = engine.Close()
 		return nil, fmt.Errorf("dorissim: loading sample database: %w", err)
 	}
@@ -90,6 +142,13 @@ func Start(opts Options) (*Server, error) {
 	tl := newTrackingListener(nl)
 
 	s := &Server{
+		rel:        rel,
+		users:      users,
+		pro:        pro,
+		started:    begin,
+		profiles:   newProfileStore(),
+		sessions:   map[uint32]sql.Session{},
+		conns:      map[uint32]*connState{},
 		log:        log,
 		engine:     engine,
 		ln:         tl,
@@ -101,6 +160,7 @@ func Start(opts Options) (*Server, error) {
 		Protocol: "tcp",
 		Address:  s.addr,
 		Listener: tl,
+		Version:  dorisServerVersion,
 	}
 	sb := func(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
 		host, user := "", ""
@@ -110,12 +170,20 @@ func Start(opts Options) (*Server, error) {
 		client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
 		base := sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
 		base.SetLogger(sessLog)
+		sctx := sql.NewContext(ctx, sql.WithSession(base))
+		for name, v := range map[string]string{"version": dorisServerVersion, "version_comment": s.rel.comment()} {
+			if err := base.InitSessionVariable(sctx, name, v); err != nil {
+				return nil, fmt.Errorf("dorissim: setting %s: %w", name, err)
+			}
+		}
 		// The session commits into the plain memory provider: its commit
 		// step only knows memory database types, not the wrapper.
-		return memory.NewSession(base, pro.mem), nil
+		sess := memory.NewSession(base, pro.mem)
+		s.addSession(conn, user, sess)
+		return sess, nil
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		return &simHandler{Handler: h, ln: tl}, nil
+		return &simHandler{Handler: h, ln: tl, s: s}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, engine, sql.NewContext, sb, nil, wrap)
 	if err != nil {
@@ -124,6 +192,24 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dorissim: %w", err)
 	}
 	s.srv = srv
+	_, port, _ := net.SplitHostPort(s.addr)
+	qport, _ := strconv.Atoi(port)
+	var dataBytes uint64
+	tablets := 0
+	for _, t := range sampleTables() {
+		if tb, err := s.table(SampleDB, t.name); err == nil {
+			_, n := tableStats(tb)
+			dataBytes += n
+			tablets += layoutOf(tb).tablets(tb.Name())
+		}
+	}
+	s.cluster = newCluster(nbe, qport, dataBytes, tablets)
+	if err := s.startHTTP(); err != nil {
+		_ = s.http.close()
+		_ = srv.Close()
+		_ = engine.Close()
+		return nil, fmt.Errorf("dorissim: %w", err)
+	}
 	go func() {
 		defer close(s.acceptDone)
 		_ = srv.Start()
@@ -132,6 +218,8 @@ func Start(opts Options) (*Server, error) {
 	ok = true
 	log.Info("dorissim: serving",
 		slog.String("addr", s.addr),
+		slog.String("version", rel.comment()),
+		slog.String("fe_http", s.FEHTTPAddr()),
 		slog.Duration("load", loaded.Sub(begin)),
 		slog.Duration("start", time.Since(begin)))
 	return s, nil
@@ -168,6 +256,9 @@ func (s *Server) close() error {
 	s.ln.closeConns()
 
 	var errs []error
+	if err := s.http.close(); err != nil {
+		errs = append(errs, fmt.Errorf("dorissim: closing HTTP servers: %w", err))
+	}
 	select {
 	case <-s.ln.idle():
 	case <-time.After(closeTimeout):
@@ -185,7 +276,7 @@ func (s *Server) close() error {
 // loadSample builds database `sample`: the DDL of SampleStatements runs
 // through the engine, and the rows of its INSERTs become frozen tables
 // (see frozenTable).
-func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry) error {
+func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry, rel release, now time.Time) error {
 	base := sql.NewBaseSession()
 	base.SetLogger(logger)
 	sess := memory.NewSession(base, pro.mem)
@@ -218,7 +309,23 @@ func loadSample(e *sqle.Engine, pro *provider, logger *logrus.Entry) error {
 			return err
 		}
 	}
-	return exec(sampleView)
+	if err := exec(sampleView); err != nil {
+		return err
+	}
+	if !rel.atLeast(Version21) {
+		return nil // 2.0 has no built-in audit table
+	}
+	for _, q := range auditDDL(rel) {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	adb, err := pro.Database(ctx, AuditDB)
+	if err != nil {
+		return err
+	}
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	return adb.(*seqDatabase).freeze(ctx, auditData(rel, day))
 }
 
 // trackingListener remembers every accepted connection until the protocol
@@ -312,6 +419,7 @@ func (l *trackingListener) open() int {
 type simHandler struct {
 	mysql.Handler
 	ln *trackingListener
+	s  *Server
 
 	mu    sync.Mutex
 	ready map[uint32]bool // connections registered with the process list
@@ -325,12 +433,16 @@ func (h *simHandler) ConnectionClosed(c *mysql.Conn) {
 	h.mu.Lock()
 	delete(h.ready, c.ConnectionID)
 	h.mu.Unlock()
+	h.s.removeConn(c.ConnectionID)
 	h.Handler.ConnectionClosed(c)
 }
 
 func (h *simHandler) ComInitDB(c *mysql.Conn, db string) error {
 	h.markReady(c)
-	return h.Handler.ComInitDB(c, db)
+	if err := h.Handler.ComInitDB(c, db); err != nil {
+		return h.s.asDoris(err, "USE "+db, "")
+	}
+	return nil
 }
 
 func (h *simHandler) markReady(c *mysql.Conn) (was bool) {
@@ -354,10 +466,9 @@ func (h *simHandler) ensureReady(c *mysql.Conn) {
 
 func (h *simHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
 	h.ensureReady(c)
-	if plan, ok := dorisExplain(query); ok {
-		return interrupted(h.Handler.ComQuery(ctx, c, plan, explainColumn(cb)))
-	}
-	return interrupted(h.Handler.ComQuery(ctx, c, query, cb))
+	return h.s.run(ctx, c, query, cb, func(ctx context.Context, q string, cb mysql.ResultSpoolFn) error {
+		return h.Handler.ComQuery(ctx, c, q, cb)
+	})
 }
 
 // explainHeader is the single column of Doris's EXPLAIN output.
