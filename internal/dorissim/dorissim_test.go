@@ -635,6 +635,29 @@ func waitRunning(t *testing.T, c *sql.Conn, id int64, q string) {
 	t.Fatalf("connection %d never showed %q in the process list", id, q)
 }
 
+// waitListed waits until some connection is running q according to the
+// process list seen from c.
+func waitListed(t *testing.T, c *sql.Conn, q string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := c.QueryContext(context.Background(), "SELECT info FROM information_schema.processlist")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+			var info sql.NullString
+			if rs.Scan(&info) == nil && info.String == q {
+				rs.Close()
+				return
+			}
+		}
+		rs.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%q never showed in the process list", q)
+}
+
 // running returns the query connection id is running ("" if idle or gone).
 func running(t *testing.T, c *sql.Conn, id int64) string {
 	t.Helper()
@@ -969,7 +992,13 @@ func TestCloseLeavesNothingRunning(t *testing.T) {
 		var n int64
 		errc <- db.QueryRow(longQuery).Scan(&n)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Close must end a query that is running, not one still on its way.
+	obs, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListed(t, obs, longQuery)
+	obs.Close()
 
 	st := time.Now()
 	if err := s.Close(); err != nil {
@@ -1031,10 +1060,10 @@ func TestTwoServers(t *testing.T) {
 	}()
 	obs := conn(t, d2)
 	waitRunning(t, obs, id, longQuery)
+	// KILL QUERY returns once its server has acted on it.
 	if _, err := d1.Exec(fmt.Sprintf("KILL QUERY %d", id)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
 	if running(t, obs, id) != longQuery {
 		t.Error("KILL QUERY on server 1 stopped a query on server 2")
 	}
