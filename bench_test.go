@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -604,4 +606,64 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkNonReadingClients: 24 clients each ask for the largest result
+// the default limits allow (10,000 rows, 16 MiB) and never read their
+// responses. It reports how far the process's resident memory grows while
+// they hold on: the result budget lets a few calls run and refuses the
+// rest, and each unread response is held until its write times out.
+//
+// Target: growth at most 256 MiB at default settings.
+func BenchmarkNonReadingClients(b *testing.B) {
+	const clients = 24
+	s := newServer(b, backend(b), WithLogger(slog.New(slog.DiscardHandler)))
+	hs := serveHTTP(b, s)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{` +
+		`"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":16777216}}}`
+	var peak uint64
+	for b.Loop() {
+		runtime.GC()
+		base := rss(b)
+		var conns []net.Conn
+		for range clients {
+			c, err := net.Dial("tcp", hs.Listener.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.(*net.TCPConn).SetReadBuffer(4096)
+			fmt.Fprintf(c, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"+
+				"Mcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(body), body)
+			conns = append(conns, c)
+		}
+		// Until every call has run or been refused: the pool wait (5 s)
+		// bounds how long a refused one waits for room.
+		deadline := time.Now().Add(8 * time.Second)
+		for time.Now().Before(deadline) {
+			peak = max(peak, rss(b)-min(base, rss(b)))
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-growth-MiB")
+	b.Logf("%d non-reading clients asking for 16 MiB results: resident memory grew by %d MiB at the peak (target ≤ 256 MiB: %s)",
+		clients, peak>>20, benchMet(peak <= 256<<20))
+}
+
+// rss is the process's resident set size, from /proc/self/status.
+func rss(b *testing.B) uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status:", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb uint64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -288,15 +288,22 @@ func withCarrier(ctx context.Context, c carrier) context.Context {
 	return context.WithValue(ctx, carrierKey{}, c)
 }
 
-// budget bounds the bytes of results the Server holds at once, over every
-// call: a result is held from the moment its call runs until its response
-// is delivered, so clients that ask for large results and read them slowly
-// cannot make the host's memory grow without bound.
+// budget bounds the memory the Server's results hold at once, over every
+// call. A result of n bytes costs about resultCost·n while it is read,
+// encoded and sent (its rows, their encoding, the text copy, the protocol's
+// encoding of the message). A call holds room for its largest result while
+// it runs, and for the result it got until its response is delivered, so
+// clients that ask for large results and read them slowly cannot make the
+// host's memory grow without bound.
 type budget struct {
 	sem  *semaphore.Weighted
 	size int64
 	wait time.Duration
 }
+
+// resultCost is the memory a result byte costs at the peak of its call,
+// measured with results of 16 MiB.
+const resultCost = 8
 
 func newBudget(size int64, wait time.Duration) *budget {
 	return &budget{sem: semaphore.NewWeighted(size), size: size, wait: wait}
@@ -309,18 +316,18 @@ func (b *budget) reserve(ctx context.Context, n int) (shrink func(used int), err
 	if h == nil {
 		return nil, errors.New("internal error: no budget holder for this call")
 	}
-	want := min(int64(n), b.size) // a result larger than the budget waits for all of it
+	want := min(resultCost*int64(n), b.size) // a result larger than the budget waits for all of it
 	wctx, cancel := context.WithTimeout(ctx, b.wait)
 	defer cancel()
 	if err := b.sem.Acquire(wctx, want); err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		return nil, fmt.Errorf("server busy: results in flight fill its memory budget of %d bytes; retry shortly or ask for a smaller max_bytes", b.size)
+		return nil, fmt.Errorf("server busy: results in flight fill its memory budget; retry shortly or ask for a smaller max_bytes (this one may take %d bytes)", n)
 	}
 	h.add(want)
 	return func(used int) {
-		h.giveBack(want - min(int64(used), want))
+		h.giveBack(want - min(resultCost*int64(used), want))
 	}, nil
 }
 

@@ -48,6 +48,7 @@ const (
 	defaultMaxBatch     = 32
 	defaultMaxSessions  = 2000
 	defaultMaxInFlight  = 256
+	defaultResultBudget = 160 << 20
 
 	defaultPoolIdleTimeout = 10 * time.Minute
 	defaultDialTimeout     = 10 * time.Second
@@ -464,14 +465,16 @@ func WithMaxInFlight(calls int) Option {
 	}
 }
 
-// WithResultBudget bounds the bytes of results the Server holds at once,
-// over all calls (default four times the most a call may ask for, 64 MiB
-// with the default limits). A call holds room for its largest result while
-// it runs and the bytes of its result until its response is delivered (for
-// stateful sessions: until its handler returns). A call that finds no room
-// waits up to the pool wait ([WithPoolWait]), then fails saying the server
-// is busy. The budget counts encoded rows; the process needs a small
-// multiple of it at the peak. Zero means the default.
+// WithResultBudget bounds the memory the Server's results hold at once,
+// over all calls (default 160 MiB). A result of n bytes is counted as 8n,
+// the memory it takes at the peak of its call (rows, their encoding, the
+// text copy for older clients, the protocol's encoding). A call holds room
+// for its largest result (its max_bytes) while it runs, and for the result
+// it got until its response is delivered (for stateful sessions: until its
+// handler returns). A call that finds no room waits up to the pool wait
+// ([WithPoolWait]), then fails saying the server is busy. With the
+// defaults, every pooled connection can run a call of the default size at
+// once, and one call of the largest size can. Zero means the default.
 func WithResultBudget(bytes int64) Option {
 	return func(c *config) error {
 		if bytes < 0 {
@@ -552,10 +555,7 @@ func (c *config) normalize() error {
 	setDefault(&c.http.MaxBatch, defaultMaxBatch)
 	setDefault(&c.http.MaxSessions, defaultMaxSessions)
 	setDefault(&c.maxInFlight, defaultMaxInFlight)
-	setDefault(&c.resultBudget, 4*int64(c.maxByteLimit))
-	if c.resultBudget < int64(c.byteLimit) {
-		return fmt.Errorf("result budget %d is below the default result size %d", c.resultBudget, c.byteLimit)
-	}
+	setDefault(&c.resultBudget, defaultResultBudget)
 
 	if c.maxIdleConns > c.maxOpenConns {
 		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)

@@ -293,7 +293,7 @@ func TestStatefulSessionCap(t *testing.T) {
 // until its response is given up; a call that finds no room meanwhile waits
 // briefly, then says the server is busy.
 func TestResultBudget(t *testing.T) {
-	s := newServer(t, backend(t), WithResultBudget(3<<20), WithPoolWait(300*time.Millisecond),
+	s := newServer(t, backend(t), WithResultBudget(24<<20), WithPoolWait(300*time.Millisecond),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
 	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
