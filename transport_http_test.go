@@ -305,8 +305,9 @@ func TestResultBudget(t *testing.T) {
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}}}`
 	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(big), big)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
-		if s.budget.sem.TryAcquire(2 << 20) {
-			s.budget.sem.Release(2 << 20)
+		// What a second call of max_bytes 2 MiB needs.
+		if s.budget.sem.TryAcquire(resultCost * 2 << 20) {
+			s.budget.sem.Release(resultCost * 2 << 20)
 			return false
 		}
 		return s.gate.active() == 1
