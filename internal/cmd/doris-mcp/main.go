@@ -1,13 +1,25 @@
-// Command doris-mcp serves Apache Doris over MCP, on HTTP or stdio.
+// Command doris-mcp serves Apache Doris over MCP, on Streamable HTTP or
+// stdio.
 //
-// It reads the reference server's environment variables: DORIS_HOST,
-// DORIS_PORT, DORIS_USER, DORIS_PASSWORD, DORIS_DATABASE (the cluster),
-// TRANSPORT (http or stdio), SERVER_HOST and SERVER_PORT (the HTTP
-// listener). Flags override them. With no DORIS_HOST it starts the built-in
-// sample database and serves that.
+// It reads the reference server's environment variables (DORIS_HOST,
+// DORIS_PORT, DORIS_USER, DORIS_PASSWORD, DORIS_DATABASE for the cluster;
+// TRANSPORT, SERVER_HOST, SERVER_PORT for the listener), so a configuration
+// written for apache/doris-mcp-server keeps working; flags override them.
+// With no DORIS_HOST it serves a built-in sample database, and says so to
+// the operator and to every MCP client, so nobody mistakes it for a cluster.
+// Account variables without DORIS_HOST are refused: they show a cluster was
+// meant, and the sample database would silently stand in for it.
 //
-// This is the host of the library: it owns the signals. On SIGINT or
-// SIGTERM it calls Shutdown with a deadline, then stops the HTTP server.
+// The command is the library's host, so it owns what the library leaves to
+// hosts: flags, signals and the HTTP listener. It parses its flags on its
+// own FlagSet because dependencies register theirs on the global one.
+//
+// A first SIGINT or SIGTERM starts a graceful shutdown: the library's
+// Shutdown drains calls in flight for up to -shutdown-timeout. A second
+// signal is the operator saying "now": the calls left are cancelled, their
+// queries killed and their clients answered with error results, and the
+// drain ends as soon as those answers are written. A third gets the default
+// behaviour and ends the process outright.
 package main
 
 import (
@@ -15,96 +27,358 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 )
 
+// Exit statuses: a configuration the command refuses is a usage error, as
+// with the flag package's own ExitOnError.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "doris-mcp:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stderr))
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
+// run is the whole command; it returns the exit status.
+func run(args []string, lookup func(string) (string, bool), stderr io.Writer) int {
+	cfg, err := parseConfig(args, lookup, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
 	}
-	return def
+	if err != nil {
+		// The FlagSet has already explained its own errors, with the usage.
+		var fe flagError
+		if !errors.As(err, &fe) {
+			fmt.Fprintln(stderr, "doris-mcp:", err)
+		}
+		return exitUsage
+	}
+	if err := serve(cfg, stderr); err != nil {
+		fmt.Fprintln(stderr, "doris-mcp:", err)
+		return exitFailed
+	}
+	return exitOK
 }
 
-func run() error {
-	port, _ := strconv.Atoi(env("SERVER_PORT", "3000"))
-	transport := flag.String("transport", env("TRANSPORT", "http"), "http or stdio")
-	host := flag.String("host", env("SERVER_HOST", "127.0.0.1"), "HTTP listen host")
-	flag.IntVar(&port, "port", port, "HTTP listen port")
-	grace := flag.Duration("shutdown-timeout", 30*time.Second, "how long Shutdown lets calls in flight finish")
-	stateful := flag.Duration("stateful", 0, "keep stateful MCP sessions, closing them after this idle time (0: stateless)")
-	verbose := flag.Bool("v", false, "log debug events")
-	flag.Parse()
+// config is the command's configuration, from flags and environment.
+type config struct {
+	transport   string // "http" or "stdio"
+	addr        string // HTTP listen address
+	grace       time.Duration
+	stateful    bool
+	sessionIdle time.Duration
+	verbose     bool
+	// cluster holds the options for the Doris cluster named in the
+	// environment; empty means the sample database.
+	cluster []doris.Option
+}
 
+// flagError marks an error the FlagSet has already printed.
+type flagError struct{ error }
+
+const usageText = `Usage: doris-mcp [flags]
+
+Serves Apache Doris over the Model Context Protocol: Streamable HTTP at
+http://HOST:PORT/mcp (with /live and /ready probes), or standard input and
+output. With no DORIS_HOST it serves a built-in sample database instead of a
+cluster, and tells MCP clients so.
+
+Flags:
+`
+
+const envText = `
+Environment (flags override them):
+  DORIS_HOST             the Doris FE to connect to; unset: the sample database
+  DORIS_PORT             the FE's MySQL port (default 9030)
+  DORIS_USER             the account (default root)
+  DORIS_PASSWORD         its password
+  DORIS_DATABASE         the default database
+  DORIS_MAX_CONNECTIONS  connections open to Doris at once (default 20)
+  DORIS_QUERY_TIMEOUT    seconds a call may run by default (default 30)
+  DORIS_MAX_ROWS         the most rows a call may ask for (default 10000)
+  TRANSPORT              as -transport
+  SERVER_HOST            as -host
+  SERVER_PORT            as -port
+DORIS_PORT, DORIS_USER, DORIS_PASSWORD or DORIS_DATABASE without DORIS_HOST
+is an error.
+
+Signals: the first SIGINT or SIGTERM drains calls in flight for up to
+-shutdown-timeout; a second cancels them at once; a third ends the process.
+`
+
+// parseConfig reads the flags in args over the environment from lookup.
+// Usage and flag errors are written to out.
+func parseConfig(args []string, lookup func(string) (string, bool), out io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	port := 3000
+	if v := env("SERVER_PORT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return config{}, errors.New("SERVER_PORT: not a port number")
+		}
+		port = n
+	}
+
+	var cfg config
+	fs := flag.NewFlagSet("doris-mcp", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usageText)
+		fs.PrintDefaults()
+		fmt.Fprint(out, envText)
+	}
+	fs.StringVar(&cfg.transport, "transport", env("TRANSPORT", "http"), "http or stdio")
+	host := fs.String("host", env("SERVER_HOST", "127.0.0.1"), "HTTP listen `host`")
+	fs.IntVar(&port, "port", port, "HTTP listen `port` (0: any free port, logged at start)")
+	fs.DurationVar(&cfg.grace, "shutdown-timeout", 30*time.Second, "how long a shutdown lets calls in flight finish before cancelling them")
+	fs.BoolVar(&cfg.stateful, "stateful", false, "keep MCP sessions and standalone GET streams (default: stateless, for replicas behind a load balancer)")
+	fs.DurationVar(&cfg.sessionIdle, "session-idle", 30*time.Minute, "with -stateful, close sessions idle this long (0: keep them until the client ends them)")
+	fs.BoolVar(&cfg.verbose, "v", false, "log debug events, including every MCP request")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config{}, err
+		}
+		return config{}, flagError{err}
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q: doris-mcp takes only flags (see -h)", fs.Arg(0))
+	}
+
+	switch cfg.transport {
+	case "http", "streamable-http": // the reference server's name
+		cfg.transport = "http"
+	case "stdio":
+	default:
+		return config{}, fmt.Errorf("-transport or TRANSPORT: unknown transport %q (want http or stdio)", cfg.transport)
+	}
+	if port < 0 || port > 65535 {
+		return config{}, fmt.Errorf("-port: %d is not a port number", port)
+	}
+	cfg.addr = net.JoinHostPort(*host, strconv.Itoa(port))
+	if cfg.grace <= 0 {
+		return config{}, errors.New("-shutdown-timeout: must be positive")
+	}
+	idleSet := false
+	fs.Visit(func(f *flag.Flag) { idleSet = idleSet || f.Name == "session-idle" })
+	if idleSet && !cfg.stateful {
+		return config{}, errors.New("-session-idle: sessions are kept only with -stateful")
+	}
+	if cfg.sessionIdle < 0 {
+		return config{}, errors.New("-session-idle: must not be negative")
+	}
+
+	opts, err := doris.EnvOptions(lookup)
+	if err != nil {
+		return config{}, err
+	}
+	cfg.cluster = opts
+	return cfg, nil
+}
+
+// sampleInstructions tells MCP clients, and through them the people using
+// them, that the data is not theirs.
+const sampleInstructions = "This server is connected to the built-in sample database of doris-mcp, not to an Apache Doris cluster: DORIS_HOST is not set. " +
+	"Its data (database `sample`) is a small made-up example; do not present results from it as real data."
+
+// serve runs the server until the transport ends or a signal stops it.
+func serve(cfg config, stderr io.Writer) error {
 	level := slog.LevelInfo
-	if *verbose {
+	if cfg.verbose {
 		level = slog.LevelDebug
 	}
 	// Standard output belongs to the MCP stream in stdio mode: log to stderr.
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	opts, err := doris.EnvOptions(os.LookupEnv)
-	if err != nil {
-		return err
-	}
+	opts := cfg.cluster
 	if len(opts) == 0 {
 		sim, err := dorissim.Start(dorissim.Options{Logger: log.With("component", "sample")})
 		if err != nil {
 			return fmt.Errorf("starting the sample database: %w", err)
 		}
 		defer sim.Close()
-		log.Info("DORIS_HOST is not set: serving the built-in sample database", "addr", sim.Addr(), "database", dorissim.SampleDB)
-		opts = append(opts, doris.WithDSN(sim.DSN(dorissim.SampleDB)))
+		log.Warn("DORIS_HOST is not set: serving the built-in sample database, not a Doris cluster",
+			"addr", sim.Addr(), "database", dorissim.SampleDB)
+		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithInstructions(sampleInstructions)}
 	}
 	opts = append(opts, doris.WithLogger(log))
-	if *stateful > 0 {
-		opts = append(opts, doris.WithStatefulSessions(*stateful))
+	if cfg.stateful {
+		opts = append(opts, doris.WithStatefulSessions(cfg.sessionIdle))
 	}
 	srv, err := doris.New(opts...)
 	if err != nil {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	stop := watchSignals(sigs, func() { signal.Stop(sigs) }, log)
+	defer stop.close()
+	srv.MCP().AddReceivingMiddleware(stop.requests(log))
 
-	switch *transport {
+	switch cfg.transport {
 	case "stdio":
-		return serveStdio(ctx, srv, *grace)
-	case "http", "streamable-http":
-		return serveHTTP(ctx, srv, net.JoinHostPort(*host, strconv.Itoa(port)), *grace, log)
+		err = serveStdio(srv, stop, cfg.grace)
 	default:
-		srv.Shutdown(context.Background())
-		return fmt.Errorf("unknown transport %q (want http or stdio)", *transport)
+		err = serveHTTP(srv, stop, cfg.addr, cfg.grace, log)
+	}
+	if n := stop.cancelled.Load(); n > 0 {
+		err = errors.Join(err, fmt.Errorf("second signal: %d requests in flight cancelled", n))
+	}
+	return err
+}
+
+// errStopNow is the cause given to the requests a second signal cancels;
+// clients see it in their error results.
+var errStopNow = errors.New("server is shutting down")
+
+// stopNowGrace is how long after a second signal the requests it cancelled
+// have to answer before the library's Shutdown is cut short too. Cancelled
+// queries answer in moments; the grace is for a handler that ignores
+// cancellation.
+const stopNowGrace = time.Second
+
+// stopper is what the operator's signals ask for.
+type stopper struct {
+	// graceful is closed by the first signal.
+	graceful <-chan struct{}
+	// calls is cancelled, with errStopNow, by the second signal; it is
+	// merged into every MCP request's context.
+	calls context.Context
+	// shutdown is cancelled stopNowGrace after the second signal; the
+	// library's Shutdown runs within it.
+	shutdown context.Context
+	// cancelled counts the requests the second signal cut short.
+	cancelled atomic.Int64
+	close     func()
+}
+
+// watchSignals turns the signals received on sigs into a stopper. After the
+// second signal it calls release, which should restore the signals'
+// default behaviour, so that a third ends the process whatever the state of
+// the shutdown.
+//
+// The second signal cancels the requests in flight itself, through
+// [stopper.requests], rather than only the library's Shutdown context: the
+// requests then answer their clients with error results while the drain,
+// still running, waits for those answers to be written. The Shutdown
+// context ends a moment later, for whatever ignored the cancellation.
+func watchSignals(sigs <-chan os.Signal, release func(), log *slog.Logger) *stopper {
+	graceful := make(chan struct{})
+	calls, cancelCalls := context.WithCancelCause(context.Background())
+	shutdown, cancelShutdown := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case sig := <-sigs:
+			log.Info("signal received: shutting down gracefully; send it again to cancel requests in flight", "signal", sig)
+			close(graceful)
+		case <-done:
+			release()
+			return
+		}
+		select {
+		case sig := <-sigs:
+			release()
+			log.Warn("second signal: cancelling requests in flight now", "signal", sig)
+			cancelCalls(errStopNow)
+		case <-done:
+			release()
+			return
+		}
+		t := time.NewTimer(stopNowGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelShutdown()
+		case <-done:
+		}
+	})
+	var once sync.Once
+	return &stopper{graceful: graceful, calls: calls, shutdown: shutdown, close: func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			cancelCalls(nil)
+			cancelShutdown()
+		})
+	}}
+}
+
+// shutdownContext bounds the library's Shutdown: grace from now, cut short
+// after a second signal.
+func (s *stopper) shutdownContext(grace time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.shutdown, grace)
+}
+
+// requests is the middleware that lets a second signal cancel the MCP
+// requests in flight. It also logs every request at Debug level, when it
+// starts and when it ends, so an operator can follow what clients do.
+func (s *stopper) requests(log *slog.Logger) mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			ctx, cancel := context.WithCancelCause(ctx)
+			defer cancel(nil)
+			stopAfter := context.AfterFunc(s.calls, func() { cancel(context.Cause(s.calls)) })
+			defer stopAfter()
+
+			attrs := []any{"method", method}
+			if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
+				attrs = append(attrs, "tool", p.Name)
+			}
+			log.Debug("request started", attrs...)
+			start := time.Now()
+			res, err := next(ctx, method, req)
+			if errors.Is(context.Cause(ctx), errStopNow) {
+				s.cancelled.Add(1)
+			}
+			attrs = append(attrs, "took", time.Since(start))
+			if ctr, ok := res.(*mcp.CallToolResult); ok && ctr.IsError {
+				attrs = append(attrs, "tool_error", true)
+			}
+			if err != nil {
+				attrs = append(attrs, "err", err)
+			}
+			log.Debug("request finished", attrs...)
+			return res, err
+		}
 	}
 }
 
-func serveStdio(ctx context.Context, srv *doris.Server, grace time.Duration) error {
+func serveStdio(srv *doris.Server, stop *stopper, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeStdio(context.Background()) }()
 	select {
 	case err := <-served: // the client closed the stream
-		sctx, cancel := context.WithTimeout(context.Background(), grace)
+		sctx, cancel := stop.shutdownContext(grace)
 		defer cancel()
 		return errors.Join(err, srv.Shutdown(sctx))
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), grace)
+	case <-stop.graceful:
+		sctx, cancel := stop.shutdownContext(grace)
 		defer cancel()
 		err := srv.Shutdown(sctx)
 		if serr := <-served; !errors.Is(serr, doris.ErrServerClosed) {
@@ -114,7 +388,14 @@ func serveStdio(ctx context.Context, srv *doris.Server, grace time.Duration) err
 	}
 }
 
-func serveHTTP(ctx context.Context, srv *doris.Server, addr string, grace time.Duration, log *slog.Logger) error {
+// httpGrace bounds http.Server.Shutdown once the library's Shutdown has
+// returned. By then every call has been answered or cancelled and every
+// MCP stream ended; what may remain is a response still being written, and
+// connections accepted but without a request yet, which net/http counts as
+// busy for five seconds. Neither is worth holding the exit for longer.
+const httpGrace = time.Second
+
+func serveHTTP(srv *doris.Server, stop *stopper, addr string, grace time.Duration, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", srv.Handler())
 	mux.Handle("/live", srv.LiveHandler())
@@ -123,8 +404,7 @@ func serveHTTP(ctx context.Context, srv *doris.Server, addr string, grace time.D
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		srv.Shutdown(context.Background())
-		return err
+		return errors.Join(err, srv.Shutdown(context.Background()))
 	}
 	log.Info("serving MCP over HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
 	served := make(chan error, 1)
@@ -133,12 +413,26 @@ func serveHTTP(ctx context.Context, srv *doris.Server, addr string, grace time.D
 	var serveErr error
 	select {
 	case serveErr = <-served:
-	case <-ctx.Done():
-		log.Info("signal received: shutting down", "grace", grace)
+	case <-stop.graceful:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	sctx, cancel := stop.shutdownContext(grace)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(sctx), httpSrv.Shutdown(sctx))
+	err = srv.Shutdown(sctx)
+
+	deadline, _ := sctx.Deadline()
+	hctx, hcancel := context.WithDeadline(context.Background(), minTime(deadline, time.Now().Add(httpGrace)))
+	defer hcancel()
+	if herr := httpSrv.Shutdown(hctx); herr != nil {
+		// The bounded grace running out is expected, not a failure: close
+		// what is left.
+		if !errors.Is(herr, context.DeadlineExceeded) {
+			err = errors.Join(err, fmt.Errorf("stopping the HTTP server: %w", herr))
+		}
+		log.Debug("closing the HTTP connections left", "err", herr)
+		if cerr := httpSrv.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the HTTP server: %w", cerr))
+		}
+	}
 	if serveErr == nil {
 		serveErr = <-served
 	}
@@ -146,4 +440,11 @@ func serveHTTP(ctx context.Context, srv *doris.Server, addr string, grace time.D
 		err = errors.Join(serveErr, err)
 	}
 	return err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -1,24 +1,34 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// build compiles the command once per test binary run.
+// failsafe bounds every wait for an event from the command, so a broken
+// command fails the test instead of hanging it. Nothing waits for it to
+// pass: every wait ends on the event itself.
+const failsafe = 30 * time.Second
+
+// build compiles the command once per test that calls it.
 func build(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "doris-mcp")
@@ -41,22 +51,229 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// logWatch is the command's stderr: it keeps what was written and lets a
+// test wait for a line to appear.
+type logWatch struct {
+	mu      sync.Mutex
+	buf     strings.Builder
+	changed chan struct{} // closed and replaced at every write
+}
+
+func newLogWatch() *logWatch { return &logWatch{changed: make(chan struct{})} }
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return len(p), nil
+}
+
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitFor returns the submatches of the first match of re in the log,
+// waiting for it to be written.
+func (w *logWatch) waitFor(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.NewTimer(failsafe)
+	defer timeout.Stop()
+	for {
+		w.mu.Lock()
+		m := re.FindStringSubmatch(w.buf.String())
+		changed := w.changed
+		w.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			t.Fatalf("the command never logged %q:\n%s", re, w.String())
+		}
+	}
+}
+
+// process is a running command.
+type process struct {
+	cmd    *exec.Cmd
+	stderr *logWatch
+	exited chan struct{}
+	err    error // of Wait, once exited is closed
+}
+
+// start runs bin with args and env; the process is killed at the end of
+// the test if it is still running.
+func start(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), stderr: newLogWatch(), exited: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(p.kill)
+	return p
+}
+
+// kill ends the process if it is still running and waits for it.
+func (p *process) kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+var urlRE = regexp.MustCompile(`url=(http://\S+)`)
+
+// startHTTP runs bin serving HTTP on a free port and returns its MCP
+// endpoint.
+func startHTTP(t *testing.T, bin string, env []string, args ...string) (*process, string) {
+	t.Helper()
+	p := start(t, bin, env, append([]string{"-port", "0"}, args...)...)
+	return p, p.stderr.waitFor(t, urlRE)[1]
+}
+
+// wait returns the exit error and how long the process took to exit from
+// now, failing the test if it does not exit within limit.
+func (p *process) wait(t *testing.T, limit time.Duration) (error, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	select {
+	case <-p.exited:
+		return p.err, time.Since(start)
+	case <-time.After(limit):
+		t.Fatalf("the command did not exit within %v:\n%s", limit, p.stderr.String())
+		return nil, 0
+	}
+}
+
+func (p *process) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func connect(t *testing.T, endpoint string) *mcp.ClientSession {
+	t.Helper()
+	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func resultText(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
 func TestCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the command")
 	}
 	bin := build(t)
 
+	t.Run("help", func(t *testing.T) {
+		out, err := exec.Command(bin, "-h").CombinedOutput()
+		if code := exitCode(err); code != 0 {
+			t.Errorf("-h exited %d, want 0", code)
+		}
+		for _, want := range []string{
+			"-transport", "-host", "-port", "-shutdown-timeout", "-stateful", "-session-idle", "-v",
+			"DORIS_HOST", "DORIS_PORT", "DORIS_USER", "DORIS_PASSWORD", "DORIS_DATABASE",
+			"DORIS_MAX_CONNECTIONS", "DORIS_QUERY_TIMEOUT", "DORIS_MAX_ROWS",
+			"TRANSPORT", "SERVER_HOST", "SERVER_PORT",
+		} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("-h does not mention %s:\n%s", want, out)
+			}
+		}
+		// Dependencies register flags on the global FlagSet; they are not
+		// the command's.
+		if regexp.MustCompile(`(?m)^\s*-mysql_`).Match(out) {
+			t.Errorf("-h lists a dependency's flags:\n%s", out)
+		}
+	})
+
+	t.Run("refused configuration", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			env  []string
+			args []string
+			want string
+		}{
+			{"user without host", []string{"DORIS_USER=reader"}, nil, "DORIS_HOST"},
+			{"password without host", []string{"DORIS_PASSWORD=secret"}, nil, "DORIS_HOST"},
+			{"database without host", []string{"DORIS_DATABASE=sales"}, nil, "DORIS_HOST"},
+			{"port without host", []string{"DORIS_PORT=9030"}, nil, "DORIS_HOST"},
+			{"bad SERVER_PORT", []string{"SERVER_PORT=http"}, nil, "SERVER_PORT"},
+			{"unknown transport", []string{"TRANSPORT=sse"}, nil, `unknown transport "sse"`},
+			{"unknown flag", nil, []string{"-nosuch"}, "flag provided but not defined: -nosuch"},
+			{"stateful takes no duration", nil, []string{"-stateful", "5m"}, `unexpected argument "5m"`},
+			{"session-idle without stateful", nil, []string{"-session-idle", "5m"}, "-stateful"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				// A configuration the command wrongly accepts would serve
+				// until killed.
+				ctx, cancel := context.WithTimeout(context.Background(), failsafe)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, bin, tc.args...)
+				cmd.Env = cleanEnv(tc.env...)
+				out, err := cmd.CombinedOutput()
+				if code := exitCode(err); code != 2 {
+					t.Errorf("exit status %d, want 2:\n%s", code, out)
+				}
+				if !strings.Contains(string(out), tc.want) {
+					t.Errorf("output does not say %q:\n%s", tc.want, out)
+				}
+				if strings.Contains(string(out), "secret") {
+					t.Errorf("output shows the password:\n%s", out)
+				}
+			})
+		}
+	})
+
 	t.Run("stdio", func(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = cleanEnv("TRANSPORT=stdio")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
+		stderr := newLogWatch()
+		cmd.Stderr = stderr
 		ctx := context.Background()
 		c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
 		cs, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 		if err != nil {
 			t.Fatalf("connect: %v\n%s", err, stderr.String())
+		}
+		// The client is told it is not looking at a cluster.
+		if got := cs.InitializeResult().Instructions; !strings.Contains(got, "built-in sample database") ||
+			!strings.Contains(got, "not to an Apache Doris cluster") {
+			t.Errorf("instructions do not say the data is the sample database:\n%s", got)
 		}
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_db_list"})
 		if err != nil || res.IsError {
@@ -68,82 +285,229 @@ func TestCommand(t *testing.T) {
 		}
 		// Closing stdin ends the session; the command exits cleanly.
 		if err := cs.Close(); err != nil {
-			t.Errorf("close: %v", err)
+			t.Errorf("close: %v\n%s", err, stderr.String())
 		}
-		if !strings.Contains(stderr.String(), "built-in sample database") {
-			t.Errorf("the command did not say it serves the sample database:\n%s", stderr.String())
+		// And so is the operator, loudly.
+		if !regexp.MustCompile(`level=WARN msg="[^"]*built-in sample database`).MatchString(stderr.String()) {
+			t.Errorf("the command did not warn that it serves the sample database:\n%s", stderr.String())
+		}
+	})
+
+	t.Run("stateful switch", func(t *testing.T) {
+		for _, tc := range []struct {
+			args        []string
+			wantSession bool
+		}{
+			{nil, false},
+			{[]string{"-stateful"}, true},
+			{[]string{"-stateful", "-session-idle", "1h"}, true},
+			{[]string{"-stateful=false"}, false},
+		} {
+			t.Run(strings.Join(append([]string{"args"}, tc.args...), " "), func(t *testing.T) {
+				_, endpoint := startHTTP(t, bin, cleanEnv(), tc.args...)
+				cs := connect(t, endpoint)
+				if got := cs.ID() != ""; got != tc.wantSession {
+					t.Errorf("session id %q: kept %v, want %v", cs.ID(), got, tc.wantSession)
+				}
+				res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_db_list"})
+				if err != nil || res.IsError {
+					t.Fatalf("get_db_list: %v %+v", err, res)
+				}
+			})
 		}
 	})
 
 	t.Run("http and SIGTERM", func(t *testing.T) {
-		cmd := exec.Command(bin, "-port", "0", "-shutdown-timeout", "5s")
-		cmd.Env = cleanEnv()
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
-		lines := bufio.NewScanner(stderr)
-		urlRE := regexp.MustCompile(`url=(http://\S+)`)
-		var endpoint string
-		var logged strings.Builder
-		for endpoint == "" && lines.Scan() {
-			logged.WriteString(lines.Text() + "\n")
-			if m := urlRE.FindStringSubmatch(lines.Text()); m != nil {
-				endpoint = m[1]
-			}
-		}
-		if endpoint == "" {
-			t.Fatalf("no endpoint logged:\n%s", logged.String())
-		}
-		rest := make(chan string, 1)
-		go func() {
-			b, _ := io.ReadAll(stderr)
-			rest <- string(b)
-		}()
-
-		ctx := context.Background()
-		c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
-		cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cs.Close()
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{"sql": "SELECT COUNT(*) FROM orders"}})
+		p, endpoint := startHTTP(t, bin, cleanEnv(), "-shutdown-timeout", "5s")
+		cs := connect(t, endpoint)
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{"sql": "SELECT COUNT(*) FROM orders"}})
 		if err != nil || res.IsError {
 			t.Fatalf("exec_query: %v %+v", err, res)
 		}
-		base := strings.TrimSuffix(endpoint, "/mcp")
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			resp, err := http.Get(base + "/ready")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("/ready never answered 200: %v", err)
-			}
-			time.Sleep(20 * time.Millisecond)
+		resp, err := http.Get(strings.TrimSuffix(endpoint, "/mcp") + "/live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/live: %s", resp.Status)
 		}
 
-		start := time.Now()
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		p.signal(t, syscall.SIGTERM)
+		err, took := p.wait(t, failsafe)
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
+		}
+		t.Logf("exited %v after SIGTERM", took)
+	})
+
+	// net/http counts a connection accepted without a request yet as busy
+	// for five seconds; it must not hold the exit, nor make it a failure.
+	t.Run("idle connection at SIGTERM", func(t *testing.T) {
+		p, endpoint := startHTTP(t, bin, cleanEnv(), "-shutdown-timeout", "4s")
+		u, err := url.Parse(endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer idle.Close()
+		// The server accepts connections in order: once a later one has
+		// been served, the idle one has been accepted and is tracked.
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get("http://" + u.Host + "/live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+
+		p.signal(t, syscall.SIGTERM)
+		err, took := p.wait(t, failsafe)
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
+		}
+		t.Logf("exited %v after SIGTERM", took)
+	})
+
+	t.Run("second SIGTERM stops the drain", func(t *testing.T) {
+		const shutdownTimeout = 10 * time.Minute
+		p, endpoint := startHTTP(t, bin, cleanEnv(), "-v", "-shutdown-timeout", shutdownTimeout.String())
+		cs := connect(t, endpoint)
+		// Should the test fail, the call in flight would hold the client's
+		// Close: end the server first.
+		t.Cleanup(p.kill)
+		type outcome struct {
+			res *mcp.CallToolResult
+			err error
+		}
+		called := make(chan outcome, 1)
+		go func() {
+			// The query waits ten minutes before its first row; it may run
+			// five.
+			res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{
+				"sql":             "SELECT COUNT(*) FROM seq_1_to_1_wait_600000ms",
+				"timeout_seconds": 300,
+			}})
+			called <- outcome{res, err}
+		}()
+		p.stderr.waitFor(t, regexp.MustCompile(`msg="request started" method=tools/call tool=exec_query`))
+
+		p.signal(t, syscall.SIGTERM)
+		p.stderr.waitFor(t, regexp.MustCompile(`msg="shutdown started" in_flight=1`))
+		p.signal(t, syscall.SIGTERM)
+		err, took := p.wait(t, failsafe)
+		t.Logf("exited %v after the second SIGTERM (%v)", took, err)
+		// The calls were cut short: the exit says so.
+		if code := exitCode(err); code != 1 {
+			t.Errorf("exit status %d, want 1\n%s", code, p.stderr.String())
+		}
+		if !strings.Contains(p.stderr.String(), "1 requests in flight cancelled") {
+			t.Errorf("the command did not report the cancelled call:\n%s", p.stderr.String())
+		}
+
+		var got outcome
 		select {
-		case err := <-done:
+		case got = <-called:
+		case <-time.After(failsafe):
+			t.Fatal("the call never returned")
+		}
+		if got.err != nil {
+			t.Fatalf("the call failed instead of answering with an error result: %v\n%s", got.err, p.stderr.String())
+		}
+		if !got.res.IsError {
+			t.Errorf("the call answered %q, want an error result", resultText(got.res))
+		}
+		t.Logf("the call answered: %s", resultText(got.res))
+	})
+}
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want config
+	}{
+		{
+			name: "defaults",
+			want: config{transport: "http", addr: "127.0.0.1:3000", grace: 30 * time.Second, sessionIdle: 30 * time.Minute},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"TRANSPORT": "streamable-http", "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "8080"},
+			want: config{transport: "http", addr: "0.0.0.0:8080", grace: 30 * time.Second, sessionIdle: 30 * time.Minute},
+		},
+		{
+			name: "flags override the environment",
+			env:  map[string]string{"TRANSPORT": "http", "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "8080"},
+			args: []string{"-transport", "stdio", "-host", "::1", "-port", "9000", "-shutdown-timeout", "1m",
+				"-stateful", "-session-idle", "0", "-v"},
+			want: config{transport: "stdio", addr: "[::1]:9000", grace: time.Minute, stateful: true, verbose: true},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			var out strings.Builder
+			got, err := parseConfig(tc.args, lookup, &out)
 			if err != nil {
-				t.Errorf("exit after SIGTERM: %v\n%s%s", err, logged.String(), <-rest)
+				t.Fatalf("parseConfig: %v\n%s", err, out.String())
 			}
-			t.Logf("exited %v after SIGTERM", time.Since(start))
-		case <-time.After(10 * time.Second):
-			t.Fatal("the command did not exit after SIGTERM")
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(config{})); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// A cluster in the environment gives the library its options.
+	got, err := parseConfig(nil, func(k string) (string, bool) {
+		v, ok := map[string]string{"DORIS_HOST": "fe.internal", "DORIS_USER": "reader"}[k]
+		return v, ok
+	}, io.Discard)
+	if err != nil || len(got.cluster) == 0 {
+		t.Errorf("DORIS_HOST set: %d cluster options, err %v; want some", len(got.cluster), err)
+	}
+}
+
+func TestWatchSignals(t *testing.T) {
+	waitDone := func(t *testing.T, what string, done <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(failsafe):
+			t.Fatalf("%s never happened", what)
+		}
+	}
+	t.Run("two signals", func(t *testing.T) {
+		sigs := make(chan os.Signal)
+		released := make(chan struct{})
+		stop := watchSignals(sigs, func() { close(released) }, slog.New(slog.DiscardHandler))
+		defer stop.close()
+
+		sigs <- syscall.SIGTERM
+		waitDone(t, "the graceful stop", stop.graceful)
+		if stop.calls.Err() != nil || stop.shutdown.Err() != nil {
+			t.Fatalf("one signal cancelled calls (%v) or the shutdown (%v)", stop.calls.Err(), stop.shutdown.Err())
+		}
+		sigs <- syscall.SIGINT
+		waitDone(t, "the release of the signals", released)
+		waitDone(t, "the cancellation of calls", stop.calls.Done())
+		if got := context.Cause(stop.calls); !errors.Is(got, errStopNow) {
+			t.Errorf("calls cancelled with %v, want %v", got, errStopNow)
+		}
+		// What ignores the cancellation is cut short a moment later.
+		waitDone(t, "the end of the shutdown context", stop.shutdown.Done())
+	})
+	t.Run("no signal", func(t *testing.T) {
+		released := make(chan struct{})
+		stop := watchSignals(make(chan os.Signal), func() { close(released) }, slog.New(slog.DiscardHandler))
+		stop.close()
+		waitDone(t, "the release of the signals", released)
+		select {
+		case <-stop.graceful:
+			t.Error("graceful stop without a signal")
+		default:
 		}
 	})
 }
