@@ -252,6 +252,9 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 			stopCarrier := context.AfterFunc(c.ctx, func() { cancel(c.cause()) })
 			defer stopCarrier()
 		}
+		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
+			s.log.Debug("call started", "method", method, "tool", p.Name)
+		}
 		if s.cfg.stateful {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
 				defer s.sessions.call(ss.ID(), cancel)()

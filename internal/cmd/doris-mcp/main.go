@@ -36,11 +36,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
@@ -237,7 +234,6 @@ func serve(cfg config, stderr io.Writer) error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	stop := watchSignals(sigs, func() { signal.Stop(sigs) }, log)
 	defer stop.close()
-	srv.MCP().AddReceivingMiddleware(stop.requests(log))
 
 	switch cfg.transport {
 	case "stdio":
@@ -245,128 +241,60 @@ func serve(cfg config, stderr io.Writer) error {
 	default:
 		err = serveHTTP(srv, stop, cfg.addr, cfg.grace, log)
 	}
-	if n := stop.cancelled.Load(); n > 0 {
-		err = errors.Join(err, fmt.Errorf("second signal: %d requests in flight cancelled", n))
-	}
 	return err
 }
-
-// errStopNow is the cause given to the requests a second signal cancels;
-// clients see it in their error results.
-var errStopNow = errors.New("server is shutting down")
-
-// stopNowGrace is how long after a second signal the requests it cancelled
-// have to answer before the library's Shutdown is cut short too. Cancelled
-// queries answer in moments; the grace is for a handler that ignores
-// cancellation.
-const stopNowGrace = time.Second
 
 // stopper is what the operator's signals ask for.
 type stopper struct {
 	// graceful is closed by the first signal.
 	graceful <-chan struct{}
-	// calls is cancelled, with errStopNow, by the second signal; it is
-	// merged into every MCP request's context.
-	calls context.Context
-	// shutdown is cancelled stopNowGrace after the second signal; the
-	// library's Shutdown runs within it.
+	// shutdown is cancelled by the second signal; the library's Shutdown
+	// runs within it, so the drain ends at once: calls in flight are
+	// cancelled, their queries killed, and each answers its client with an
+	// error result.
 	shutdown context.Context
-	// cancelled counts the requests the second signal cut short.
-	cancelled atomic.Int64
-	close     func()
+	close    func()
 }
 
 // watchSignals turns the signals received on sigs into a stopper. After the
 // second signal it calls release, which should restore the signals'
 // default behaviour, so that a third ends the process whatever the state of
 // the shutdown.
-//
-// The second signal cancels the requests in flight itself, through
-// [stopper.requests], rather than only the library's Shutdown context: the
-// requests then answer their clients with error results while the drain,
-// still running, waits for those answers to be written. The Shutdown
-// context ends a moment later, for whatever ignored the cancellation.
 func watchSignals(sigs <-chan os.Signal, release func(), log *slog.Logger) *stopper {
 	graceful := make(chan struct{})
-	calls, cancelCalls := context.WithCancelCause(context.Background())
 	shutdown, cancelShutdown := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		defer release()
 		select {
 		case sig := <-sigs:
-			log.Info("signal received: shutting down gracefully; send it again to cancel requests in flight", "signal", sig)
+			log.Info("signal received: shutting down gracefully; send it again to cancel calls in flight", "signal", sig)
 			close(graceful)
 		case <-done:
-			release()
 			return
 		}
 		select {
 		case sig := <-sigs:
-			release()
-			log.Warn("second signal: cancelling requests in flight now", "signal", sig)
-			cancelCalls(errStopNow)
-		case <-done:
-			release()
-			return
-		}
-		t := time.NewTimer(stopNowGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
+			log.Warn("second signal: cancelling calls in flight now", "signal", sig)
 			cancelShutdown()
 		case <-done:
 		}
 	})
 	var once sync.Once
-	return &stopper{graceful: graceful, calls: calls, shutdown: shutdown, close: func() {
+	return &stopper{graceful: graceful, shutdown: shutdown, close: func() {
 		once.Do(func() {
 			close(done)
 			wg.Wait()
-			cancelCalls(nil)
 			cancelShutdown()
 		})
 	}}
 }
 
 // shutdownContext bounds the library's Shutdown: grace from now, cut short
-// after a second signal.
+// by a second signal.
 func (s *stopper) shutdownContext(grace time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(s.shutdown, grace)
-}
-
-// requests is the middleware that lets a second signal cancel the MCP
-// requests in flight. It also logs every request at Debug level, when it
-// starts and when it ends, so an operator can follow what clients do.
-func (s *stopper) requests(log *slog.Logger) mcp.Middleware {
-	return func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			ctx, cancel := context.WithCancelCause(ctx)
-			defer cancel(nil)
-			stopAfter := context.AfterFunc(s.calls, func() { cancel(context.Cause(s.calls)) })
-			defer stopAfter()
-
-			attrs := []any{"method", method}
-			if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
-				attrs = append(attrs, "tool", p.Name)
-			}
-			log.Debug("request started", attrs...)
-			start := time.Now()
-			res, err := next(ctx, method, req)
-			if errors.Is(context.Cause(ctx), errStopNow) {
-				s.cancelled.Add(1)
-			}
-			attrs = append(attrs, "took", time.Since(start))
-			if ctr, ok := res.(*mcp.CallToolResult); ok && ctr.IsError {
-				attrs = append(attrs, "tool_error", true)
-			}
-			if err != nil {
-				attrs = append(attrs, "err", err)
-			}
-			log.Debug("request finished", attrs...)
-			return res, err
-		}
-	}
 }
 
 func serveStdio(srv *doris.Server, stop *stopper, grace time.Duration) error {
