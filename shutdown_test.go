@@ -504,3 +504,24 @@ func TestShutdownJoinsComponentErrors(t *testing.T) {
 		t.Errorf("pool still open after a failing auth close: ping error %v", pingErr)
 	}
 }
+
+// Shutdown counts the calls it cancels one by one, also when one request
+// carries several.
+func TestShutdownCountsCalls(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn)
+	hs := serveHTTP(t, s)
+	one := func(id int) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, longQuery)
+	}
+	batch := "[" + one(1) + "," + one(2) + "," + one(3) + "]"
+	postAsync(context.Background(), hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"})
+	waitFor(t, 5*time.Second, "the calls to be admitted", func() bool { return s.gate.active() == 3 })
+	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, "seq_1_to_20000") >= 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "3 calls cancelled") {
+		t.Errorf("Shutdown: %v, want 3 calls cancelled", err)
+	}
+}

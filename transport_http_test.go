@@ -89,6 +89,29 @@ func post(t *testing.T, url string, body string, header map[string]string) (int,
 	return resp.StatusCode, resp.Header, string(b)
 }
 
+// postAsync sends a raw POST from another goroutine and delivers the
+// response body, or the error, when it ends.
+func postAsync(ctx context.Context, url, body string, header map[string]string) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			out <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out <- string(b)
+	}()
+	return out
+}
+
 const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
 
 // Hostile bodies: deep nesting neither crashes the process nor costs more
@@ -197,21 +220,9 @@ func TestGateCallLimits(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	failed := make(chan string, 1)
-	go func() {
-		// A raw request: a client library may send requests of its own.
-		long := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, hs.URL+"/mcp", strings.NewReader(long))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			failed <- string(b)
-		}
-	}()
+	// A raw request: a client library may send requests of its own.
+	long := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+	failed := postAsync(ctx, hs.URL+"/mcp", long, map[string]string{"Mcp-Protocol-Version": "2025-06-18"})
 	waitFor(t, 5*time.Second, "the query to run", func() bool {
 		select {
 		case msg := <-failed:
@@ -254,13 +265,9 @@ func TestStatefulDeleteEndsCalls(t *testing.T) {
 	s := newServer(t, dsn, WithStatefulSessions(time.Minute))
 	hs := serveHTTP(t, s)
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
-	out := make(chan string, 1)
-	go func() {
-		// The response to read is the one on the call's own POST.
-		body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
-		_, _, got := post(t, hs.URL+"/mcp", body, map[string]string{"Mcp-Session-Id": cs.ID(), "Mcp-Protocol-Version": "2025-06-18"})
-		out <- got
-	}()
+	// The response to read is the one on the call's own POST.
+	body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+	out := postAsync(context.Background(), hs.URL+"/mcp", body, map[string]string{"Mcp-Session-Id": cs.ID(), "Mcp-Protocol-Version": "2025-06-18"})
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
 	req, _ := http.NewRequest(http.MethodDelete, hs.URL+"/mcp", nil)
 	req.Header.Set("Mcp-Session-Id", cs.ID())
