@@ -627,14 +627,7 @@ func BenchmarkNonReadingClients(b *testing.B) {
 		base := rss(b)
 		var conns []net.Conn
 		for range clients {
-			c, err := net.Dial("tcp", hs.Listener.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			c.(*net.TCPConn).SetReadBuffer(4096)
-			fmt.Fprintf(c, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"+
-				"Mcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(body), body)
-			conns = append(conns, c)
+			conns = append(conns, postUnread(b, hs.Listener.Addr().String(), body))
 		}
 		// Until every call has run or been refused: the pool wait (5 s)
 		// bounds how long a refused one waits for room.

@@ -112,6 +112,22 @@ func postAsync(ctx context.Context, url, body string, header map[string]string) 
 	return out
 }
 
+// postUnread sends a call over a raw connection whose client never reads:
+// its receive buffer is small and nothing drains it. The connection is
+// closed when the test ends.
+func postUnread(t testing.TB, addr, body string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"+
+		"Mcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body)
+	return conn
+}
+
 const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
 
 // Hostile bodies: deep nesting neither crashes the process nor costs more
@@ -242,15 +258,9 @@ func TestGateCallLimits(t *testing.T) {
 func TestGateWriteTimeout(t *testing.T) {
 	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{WriteTimeout: 300 * time.Millisecond}))
 	hs := serveHTTP(t, s)
-	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4096)
 	// 12 MB of rows: more than the socket buffers take.
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT REPEAT('x', 15000) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`
-	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(body), body)
+	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
+		`"sql":"SELECT REPEAT('x', 15000) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`)
 	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.active() == 1 })
 	start := time.Now()
 	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
@@ -303,14 +313,8 @@ func TestResultBudget(t *testing.T) {
 	s := newServer(t, backend(t), WithResultBudget(24<<20), WithPoolWait(300*time.Millisecond),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
-	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4096)
-	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}}}`
-	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: %d\r\n\r\n%s", hs.Listener.Addr(), len(big), big)
+	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
+		`"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}}}`)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
 		// What a second call of max_bytes 2 MiB needs.
 		if s.budget.sem.TryAcquire(resultCost * 2 << 20) {
