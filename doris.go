@@ -137,7 +137,10 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.budget = newBudget(cfg.resultBudget, cfg.poolWait)
-	s.auth = newAuthenticator()
+	var err error
+	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
 	if cfg.instructions != "" {
 		instructions += "\n\n" + cfg.instructions
@@ -146,11 +149,11 @@ func New(opts ...Option) (*Server, error) {
 		Logger:       sdkLogger(cfg.logger),
 		Instructions: instructions,
 	})
-	s.mcp.AddReceivingMiddleware(s.withHardStop)
+	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
 
 	// The pool starts its loops, so it comes after everything that can fail.
 	s.pool = newPool(&s.cfg)
-	err := tools.Register(s.mcp, tools.Config{
+	err = tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
 			MaxRows: cfg.rowLimit, MaxBytes: cfg.byteLimit, Timeout: cfg.queryTimeout,
@@ -166,6 +169,7 @@ func New(opts ...Option) (*Server, error) {
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
+		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
 	s.closers = []component{
@@ -174,6 +178,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		s.pool.Close(context.Background())
+		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
 	return s, nil

@@ -98,6 +98,8 @@ type config struct {
 	maskSet   bool
 	exemption MaskExemption
 	masker    *query.Masker // compiled from maskRules by normalize
+
+	auth authConfig // see auth.go
 }
 
 // WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
@@ -515,6 +517,9 @@ func (c *config) normalize() error {
 		return fmt.Errorf("result budget %d is below the default result size %d", c.resultBudget, c.byteLimit)
 	}
 
+	if err := c.auth.normalize(); err != nil {
+		return err
+	}
 	if c.maxIdleConns > c.maxOpenConns {
 		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)
 	}
