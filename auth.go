@@ -527,9 +527,12 @@ type authenticator struct {
 	metaURL  string
 	leeway   time.Duration
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	loops  sync.WaitGroup
+	// transport carries every request the authenticator makes (JWKS,
+	// tokens, introspection); Close closes its idle connections.
+	transport *http.Transport
+	ctx       context.Context
+	cancel    context.CancelFunc
+	loops     sync.WaitGroup
 }
 
 // newAuthenticator builds the authenticator and starts its background
@@ -547,6 +550,7 @@ func newAuthenticator(cfg *authConfig, log *slog.Logger) (*authenticator, error)
 		a.metaURL, _ = metadataURL(cfg.resourceMeta.Resource)
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.transport = http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.tokenFile != "" {
 		f := &tokenFile{path: cfg.tokenFile, log: log}
 		if err := f.load(); err != nil {
@@ -557,14 +561,14 @@ func newAuthenticator(cfg *authConfig, log *slog.Logger) (*authenticator, error)
 		a.start(func(ctx context.Context) { f.watch(ctx, cfg.filePoll) })
 	}
 	if cfg.jwt != nil {
-		a.jwt = newJWTVerifier(*cfg.jwt, log)
+		a.jwt = newJWTVerifier(*cfg.jwt, log, a.transport)
 		a.leeway = cfg.jwt.Leeway
 		if a.jwt.jwks != nil {
 			a.start(a.jwt.jwks.loop)
 		}
 	}
 	if cfg.introspection != nil {
-		a.intro = newIntrospector(a.ctx, *cfg.introspection)
+		a.intro = newIntrospector(a.ctx, *cfg.introspection, a.transport)
 		a.start(a.intro.sweep)
 	}
 	return a, nil
@@ -584,6 +588,7 @@ func (a *authenticator) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		a.transport.CloseIdleConnections()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("authenticator: background tasks still running: %w", context.Cause(ctx))
@@ -852,7 +857,7 @@ type jwtVerifier struct {
 	jwks   *jwksCache // nil without JWKSURL
 }
 
-func newJWTVerifier(cfg JWTConfig, log *slog.Logger) *jwtVerifier {
+func newJWTVerifier(cfg JWTConfig, log *slog.Logger, rt http.RoundTripper) *jwtVerifier {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(cfg.Algorithms),
 		jwt.WithLeeway(cfg.Leeway),
@@ -870,7 +875,7 @@ func newJWTVerifier(cfg JWTConfig, log *slog.Logger) *jwtVerifier {
 		v.jwks = &jwksCache{
 			url:    cfg.JWKSURL,
 			log:    log,
-			client: &http.Client{Timeout: jwksFetchTimeout},
+			client: &http.Client{Transport: rt, Timeout: jwksFetchTimeout},
 			gap:    cfg.kidRefreshGap,
 		}
 		v.jwks.keys.Store(&map[string]any{})
@@ -1162,10 +1167,10 @@ type introEntry struct {
 	until time.Time
 }
 
-func newIntrospector(ctx context.Context, cfg IntrospectionConfig) *introspector {
+func newIntrospector(ctx context.Context, cfg IntrospectionConfig, rt http.RoundTripper) *introspector {
 	in := &introspector{
 		cfg:    cfg,
-		client: &http.Client{Timeout: introFetchTimeout},
+		client: &http.Client{Transport: rt, Timeout: introFetchTimeout},
 		cache:  make(map[[sha256.Size]byte]introEntry),
 	}
 	if cfg.TokenURL != "" {
