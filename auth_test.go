@@ -442,7 +442,7 @@ func TestJWKSRotation(t *testing.T) {
 		{map[string]any{"old": &k.rsa.PublicKey}, newTok, 401},
 		{map[string]any{"old": &k.rsa.PublicKey, "new": &k.rsa2.PublicKey}, newTok, 200}, // first sight
 		{map[string]any{"old": &k.rsa.PublicKey, "new": &k.rsa2.PublicKey}, oldTok, 200}, // overlap
-		{map[string]any{"new": &k.rsa2.PublicKey}, strangerTok, 401},                      // its refresh drops "old"
+		{map[string]any{"new": &k.rsa2.PublicKey}, strangerTok, 401},                     // its refresh drops "old"
 		{map[string]any{"new": &k.rsa2.PublicKey}, oldTok, 401},
 		{map[string]any{"new": &k.rsa2.PublicKey}, newTok, 200},
 	}
@@ -617,7 +617,10 @@ func TestToolScopes(t *testing.T) {
 		Extra:  &mcp.RequestExtra{TokenInfo: &auth.TokenInfo{Extra: map[string]any{tokenInfoPrincipal: p}}},
 	}
 	called := false
-	next := func(context.Context, string, mcp.Request) (mcp.Result, error) { called = true; return &mcp.CallToolResult{}, nil }
+	next := func(context.Context, string, mcp.Request) (mcp.Result, error) {
+		called = true
+		return &mcp.CallToolResult{}, nil
+	}
 	res, err := s.withPrincipal(next)(ctx, "tools/call", req)
 	if err != nil {
 		t.Fatal(err)
