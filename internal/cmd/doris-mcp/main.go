@@ -4,7 +4,10 @@
 // DORIS_PORT, DORIS_USER, DORIS_PASSWORD, DORIS_DATABASE (the cluster),
 // TRANSPORT (http or stdio), SERVER_HOST and SERVER_PORT (the HTTP
 // listener). Flags override them. With no DORIS_HOST it starts the built-in
-// sample database and serves that.
+// sample database and serves that. Authentication comes from
+// DORIS_MCP_TOKENS_FILE and DORIS_MCP_JWKS_URL (see authOptions); without
+// either, HTTP is served only on a loopback SERVER_HOST unless
+// -insecure-no-auth is given.
 //
 // This is the host of the library: it owns the signals. On SIGINT or
 // SIGTERM it calls Shutdown with a deadline, then stops the HTTP server.
@@ -50,6 +53,7 @@ func run() error {
 	grace := flag.Duration("shutdown-timeout", 30*time.Second, "how long Shutdown lets calls in flight finish")
 	stateful := flag.Duration("stateful", 0, "keep stateful MCP sessions, closing them after this idle time (0: stateless)")
 	verbose := flag.Bool("v", false, "log debug events")
+	insecureNoAuth := flag.Bool("insecure-no-auth", false, "serve HTTP on a non-loopback host without authentication")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -72,6 +76,11 @@ func run() error {
 		log.Info("DORIS_HOST is not set: serving the built-in sample database", "addr", sim.Addr(), "database", dorissim.SampleDB)
 		opts = append(opts, doris.WithDSN(sim.DSN(dorissim.SampleDB)))
 	}
+	authOpts, err := authOptions(os.LookupEnv, *transport, *host, *insecureNoAuth)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, authOpts...)
 	opts = append(opts, doris.WithLogger(log))
 	if *stateful > 0 {
 		opts = append(opts, doris.WithStatefulSessions(*stateful))
