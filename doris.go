@@ -32,6 +32,18 @@
 // binaries launched by a desktop client. Logs go to the [WithLogger]
 // logger, never to standard output.
 //
+// # Authentication
+//
+// [Server.Handler] checks bearer tokens before it reads a request's body:
+// static tokens ([WithBearerTokens], [WithTokenFile]), JWTs with fixed keys
+// or a JWKS ([WithJWT]) and OAuth 2.0 token introspection
+// ([WithIntrospection]); [WithToolScopes] limits tools by scope, and a
+// static token may run its calls on its own Doris account. Tool handlers
+// read the caller with [PrincipalFromContext]. With no method configured,
+// only requests that arrived on a loopback address are served, unless
+// [WithInsecureNoAuth]. Stdio is not authenticated: its parent process
+// owns it.
+//
 // # Shutdown
 //
 // [Server.Shutdown] stops taking new work at once (ReadyHandler and new HTTP
