@@ -138,8 +138,10 @@ type Principal struct {
 	Expires time.Time // zero: none
 	// DorisUser is the Doris account the principal's calls use; empty for
 	// the Server's own account.
-	DorisUser     string
-	dorisPassword string
+	DorisUser string
+	// account holds the password too: behind a pointer, so printing a
+	// Principal never prints it.
+	account *account
 }
 
 // HasScope reports whether the principal was granted scope.
@@ -162,7 +164,16 @@ func (c *authConfig) methods() bool {
 	return len(c.tokens) > 0 || c.tokenFile != "" || c.jwt != nil || c.introspection != nil
 }
 
-func (c *authConfig) normalize() error {
+// normalize checks the authentication configuration as a whole; hostPool
+// is true with WithDB, which cannot open pools for other accounts.
+func (c *authConfig) normalize(hostPool bool) error {
+	if hostPool {
+		for _, t := range c.tokens {
+			if t.DorisUser != "" {
+				return fmt.Errorf("WithBearerTokens: token %s has a DorisUser, which needs WithDSN, not WithDB", t.Name)
+			}
+		}
+	}
 	if c.insecure && c.methods() {
 		return errors.New("WithInsecureNoAuth contradicts the authentication configured")
 	}
@@ -435,6 +446,7 @@ func PrincipalFromContext(ctx context.Context) (Principal, bool) {
 	}
 	cp := *p
 	cp.Scopes = slices.Clone(p.Scopes)
+	cp.account = nil
 	return cp, true
 }
 
@@ -483,8 +495,8 @@ func (s *Server) withPrincipal(next mcp.MethodHandler) mcp.MethodHandler {
 			return next(ctx, method, req)
 		}
 		ctx = context.WithValue(ctx, principalKey{}, p)
-		if p.DorisUser != "" {
-			ctx = context.WithValue(ctx, accountKey{}, account{p.DorisUser, p.dorisPassword})
+		if p.account != nil {
+			ctx = context.WithValue(ctx, accountKey{}, *p.account)
 		}
 		switch method {
 		case "tools/call":
@@ -696,10 +708,12 @@ type staticToken struct {
 }
 
 func (t *staticToken) principal() *Principal {
-	return &Principal{
-		Name: t.name, Method: "static", Scopes: t.scopes, Expires: t.expires,
-		DorisUser: t.dorisUser, dorisPassword: t.dorisPassword,
+	p := &Principal{Name: t.name, Method: "static", Scopes: t.scopes, Expires: t.expires}
+	if t.dorisUser != "" {
+		p.DorisUser = t.dorisUser
+		p.account = &account{t.dorisUser, t.dorisPassword}
 	}
+	return p
 }
 
 func staticFrom(t BearerToken) (staticToken, error) {

@@ -786,11 +786,16 @@ func TestAuthOptions(t *testing.T) {
 		{"insecure with auth", []Option{WithInsecureNoAuth(), WithBearerTokens(tok)}, "contradicts"},
 		{"metadata without auth", []Option{WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource})}, "needs an authentication method"},
 		{"metadata without resource", []Option{WithBearerTokens(tok), WithResourceMetadata(&oauthex.ProtectedResourceMetadata{})}, "Resource"},
+		{"doris account with WithDB", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisUser: "u"})}, "needs WithDSN"},
 		{"valid", []Option{WithBearerTokens(tok), WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "https://idp.example.com/jwks"})}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(append([]Option{WithDSN("u:p@tcp(127.0.0.1:1)/db")}, tc.opts...)...)
+			base := WithDSN("u:p@tcp(127.0.0.1:1)/db")
+			if strings.Contains(tc.name, "WithDB") {
+				base = WithDB(openDB(t, "u:p@tcp(127.0.0.1:1)/db"))
+			}
+			s, err := New(append([]Option{base}, tc.opts...)...)
 			if s != nil {
 				s.Shutdown(context.Background())
 			}
@@ -993,5 +998,20 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrincipalPrintsNoPassword: a host that logs a Principal does not log
+// its Doris password.
+func TestPrincipalPrintsNoPassword(t *testing.T) {
+	st, err := staticFrom(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice", DorisUser: "u", DorisPassword: "hunter2-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := st.principal()
+	for _, s := range []string{fmt.Sprintf("%+v", *p), fmt.Sprintf("%#v", *p), fmt.Sprint(p)} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("printed principal shows the password: %s", s)
+		}
 	}
 }

@@ -517,7 +517,7 @@ func (c *config) normalize() error {
 		return fmt.Errorf("result budget %d is below the default result size %d", c.resultBudget, c.byteLimit)
 	}
 
-	if err := c.auth.normalize(); err != nil {
+	if err := c.auth.normalize(c.db != nil); err != nil {
 		return err
 	}
 	if c.maxIdleConns > c.maxOpenConns {
