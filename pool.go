@@ -131,8 +131,7 @@ func (p *pool) forUser(user, password string) (*member, error) {
 	if p.ctx.Err() != nil {
 		return nil, ErrServerClosed
 	}
-	sum := sha256.Sum256([]byte(password))
-	key := user + "\x00" + string(sum[:])
+	key := userPoolKey(user, password)
 	m := p.secondary[key]
 	if m == nil {
 		if len(p.secondary) >= maxUserPools {
@@ -278,6 +277,12 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		return &query.UnavailableError{Cause: err}
 	}
 	return err
+}
+
+// userPoolKey is the key of an account's pool among the secondary pools.
+func userPoolKey(user, password string) string {
+	sum := sha256.Sum256([]byte(password))
+	return user + "\x00" + string(sum[:])
 }
 
 // accountError explains why a call on a per-token Doris account could not
