@@ -565,7 +565,11 @@ func TestIntrospection(t *testing.T) {
 	}
 	in.mu.Lock()
 	n := len(in.cache)
+	eb := in.cache[sha256.Sum256([]byte("tok-b"))]
 	in.mu.Unlock()
+	if d := time.Until(eb.until); d <= 0 || d > in.cfg.CacheTTL {
+		t.Errorf("a token without exp is cached for %v, want at most the TTL %v", d, in.cfg.CacheTTL)
+	}
 	if n > maxIntroCache {
 		t.Errorf("cache holds %d verdicts, more than %d", n, maxIntroCache)
 	}
@@ -909,6 +913,19 @@ func TestPerTokenAccounts(t *testing.T) {
 	if _, toolErr, err := call(ctx, b, "exec_query", orders); err != nil || toolErr == "" {
 		t.Errorf("account b read sample.orders: err %v, tool error %q", err, toolErr)
 	}
+	// A cancelled call of account a is killed through account a: the
+	// Server's account may not kill another account's queries.
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := call(cctx, a, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		done <- err
+	}()
+	waitFor(t, 5*time.Second, "account a's query to run", func() bool { return running(t, admin, "seq_1_to_20000") == 1 })
+	cancel()
+	<-done
+	waitFor(t, 2*time.Second, "account a's cancelled query to be killed", func() bool { return running(t, admin, "seq_1_to_20000") == 0 })
+
 	// The bad password is refused after a good session on the same user
 	// opened its pool: pools are per user and password.
 	for _, tool := range []string{"get_db_list", "exec_query"} {
@@ -1012,6 +1029,77 @@ func TestPrincipalPrintsNoPassword(t *testing.T) {
 	for _, s := range []string{fmt.Sprintf("%+v", *p), fmt.Sprintf("%#v", *p), fmt.Sprint(p)} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("printed principal shows the password: %s", s)
+		}
+	}
+}
+
+// TestJWKSBackgroundRefresh: with refreshes on unknown kids held back, the
+// background loop retries a JWKS that was down at start, with backoff,
+// until it gets the keys.
+func TestJWKSBackgroundRefresh(t *testing.T) {
+	k := testKeys()
+	jwks := newJWKSServer(t, nil)
+	jwks.set(true, nil)
+	s := newServer(t, backend(t), WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.url, kidRefreshGap: time.Hour}))
+	endpoint := serveHTTP(t, s).URL + "/mcp"
+	token := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, "r1", nil)
+	waitFor(t, 5*time.Second, "two failed fetches", func() bool { return jwks.fetches.Load() >= 2 })
+	if resp, _ := authPost(t, endpoint, token, listBody); resp.StatusCode != 401 {
+		t.Fatalf("no keys: status %d, want 401", resp.StatusCode)
+	}
+	jwks.set(false, map[string]any{"r1": &k.rsa.PublicKey})
+	up := jwks.fetches.Load()
+	waitFor(t, 10*time.Second, "a fetch after the JWKS came up", func() bool { return jwks.fetches.Load() > up })
+	waitFor(t, 5*time.Second, "the keys", func() bool {
+		resp, _ := authPost(t, endpoint, token, listBody)
+		return resp.StatusCode == 200
+	})
+}
+
+// lockedBuffer is a log sink read while the Server writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAuthLogs: refusals are logged with their reason and, where known,
+// the principal, never with the token.
+func TestAuthLogs(t *testing.T) {
+	k := testKeys()
+	var logs lockedBuffer
+	s, err := New(WithDSN(backend(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		WithBearerTokens(BearerToken{Token: "static-secret-expired-012345678", Name: "old-job", Expires: time.Now().Add(-time.Minute)}),
+		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.rsa.PublicKey}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	endpoint := serveHTTP(t, s).URL + "/mcp"
+	expiredJWT := signJWT(t, jwt.SigningMethodRS256, k.rsa, "k1", jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix()})
+	for _, tok := range []string{"static-secret-expired-012345678", expiredJWT, "static-secret-unknown-0123456"} {
+		authPost(t, endpoint, "Bearer "+tok, listBody)
+	}
+	got := logs.String()
+	for _, want := range []string{"static token old-job expired", "token is expired", "unknown token"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("logs lack %q:\n%s", want, got)
+		}
+	}
+	for _, secret := range []string{"static-secret-expired-012345678", expiredJWT, "static-secret-unknown-0123456", strings.Split(expiredJWT, ".")[2]} {
+		if strings.Contains(got, secret) {
+			t.Errorf("logs show a token:\n%s", got)
 		}
 	}
 }
