@@ -37,6 +37,18 @@
 // binaries launched by a desktop client. Logs go to the [WithLogger]
 // logger, never to standard output.
 //
+// # Authentication
+//
+// [Server.Handler] checks bearer tokens before it reads a request's body:
+// static tokens ([WithBearerTokens], [WithTokenFile]), JWTs with fixed keys
+// or a JWKS ([WithJWT]) and OAuth 2.0 token introspection
+// ([WithIntrospection]); [WithToolScopes] limits tools by scope, and a
+// static token may run its calls on its own Doris account. Tool handlers
+// read the caller with [PrincipalFromContext]. With no method configured,
+// only requests that arrived on a loopback address are served, unless
+// [WithInsecureNoAuth]. Stdio is not authenticated: its parent process
+// owns it.
+//
 // # Shutdown
 //
 // [Server.Shutdown] stops taking new work at once (ReadyHandler and new HTTP
@@ -148,7 +160,10 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.budget = newBudget(cfg.resultBudget, cfg.poolWait)
-	s.auth = newAuthenticator()
+	var err error
+	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
 	if cfg.instructions != "" {
 		instructions += "\n\n" + cfg.instructions
@@ -157,7 +172,7 @@ func New(opts ...Option) (*Server, error) {
 		Logger:       sdkLogger(cfg.logger),
 		Instructions: instructions,
 	})
-	s.mcp.AddReceivingMiddleware(s.withHardStop)
+	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
 
 	// The pool starts its loops, so it comes after everything that can fail.
 	s.pool = newPool(&s.cfg)
@@ -178,6 +193,7 @@ func New(opts ...Option) (*Server, error) {
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
+		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
 	s.builtin = make(map[string]bool, len(builtin))
@@ -190,6 +206,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		s.pool.Close(context.Background())
+		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package doris_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris"
@@ -192,4 +195,126 @@ func ExampleServer_Shutdown() {
 	if err != nil {
 		log.Print(err)
 	}
+}
+
+// bearer adds a bearer token to every request of a client.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Static bearer tokens with scopes: a request without a token gets 401,
+// and a token without the scope exec_query needs does not see that tool.
+func ExampleWithBearerTokens() {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+	srv, err := doris.New(
+		doris.WithDSN(sim.DSN("sample")),
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "s3cret-token-of-the-dashboard", Name: "dashboard", Scopes: []string{"doris:read"}},
+			// The secret can be given by its SHA-256 instead; this is the
+			// digest of "s3cret-token-of-the-analyst".
+			doris.BearerToken{Digest: "d463afe7c4cef53ad9ba42014828ff18877fecf8cb129d0869bd8ea7ffb9478c", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
+		),
+		doris.WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	resp, err := http.Post(hs.URL, "application/json", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println("no token:", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+
+	ctx := context.Background()
+	client := mcp.NewClient(&mcp.Implementation{Name: "dashboard", Version: "1"}, nil)
+	tr := &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: &http.Client{Transport: bearer{"s3cret-token-of-the-dashboard"}}}
+	cs, err := client.Connect(ctx, tr, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cs.Close()
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var names []string
+	for _, t := range tools.Tools {
+		names = append(names, t.Name)
+	}
+	slices.Sort(names)
+	fmt.Println("dashboard sees:", names)
+	srv.Shutdown(ctx)
+	// Output:
+	// no token: 401 Bearer realm="doris-mcp"
+	// dashboard sees: [get_db_list get_db_table_list get_sql_explain get_table_schema]
+}
+
+// JWTs from an issuer: here an Ed25519 key the example holds both halves
+// of; in production the issuer's JWKSURL is usual. The tool sees who
+// called through PrincipalFromContext.
+func ExampleWithJWT() {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+	issuerKey := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // the issuer's, never the server's
+	srv, err := doris.New(
+		doris.WithDSN(sim.DSN("sample")),
+		doris.WithJWT(doris.JWTConfig{
+			Issuer:     "https://idp.example.com",
+			Audience:   "doris-mcp",
+			Algorithms: []string{"EdDSA"},
+			Keys:       map[string]any{"2026-12": issuerKey.Public()},
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mcp.AddTool(srv.MCP(), &mcp.Tool{Name: "whoami"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+		p, _ := doris.PrincipalFromContext(ctx)
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: p.Name + " " + strings.Join(p.Scopes, ",")}}}, nil, nil
+	})
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	// What the issuer hands the agent.
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+		"iss": "https://idp.example.com", "aud": "doris-mcp", "sub": "report-agent",
+		"scope": "doris:read doris:query", "exp": time.Now().Add(time.Hour).Unix(),
+	})
+	tok.Header["kid"] = "2026-12"
+	signed, err := tok.SignedString(issuerKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	client := mcp.NewClient(&mcp.Implementation{Name: "report-agent", Version: "1"}, nil)
+	tr := &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: &http.Client{Transport: bearer{signed}}}
+	cs, err := client.Connect(ctx, tr, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Content[0].(*mcp.TextContent).Text)
+	srv.Shutdown(ctx)
+	// Output:
+	// report-agent doris:read,doris:query
 }

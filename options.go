@@ -102,6 +102,8 @@ type config struct {
 	maskSet   bool
 	exemption MaskExemption
 	masker    *query.Masker // compiled from maskRules by normalize
+
+	auth authConfig // see auth.go
 }
 
 // WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
@@ -557,6 +559,9 @@ func (c *config) normalize() error {
 	setDefault(&c.maxInFlight, defaultMaxInFlight)
 	setDefault(&c.resultBudget, defaultResultBudget)
 
+	if err := c.auth.normalize(c.db != nil); err != nil {
+		return err
+	}
 	if c.maxIdleConns > c.maxOpenConns {
 		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)
 	}

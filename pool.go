@@ -2,6 +2,7 @@ package doris
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -109,27 +110,37 @@ func (p *pool) open(dsn *mysql.Config) *member {
 	return &member{db: db, ctl: ctl, tracked: true, defaultDB: dsn.DBName}
 }
 
-// forUser returns the pool for a Doris user, creating it on first use. An
-// empty user means the default pool. Secondary pools idle for longer than
-// the pool idle timeout are closed by the cleanup loop.
+// maxUserPools bounds the per-user pools open at once.
+const maxUserPools = 64
+
+// forUser returns the pool for a Doris account, creating it on first use.
+// An empty user means the default pool. Pools are keyed by user and
+// password, so a caller with a wrong password never borrows the
+// connections another caller opened with the right one. Secondary pools
+// idle for longer than the pool idle timeout are closed by the cleanup
+// loop; at most maxUserPools are open at once.
 func (p *pool) forUser(user, password string) (*member, error) {
 	if user == "" {
 		return p.def, nil
 	}
 	if p.base == nil {
-		return nil, errors.New("per-user connections need a DSN-configured server, not WithDB")
+		return nil, errors.New("per-user Doris accounts need a DSN-configured server, not WithDB")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ctx.Err() != nil {
 		return nil, ErrServerClosed
 	}
-	m := p.secondary[user]
+	key := userPoolKey(user, password)
+	m := p.secondary[key]
 	if m == nil {
+		if len(p.secondary) >= maxUserPools {
+			return nil, fmt.Errorf("too many Doris accounts in use at once (%d); try again later", maxUserPools)
+		}
 		dsn := p.base.Clone()
 		dsn.User, dsn.Passwd = user, password
 		m = p.open(dsn)
-		p.secondary[user] = m
+		p.secondary[key] = m
 	}
 	m.lastUsed = time.Now()
 	return m, nil
@@ -185,9 +196,20 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		return ErrServerClosed
 	}
 	m := p.def
+	acct, perUser := accountFrom(ctx)
+	if perUser {
+		var err error
+		if m, err = p.forUser(acct.user, acct.password); err != nil {
+			p.calls.leave()
+			return err
+		}
+	}
 	conn, err := p.acquire(ctx, m)
 	if err != nil {
 		p.calls.leave()
+		if perUser {
+			return accountError(acct.user, err)
+		}
 		return err
 	}
 	discard := false
@@ -253,6 +275,23 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	err = fn(ctx, conn)
 	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
 		return &query.UnavailableError{Cause: err}
+	}
+	return err
+}
+
+// userPoolKey is the key of an account's pool among the secondary pools.
+func userPoolKey(user, password string) string {
+	sum := sha256.Sum256([]byte(password))
+	return user + "\x00" + string(sum[:])
+}
+
+// accountError explains why a call on a per-token Doris account could not
+// get a connection. A refused login is said plainly: the caller's account
+// is misconfigured, and no other account is tried in its place.
+func accountError(user string, err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1698) {
+		return fmt.Errorf("the Doris account %q of this caller cannot log in (access denied); no other account is used in its place", user)
 	}
 	return err
 }

@@ -87,11 +87,11 @@ func TestPoolHealthAndPrune(t *testing.T) {
 		t.Error("a second lookup opened a second pool")
 	}
 	s.pool.prune(time.Now())
-	if _, ok := s.pool.secondary["other_user"]; !ok {
+	if _, ok := s.pool.secondary[userPoolKey("other_user", "pw")]; !ok {
 		t.Fatal("a fresh pool was pruned")
 	}
 	s.pool.prune(time.Now().Add(2 * s.cfg.poolIdleTimeout))
-	if _, ok := s.pool.secondary["other_user"]; ok {
+	if _, ok := s.pool.secondary[userPoolKey("other_user", "pw")]; ok {
 		t.Fatal("an idle pool survived pruning")
 	}
 	if err := m.db.Ping(); err == nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -28,10 +29,11 @@ const methodListen = "subscriptions/listen"
 
 // Handler returns the Streamable HTTP MCP endpoint. Mount it on any path of
 // any mux; the host owns the listener. Requests pass, in order, the cheap
-// checks (DNS-rebinding Host check, cross-origin check, content type and
-// length), the body read (bounded in size and time), the shutdown gate and
-// the limit on calls in flight, and the go-sdk transport, whose response
-// writes are bounded in time.
+// checks (DNS-rebinding Host check, cross-origin check, the bearer token or,
+// with no authentication configured, the loopback-only default; content
+// type and length), the body read (bounded in size and time), the scope
+// check of tool calls, the shutdown gate and the limit on calls in flight,
+// and the go-sdk transport, whose response writes are bounded in time.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) newHTTPHandler() (http.Handler, error) {
@@ -60,6 +62,14 @@ func (s *Server) newHTTPHandler() (http.Handler, error) {
 		opts.JSONResponse = true
 		g.plain = mcp.NewStreamableHTTPHandler(getServer, &opts)
 	}
+	if s.auth.on {
+		g.authed = auth.RequireBearerToken(s.auth.verify, &auth.RequireBearerTokenOptions{
+			// Expiry is the verifier's business: static tokens may have
+			// none, and JWTs are checked with the configured leeway.
+			AllowMissingExpiration: true,
+			ClockSkew:              s.auth.leeway,
+		})(http.HandlerFunc(g.serve))
+	}
 	return g, nil
 }
 
@@ -76,6 +86,9 @@ type gateHandler struct {
 	// plain answers with application/json instead of an event stream, for
 	// stateless calls that send no notification before their response.
 	plain http.Handler
+	// authed is the go-sdk's bearer check in front of serve; nil without
+	// authentication.
+	authed http.Handler
 }
 
 func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +99,24 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.cop.Check(r); err != nil {
 		http.Error(w, "Forbidden: cross-origin request", http.StatusForbidden)
 		return
+	}
+	// Authentication comes before the content checks, so the body of an
+	// unauthenticated request is never read.
+	if h.authed != nil {
+		h.authed.ServeHTTP(&challengeWriter{ResponseWriter: w, a: h.s.auth, credentials: r.Header.Get("Authorization") != ""}, r)
+		return
+	}
+	if !h.s.auth.insecure && !arrivedOnLoopback(r) {
+		http.Error(w, "Forbidden: no authentication is configured, so only loopback requests are served; configure authentication, or WithInsecureNoAuth to serve without it", http.StatusForbidden)
+		return
+	}
+	h.serve(w, r)
+}
+
+// serve is the gate past authentication.
+func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
+	if cw, ok := w.(*challengeWriter); ok {
+		w = cw.ResponseWriter
 	}
 	w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.s.cfg.http.WriteTimeout}
 	if r.Method != http.MethodPost {
@@ -127,6 +158,11 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := inspect(body)
 	if in.calls > h.s.cfg.http.MaxBatch {
 		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
+		return
+	}
+	if missing := h.s.auth.refusedScopes(r.Context(), body); len(missing) > 0 {
+		w.Header().Set("WWW-Authenticate", h.s.auth.challenge("insufficient_scope", missing))
+		http.Error(w, "insufficient scope", http.StatusForbidden)
 		return
 	}
 	if in.badParams {

@@ -9,6 +9,9 @@
 // the operator and to every MCP client, so nobody mistakes it for a cluster.
 // Account variables without DORIS_HOST are refused: they show a cluster was
 // meant, and the sample database would silently stand in for it.
+// Authentication comes from DORIS_MCP_TOKENS_FILE, DORIS_MCP_JWKS_URL and
+// their companions (see authOptions); without any, HTTP is served only on a
+// loopback SERVER_HOST unless -insecure-no-auth is given.
 //
 // The command is the library's host, so it owns what the library leaves to
 // hosts: flags, signals and the HTTP listener. It parses its flags on its
@@ -87,6 +90,8 @@ type config struct {
 	// cluster holds the options for the Doris cluster named in the
 	// environment; empty means the sample database.
 	cluster []doris.Option
+	// auth holds the authentication options from the environment.
+	auth []doris.Option
 }
 
 // flagError marks an error the FlagSet has already printed.
@@ -115,6 +120,13 @@ Environment (flags override them):
   TRANSPORT              as -transport
   SERVER_HOST            as -host
   SERVER_PORT            as -port
+  DORIS_MCP_TOKENS_FILE    JSON list of static tokens by digest, reloaded on change
+  DORIS_MCP_JWKS_URL       JWKS of the issuer of accepted JWTs
+  DORIS_MCP_JWT_ISSUER     required iss of those JWTs
+  DORIS_MCP_JWT_AUDIENCE   required aud of those JWTs
+  DORIS_MCP_JWT_ALGORITHMS comma-separated (default RS256,ES256)
+Without authentication, HTTP is served only on a loopback host unless
+-insecure-no-auth is given.
 DORIS_PORT, DORIS_USER, DORIS_PASSWORD or DORIS_DATABASE without DORIS_HOST
 is an error.
 
@@ -155,6 +167,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.BoolVar(&cfg.stateful, "stateful", false, "keep MCP sessions and standalone GET streams (default: stateless, for replicas behind a load balancer)")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", 30*time.Minute, "with -stateful, close sessions idle this long (0: keep them until the client ends them)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log debug events, including every MCP request")
+	insecure := fs.Bool("insecure-no-auth", false, "serve HTTP on a non-loopback host without authentication")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -193,6 +206,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 		return config{}, err
 	}
 	cfg.cluster = opts
+	if cfg.auth, err = authOptions(lookup, cfg.transport, *host, *insecure); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
 }
 
@@ -221,6 +237,7 @@ func serve(cfg config, stderr io.Writer) error {
 			"addr", sim.Addr(), "database", dorissim.SampleDB)
 		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithInstructions(sampleInstructions)}
 	}
+	opts = append(opts, cfg.auth...)
 	opts = append(opts, doris.WithLogger(log))
 	if cfg.stateful {
 		opts = append(opts, doris.WithStatefulSessions(cfg.sessionIdle))

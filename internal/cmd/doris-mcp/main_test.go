@@ -437,11 +437,12 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "environment",
 			env:  map[string]string{"TRANSPORT": "streamable-http", "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "8080"},
+			args: []string{"-insecure-no-auth"}, // a non-loopback host needs authentication or this
 			want: config{transport: "http", addr: "0.0.0.0:8080", grace: 30 * time.Second, sessionIdle: 30 * time.Minute},
 		},
 		{
 			name: "flags override the environment",
-			env:  map[string]string{"TRANSPORT": "http", "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "8080"},
+			env:  map[string]string{"TRANSPORT": "http", "SERVER_HOST": "203.0.113.9", "SERVER_PORT": "8080"},
 			args: []string{"-transport", "stdio", "-host", "::1", "-port", "9000", "-shutdown-timeout", "1m",
 				"-stateful", "-session-idle", "0", "-v"},
 			want: config{transport: "stdio", addr: "[::1]:9000", grace: time.Minute, stateful: true, verbose: true},
@@ -454,6 +455,7 @@ func TestParseConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseConfig: %v\n%s", err, out.String())
 			}
+			got.auth = nil // options are functions; TestAuthOptions checks them
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
