@@ -1,7 +1,6 @@
 package doris
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -1360,11 +1359,11 @@ func arrivedOnLoopback(r *http.Request) bool {
 	return ok && local != nil && isLoopback(local.String())
 }
 
-// refusedScopes lists the scopes missing for the tool calls in body, for
+// refusedScopes lists the scopes missing for the tools called, for
 // the gate to answer 403 before the MCP layer. It can only refuse: the
 // receiving middleware decides for what it cannot read here.
-func (a *authenticator) refusedScopes(ctx context.Context, body []byte) []string {
-	if len(a.scopes) == 0 {
+func (a *authenticator) refusedScopes(ctx context.Context, tools []string) []string {
+	if len(a.scopes) == 0 || len(tools) == 0 {
 		return nil
 	}
 	ti := auth.TokenInfoFromContext(ctx)
@@ -1375,30 +1374,9 @@ func (a *authenticator) refusedScopes(ctx context.Context, body []byte) []string
 	if p == nil {
 		return nil
 	}
-	type call struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	var calls []call
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
-		if json.Unmarshal(b, &calls) != nil {
-			return nil
-		}
-	} else {
-		var c call
-		if json.Unmarshal(b, &c) != nil {
-			return nil
-		}
-		calls = []call{c}
-	}
 	var missing []string
-	for _, c := range calls {
-		if c.Method != "tools/call" {
-			continue
-		}
-		for _, s := range a.missingScopes(p, c.Params.Name) {
+	for _, tool := range tools {
+		for _, s := range a.missingScopes(p, tool) {
 			if !slices.Contains(missing, s) {
 				missing = append(missing, s)
 			}

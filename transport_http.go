@@ -160,7 +160,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
 		return
 	}
-	if missing := h.s.auth.refusedScopes(r.Context(), body); len(missing) > 0 {
+	if missing := h.s.auth.refusedScopes(r.Context(), in.tools); len(missing) > 0 {
 		w.Header().Set("WWW-Authenticate", h.s.auth.challenge("insufficient_scope", missing))
 		http.Error(w, "insufficient scope", http.StatusForbidden)
 		return
@@ -322,6 +322,7 @@ type inspection struct {
 	single     bool       // one message, not a batch
 	method     string     // the first call's method
 	tool       string     // the first call's tool name, for tools/call
+	tools      []string   // the tool names of every tools/call
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
@@ -340,9 +341,13 @@ func inspect(body []byte) inspection {
 		}
 		in.initialize = in.initialize || m.Method == "initialize"
 		in.badParams = in.badParams || (m.Params != nil && m.Params[0] != '{')
+		var tool string
+		if m.Method == "tools/call" {
+			tool, _ = envelope.StringField(m.Params, "name")
+			in.tools = append(in.tools, tool)
+		}
 		if in.calls == 0 {
-			in.method = m.Method
-			in.tool, _ = envelope.StringField(m.Params, "name")
+			in.method, in.tool = m.Method, tool
 		}
 		if in.calls == 0 {
 			var raw any
