@@ -1,0 +1,357 @@
+// Drives doris-mcp with the MCP TypeScript SDK (1.x) over Streamable HTTP
+// (stateless and stateful) and stdio, once per protocol version.
+//
+// Environment:
+//   DORIS_MCP_BIN       the built command (spawned for stdio)
+//   STATELESS_URL       http://127.0.0.1:PORT/mcp of a server started without -stateful
+//   STATEFUL_URL        http://127.0.0.1:PORT/mcp of a server started with -stateful
+//
+// Version selection: Client.connect() always offers LATEST_PROTOCOL_VERSION
+// (2025-11-25 in SDK 1.x) in initialize and accepts any answer listed in
+// SUPPORTED_PROTOCOL_VERSIONS; the SDK has no option to offer another one.
+// To make it speak an older version, the transport below rewrites the
+// protocolVersion of the outgoing initialize request; from the answer on, the
+// SDK itself negotiates (and, over HTTP, sends MCP-Protocol-Version).
+// 2026-07-28 cannot be spoken by SDK 1.x: it is not in
+// SUPPORTED_PROTOCOL_VERSIONS, and that version has no initialize handshake,
+// which the 1.x Client always performs.
+
+import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+
+const WANTED = ["2025-06-18", "2025-11-25", "2026-07-28"];
+const LONG_SQL = "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b";
+let longCalls = 0;
+const REQ = { timeout: 20_000 };
+
+const bin = process.env.DORIS_MCP_BIN;
+const statelessURL = process.env.STATELESS_URL;
+const statefulURL = process.env.STATEFUL_URL;
+if (!bin || !statelessURL || !statefulURL) {
+  console.error("DORIS_MCP_BIN, STATELESS_URL and STATEFUL_URL must be set");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+async function check(label, fn) {
+  try {
+    const note = await fn();
+    passed++;
+    console.log(`ok    ${label}${note ? ` (${note})` : ""}`);
+  } catch (err) {
+    failed++;
+    failures.push(label);
+    console.log(`FAIL  ${label}\n      ${String(err?.stack ?? err).split("\n").join("\n      ")}`);
+  }
+}
+
+// Wraps a transport: pins the initialize request's protocolVersion and records
+// every message both ways, so a failure can show the exact exchange.
+function pinVersion(inner, version, log) {
+  const wrapper = {
+    initializeResult: undefined,
+    get sessionId() { return inner.sessionId; },
+    get protocolVersion() { return inner.protocolVersion; },
+    setProtocolVersion: inner.setProtocolVersion ? (v) => inner.setProtocolVersion(v) : undefined,
+    start: () => inner.start(),
+    close: () => inner.close(),
+    async send(message, options) {
+      if (message.method === "initialize") {
+        message = { ...message, params: { ...message.params, protocolVersion: version } };
+      }
+      log.push(["->", message]);
+      return inner.send(message, options);
+    },
+  };
+  inner.onmessage = (message, extra) => {
+    log.push(["<-", message]);
+    if (message.id !== undefined && message.result?.protocolVersion && message.result?.serverInfo) {
+      wrapper.initializeResult = message.result;
+    }
+    wrapper.onmessage?.(message, extra);
+  };
+  inner.onerror = (e) => wrapper.onerror?.(e);
+  inner.onclose = () => wrapper.onclose?.();
+  return wrapper;
+}
+
+function exchange(log, filter = () => true) {
+  return log
+    .filter(([, m]) => filter(m))
+    .map(([dir, m]) => `${dir} ${JSON.stringify(m)}`)
+    .join("\n");
+}
+
+// A fetch for the stateless transport that, when the SDK sends
+// notifications/cancelled for a request, also aborts the POST that carries
+// that request. SDK 1.x keeps that POST open and sends the cancellation in a
+// separate POST, which a stateless server cannot tie to the call (it has no
+// session); ending the call's own HTTP request is how a stateless server
+// learns that nobody waits for the answer.
+function closingFetch() {
+  const inflight = new Map();
+  const f = async (url, init) => {
+    const ids = [];
+    if (init?.method === "POST" && typeof init.body === "string") {
+      for (const m of [].concat(JSON.parse(init.body))) {
+        if (m.method === "notifications/cancelled" && f.closeOnCancel) {
+          inflight.get(m.params.requestId)?.abort(new Error("request cancelled"));
+          inflight.delete(m.params.requestId);
+        } else if (m.method && m.id !== undefined) {
+          ids.push(m.id);
+        }
+      }
+    }
+    if (!ids.length) return fetch(url, init);
+    const ac = new AbortController();
+    for (const id of ids) inflight.set(id, ac);
+    const signal = init.signal ? AbortSignal.any([init.signal, ac.signal]) : ac.signal;
+    return fetch(url, { ...init, signal });
+  };
+  f.closeOnCancel = false;
+  return f;
+}
+
+function makeTransport(kind) {
+  switch (kind) {
+    case "http-stateless":
+    {
+      const closing = closingFetch();
+      const t = new StreamableHTTPClientTransport(new URL(statelessURL), { fetch: closing });
+      t.closingFetch = closing;
+      return t;
+    }
+    case "http-stateful":
+      return new StreamableHTTPClientTransport(new URL(statefulURL));
+    case "stdio": {
+      const t = new StdioClientTransport({ command: bin, args: ["-transport", "stdio"], stderr: "pipe" });
+      return t;
+    }
+  }
+  throw new Error(kind);
+}
+
+async function connect(kind, version) {
+  const log = [];
+  const inner = makeTransport(kind);
+  const stderr = [];
+  if (kind === "stdio") {
+    inner.stderr?.on("data", (d) => stderr.push(String(d)));
+  }
+  const transport = pinVersion(inner, version, log);
+  const client = new Client({ name: "doris-ci-sdk-check", version: "1.0.0" });
+  return { client, transport, inner, log, stderr };
+}
+
+async function processlistHas(client, needle) {
+  const r = await client.callTool(
+    { name: "exec_query", arguments: { sql: "SHOW PROCESSLIST" } },
+    undefined,
+    REQ,
+  );
+  assert.ok(!r.isError, `SHOW PROCESSLIST failed: ${JSON.stringify(r.content)}`);
+  const { columns, rows } = r.structuredContent;
+  const info = columns.findIndex((c) => c.name === "Info");
+  const command = columns.findIndex((c) => c.name === "Command");
+  return rows.some((row) => String(row[info]).includes(needle) && row[command] !== "Sleep");
+}
+
+async function runOne(kind, version) {
+  const tag = `[sdk ${kind} ${version}]`;
+  const { client, transport, inner, log, stderr } = await connect(kind, version);
+
+  if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    // Documented limitation of the SDK, not of the server: see the header.
+    await check(`${tag} not spoken by SDK 1.x (supports ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`, async () => {
+      let error;
+      try {
+        await client.connect(transport, REQ);
+      } catch (err) {
+        error = err;
+      } finally {
+        await client.close().catch(() => {});
+      }
+      const got = transport.initializeResult?.protocolVersion;
+      assert.ok(got, `initialize offering ${version} got no answer: ${error}\n${exchange(log)}`);
+      if (error) {
+        return `initialize offering ${version} answered ${got}; the SDK refused it: ${error.message}`;
+      }
+      assert.notEqual(got, version, "SDK 1.x unexpectedly accepted a version it does not list");
+      return `offering ${version} in initialize, the server chose ${got} (2026-07-28 is not negotiated by initialize); the session runs ${got}, so nothing here speaks ${version}`;
+    });
+    return;
+  }
+
+  let connected = false;
+  await check(`${tag} initialize`, async () => {
+    await client.connect(transport, REQ);
+    connected = true;
+    const got = transport.initializeResult?.protocolVersion;
+    assert.equal(got, version, `server answered protocolVersion ${got}\n${exchange(log)}`);
+    if (kind !== "stdio") {
+      assert.equal(inner.protocolVersion, version, "transport does not send the negotiated MCP-Protocol-Version");
+    }
+    if (kind === "http-stateful") {
+      assert.ok(inner.sessionId, "stateful server gave no Mcp-Session-Id");
+    } else if (kind === "http-stateless") {
+      assert.equal(inner.sessionId, undefined, "stateless server gave an Mcp-Session-Id");
+    }
+    const info = client.getServerVersion();
+    return `server ${info?.name} ${info?.version}, protocol ${got}${inner.sessionId ? ", session " + inner.sessionId.slice(0, 8) + "…" : ""}`;
+  });
+  if (!connected) {
+    if (stderr.length) console.log(`      server stderr:\n${stderr.join("")}`);
+    await client.close().catch(() => {});
+    return;
+  }
+
+  await check(`${tag} tools/list`, async () => {
+    const { tools } = await client.listTools(undefined, REQ);
+    const names = tools.map((t) => t.name);
+    for (const want of ["exec_query", "get_db_list", "get_table_schema"]) {
+      const tool = tools.find((t) => t.name === want);
+      assert.ok(tool, `${want} missing from ${names.join(", ")}`);
+      assert.equal(tool.outputSchema?.type, "object", `${want} has no object outputSchema`);
+      assert.ok(tool.outputSchema.properties?.rows, `${want} outputSchema has no rows`);
+    }
+    return names.join(", ");
+  });
+
+  await check(`${tag} exec_query max_rows=2`, async () => {
+    const start = log.length;
+    // listTools above cached the output schemas: callTool validates structuredContent against them.
+    const r = await client.callTool(
+      { name: "exec_query", arguments: { sql: "SELECT id, city FROM customers ORDER BY id", max_rows: 2 } },
+      undefined,
+      REQ,
+    );
+    const ex = () => exchange(log.slice(start));
+    assert.ok(!r.isError, `isError set\n${ex()}`);
+    const sc = r.structuredContent;
+    assert.ok(sc, `no structuredContent\n${ex()}`);
+    assert.equal(sc.rows.length, 2, ex());
+    assert.equal(sc.row_count, 2, ex());
+    assert.equal(sc.truncated, true, ex());
+    assert.equal(sc.truncation_reason, "row_limit", ex());
+    assert.deepEqual(sc.columns.map((c) => c.name), ["id", "city"], ex());
+    assert.equal(typeof sc.rows[0][0], "number", ex());
+    assert.equal(sc.rows[0][0], 1, ex());
+    const text = r.content.find((c) => c.type === "text");
+    assert.ok(text, `no text content\n${ex()}`);
+    assert.deepEqual(JSON.parse(text.text), sc, `text content is not the structured content\n${ex()}`);
+    return `rows ${JSON.stringify(sc.rows)}`;
+  });
+
+  await check(`${tag} bad arguments -> isError`, async () => {
+    const start = log.length;
+    const r = await client.callTool({ name: "exec_query", arguments: { sql: 42 } }, undefined, REQ);
+    assert.equal(r.isError, true, exchange(log.slice(start)));
+    assert.ok(r.content?.[0]?.text, exchange(log.slice(start)));
+    const r2 = await client.callTool({ name: "exec_query", arguments: {} }, undefined, REQ);
+    assert.equal(r2.isError, true, exchange(log.slice(start)));
+    return `${r.content[0].text} / ${r2.content[0].text}`;
+  });
+
+  const cancelLong = async (expectKilled) => {
+    const start = log.length;
+    // Each long call gets its own alias, so SHOW PROCESSLIST tells it apart
+    // from one that an earlier check left running.
+    const marker = `cancel_me_${++longCalls}`;
+    const sql = LONG_SQL.replace("COUNT(*)", `COUNT(*) AS ${marker}`);
+    const ac = new AbortController();
+    const began = Date.now();
+    const call = client.callTool(
+      { name: "exec_query", arguments: { sql } },
+      undefined,
+      { ...REQ, signal: ac.signal },
+    );
+    // Let the query reach the database before cancelling.
+    let seen = false;
+    for (let i = 0; i < 40 && !seen; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await processlistHas(client, marker);
+    }
+    assert.ok(seen, "the long query never showed in SHOW PROCESSLIST");
+    const reason = new Error("cancelled by the CI client");
+    ac.abort(reason);
+    let outcome;
+    try {
+      const r = await call;
+      outcome = { result: r };
+    } catch (err) {
+      outcome = { error: err };
+    }
+    assert.ok(outcome.error, `the call resolved instead of rejecting: ${JSON.stringify(outcome.result)}`);
+    // The SDK rejects with McpError(RequestTimeout, String(signal.reason)).
+    assert.ok(
+      outcome.error === reason || String(outcome.error?.message).includes(reason.message),
+      `rejected with ${outcome.error} rather than the abort reason`,
+    );
+    const abortedAfter = Date.now() - began;
+    // The server must stay usable...
+    const r = await client.callTool(
+      { name: "exec_query", arguments: { sql: "SELECT id FROM customers ORDER BY id", max_rows: 1 } },
+      undefined,
+      REQ,
+    );
+    assert.ok(!r.isError && r.structuredContent?.rows?.length === 1, `server unusable after cancel: ${JSON.stringify(r)}`);
+    // ...and the query should be gone from the database.
+    let gone = false;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      if (!(await processlistHas(client, marker))) {
+        gone = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cancelled = log.slice(start).filter(([d, m]) => d === "->" && m.method === "notifications/cancelled");
+    assert.ok(cancelled.length === 1, `client sent ${cancelled.length} notifications/cancelled`);
+    if (!expectKilled) {
+      return `aborted after ${abortedAfter} ms, server answered the next call; query ${gone ? "gone" : "still running 5 s after the cancel (it ends at its timeout)"}`;
+    }
+    assert.ok(gone, `query still running 5 s after the cancel; client sent ${JSON.stringify(cancelled[0]?.[1])}`);
+    return `aborted after ${abortedAfter} ms, query gone after ${Date.now() - t0} ms, server answered the next call`;
+  };
+  if (kind === "http-stateless") {
+    // With SDK 1.x as it is, the cancellation cannot reach a stateless call:
+    // the client must get its abort and the server must stay usable.
+    await check(`${tag} cancel a long call (SDK as is)`, () => cancelLong(false));
+    inner.closingFetch.closeOnCancel = true;
+    await check(`${tag} cancel a long call (closing its POST)`, () => cancelLong(true));
+  } else {
+    await check(`${tag} cancel a long call`, () => cancelLong(true));
+  }
+
+  if (kind === "http-stateful") {
+    await check(`${tag} DELETE session`, async () => {
+      await inner.terminateSession();
+      assert.equal(inner.sessionId, undefined);
+    });
+  }
+  await client.close();
+  if (kind === "stdio") {
+    await check(`${tag} server exits when stdin closes`, async () => {
+      // close() ends the child; it must have gone.
+      assert.equal(inner.pid, null);
+    });
+  }
+}
+
+console.log(`SDK LATEST_PROTOCOL_VERSION ${LATEST_PROTOCOL_VERSION}; SUPPORTED ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`);
+for (const kind of ["http-stateless", "http-stateful", "stdio"]) {
+  for (const version of WANTED) {
+    await runOne(kind, version);
+  }
+}
+console.log(`\nsdk: ${passed} passed, ${failed} failed`);
+if (failed) {
+  console.log(`failed: ${failures.join("; ")}`);
+}
+process.exit(failed ? 1 : 0);
