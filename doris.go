@@ -106,6 +106,8 @@ type Server struct {
 	builtin map[string]bool
 	// sessions tracks the calls of stateful HTTP sessions, for DELETE.
 	sessions sessionWork
+	// stateless finds stateless calls for the cancellations that name them.
+	stateless statelessCalls
 
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.

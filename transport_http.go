@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,8 +199,26 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 			// A stateless call can only be answered on its own request: once
 			// the request ends, nobody will read the response, so the call is
 			// cancelled. The go-sdk does this only for MCP 2026-07-28.
-			ctx := withCarrier(r.Context(), carrier{r.Context(), func() error { return errRequestClosed }})
+			// Clients that cancel with a notification on another request are
+			// matched by the call's id (see statelessCalls).
+			cctx, cancel := context.WithCancelCause(r.Context())
+			defer cancel(nil)
+			if in.calls == 1 {
+				defer h.s.stateless.add(callKey(r, in.rawID), cancel)()
+			}
+			// Only the calls' contexts end with cctx: the request's own must
+			// live on to carry their answers.
+			ctx := withCarrier(r.Context(), carrier{cctx, func() error {
+				if c := context.Cause(cctx); c != context.Canceled {
+					return c
+				}
+				return errRequestClosed
+			}})
 			r = r.WithContext(withHolder(ctx, hold))
+		}
+	case len(in.cancels) > 0 && !h.s.cfg.stateful && (h.s.auth.on || !h.s.auth.insecure):
+		for _, id := range in.cancels {
+			h.s.stateless.cancel(callKey(r, id))
 		}
 	case in.listen:
 		if h.s.gate.isClosed() {
@@ -303,6 +322,61 @@ func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // closed the HTTP request that carried them.
 var errRequestClosed = errors.New("the client closed the request")
 
+// errCancelledByClient is the cause of calls a client cancelled with a
+// notification.
+var errCancelledByClient = errors.New("cancelled by the client")
+
+// statelessCalls finds the stateless calls in flight by who sent them and
+// their JSON-RPC id, for clients (the TypeScript SDK, say) that cancel a
+// call with a notifications/cancelled on a request of its own while the
+// call's request stays open. Without a session, only the principal and the
+// id tell calls apart: a cancellation is honoured when exactly one call in
+// flight matches it, and never for anonymous callers served with
+// WithInsecureNoAuth, who cannot be told apart.
+type statelessCalls struct {
+	mu    sync.Mutex
+	calls map[string][]*context.CancelCauseFunc
+}
+
+// callKey identifies a stateless call: its caller and its id.
+func callKey(r *http.Request, id string) string {
+	var who string
+	if p, ok := PrincipalFromContext(r.Context()); ok {
+		who = p.Name
+	} else if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+		who = ti.UserID
+	}
+	return who + "\x00" + id
+}
+
+func (c *statelessCalls) add(key string, cancel context.CancelCauseFunc) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = make(map[string][]*context.CancelCauseFunc)
+	}
+	c.calls[key] = append(c.calls[key], &cancel)
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		list := slices.DeleteFunc(c.calls[key], func(f *context.CancelCauseFunc) bool { return f == &cancel })
+		if len(list) == 0 {
+			delete(c.calls, key)
+		} else {
+			c.calls[key] = list
+		}
+	}
+}
+
+func (c *statelessCalls) cancel(key string) {
+	c.mu.Lock()
+	list := c.calls[key]
+	c.mu.Unlock()
+	if len(list) == 1 {
+		(*list[0])(errCancelledByClient)
+	}
+}
+
 // stream serves a request that may stay open for the session's life (a GET
 // stream, a subscription listen), counting it so that Shutdown returns
 // only once the streams it ended have left the handler.
@@ -323,6 +397,8 @@ type inspection struct {
 	method     string     // the first call's method
 	tool       string     // the first call's tool name, for tools/call
 	tools      []string   // the tool names of every tools/call
+	rawID      string     // the first call's id as sent
+	cancels    []string   // the request ids of notifications/cancelled, as sent
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
@@ -333,6 +409,11 @@ func inspect(body []byte) inspection {
 	var in inspection
 	err := envelope.Scan(body, func(m envelope.Message) error {
 		if !m.IsCall() {
+			if m.HasMethod && m.Method == "notifications/cancelled" {
+				if id, ok := envelope.RawField(m.Params, "requestId"); ok {
+					in.cancels = append(in.cancels, string(id))
+				}
+			}
 			return nil
 		}
 		if m.Method == methodListen && !m.Doubtful {
@@ -347,7 +428,7 @@ func inspect(body []byte) inspection {
 			in.tools = append(in.tools, tool)
 		}
 		if in.calls == 0 {
-			in.method, in.tool = m.Method, tool
+			in.method, in.tool, in.rawID = m.Method, tool, string(m.ID)
 		}
 		if in.calls == 0 {
 			var raw any

@@ -334,3 +334,46 @@ func TestResultBudget(t *testing.T) {
 		t.Errorf("after the budget freed: %d rows", r.RowCount)
 	}
 }
+
+// A stateless client that cancels a call with a notification on a request
+// of its own, keeping the call's request open (as the TypeScript SDK does),
+// has the call cancelled and its query killed, when the id names exactly
+// one call in flight.
+func TestStatelessCancelNotification(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn)
+	hs := serveHTTP(t, s)
+	v := map[string]string{"Mcp-Protocol-Version": "2025-11-25"}
+	callBody := func(id int) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, longQuery)
+	}
+	cancelBody := func(id int) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%d,"reason":"user abort"}}`, id)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	// Two calls with the same id: a cancellation naming it is ambiguous and
+	// cancels neither.
+	a, b := postAsync(ctx, hs.URL+"/mcp", callBody(5), v), postAsync(ctx, hs.URL+"/mcp", callBody(5), v)
+	waitFor(t, 5*time.Second, "both queries to run", func() bool { return running(t, db, "seq_1_to_20000") == 2 })
+	if code, _, _ := post(t, hs.URL+"/mcp", cancelBody(5), v); code != http.StatusAccepted {
+		t.Fatalf("cancellation: %d", code)
+	}
+	if n := running(t, db, "seq_1_to_20000"); n != 2 {
+		t.Errorf("an ambiguous cancellation stopped %d of 2 queries", 2-n)
+	}
+	stop()
+	<-a
+	<-b
+	waitFor(t, 5*time.Second, "the queries to end", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+
+	got := postAsync(context.Background(), hs.URL+"/mcp", callBody(6), v)
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+	post(t, hs.URL+"/mcp", cancelBody(6), v)
+	waitFor(t, time.Second, "the cancelled query to leave the engine", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+	if body := <-got; !strings.Contains(body, "cancelled by the client") {
+		t.Errorf("the cancelled call answered %q", body)
+	}
+}

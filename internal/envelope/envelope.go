@@ -285,48 +285,75 @@ func (s *scanner) literal() bool {
 	return s.i > start
 }
 
+// RawField returns the raw value of key in the JSON object obj, matching
+// the key exactly as the go-sdk does. ok is false when obj is not an
+// object, or the key is absent or repeated.
+func RawField(obj []byte, key string) (value json.RawMessage, ok bool) {
+	err := fields(obj, func(k string, raw []byte) bool {
+		if k != key {
+			return true
+		}
+		if ok {
+			ok = false
+			return false // repeated
+		}
+		value, ok = raw, true
+		return true
+	})
+	if err != nil {
+		return nil, false
+	}
+	return value, ok
+}
+
 // StringField returns the string value of key in the JSON object obj,
 // matching the key exactly as the go-sdk does. ok is false when obj is not
 // an object, the key is absent or repeated, or its value is not a string.
 func StringField(obj []byte, key string) (value string, ok bool) {
+	raw, ok := RawField(obj, key)
+	if !ok || json.Unmarshal(raw, &value) != nil {
+		return "", false
+	}
+	return value, true
+}
+
+// fields calls fn with each key of the object obj and its raw value, until
+// fn returns false.
+func fields(obj []byte, fn func(key string, raw []byte) bool) error {
 	s := scanner{b: obj}
 	s.space()
 	if s.next() != '{' {
-		return "", false
+		return s.fail("expected an object")
 	}
-	found := false
 	s.space()
 	if s.peek() == '}' {
-		return "", false
+		return nil
 	}
 	for {
 		s.space()
 		k, err := s.key()
 		if err != nil {
-			return "", false
+			return err
 		}
 		s.space()
 		if s.next() != ':' {
-			return "", false
+			return s.fail("expected ':'")
 		}
 		s.space()
 		start := s.i
-		if s.skip() != nil {
-			return "", false
+		if err := s.skip(); err != nil {
+			return err
 		}
-		if k == key {
-			if found || json.Unmarshal(s.b[start:s.i], &value) != nil {
-				return "", false
-			}
-			found = true
+		if !fn(k, s.b[start:s.i]) {
+			return s.fail("repeated key")
 		}
 		s.space()
 		switch s.next() {
 		case ',':
 		case '}':
-			return value, found
+			return nil
 		default:
-			return "", false
+			return s.fail("expected ',' or '}'")
 		}
 	}
 }
