@@ -149,7 +149,12 @@ func New(opts ...Option) (*Server, error) {
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.budget = newBudget(cfg.resultBudget, cfg.poolWait)
 	s.auth = newAuthenticator()
-	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
+	feHTTP, err := newFEHTTP(&s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results. " +
+		"get_cluster_nodes, get_monitoring_metrics, get_memory_stats, get_table_data_size and get_sql_profile answer operational questions."
 	if cfg.instructions != "" {
 		instructions += "\n\n" + cfg.instructions
 	}
@@ -175,6 +180,8 @@ func New(opts ...Option) (*Server, error) {
 		MaxStatement: cfg.maxStatement,
 		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
 		Reserve:      s.budget.reserve,
+		FEHTTP:       feHTTP,
+		BEConfigured: len(cfg.feHTTP.backends) > 0,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
@@ -187,6 +194,9 @@ func New(opts ...Option) (*Server, error) {
 	s.closers = []component{
 		{"auth", s.auth.Close},
 		{"pool", s.pool.Close},
+	}
+	if feHTTP != nil {
+		s.closers = append(s.closers, component{"fehttp", func(context.Context) error { feHTTP.Close(); return nil }})
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		s.pool.Close(context.Background())

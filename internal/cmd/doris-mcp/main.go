@@ -70,7 +70,7 @@ func run() error {
 		}
 		defer sim.Close()
 		log.Info("DORIS_HOST is not set: serving the built-in sample database", "addr", sim.Addr(), "database", dorissim.SampleDB)
-		opts = append(opts, doris.WithDSN(sim.DSN(dorissim.SampleDB)))
+		opts = append(opts, doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithFEHTTP(sim.FEHTTPAddr()))
 	}
 	opts = append(opts, doris.WithLogger(log))
 	if *stateful > 0 {
