@@ -225,7 +225,23 @@ func (c *catalog) requireCatalog(ctx context.Context, tool, catalogName string) 
 	if caps.Engine != query.Doris {
 		return fmt.Errorf("catalog_name needs Apache Doris, whose catalogs reach external data; this server is %s and has none: leave catalog_name out", caps.Engine)
 	}
-	return nil
+	// Looked up first so that a wrong name gets an answer that says so,
+	// not whatever the parser makes of a SWITCH to it.
+	res, err := c.run(ctx, "", "SHOW CATALOGS", c.metaLimits(), nil)
+	if err != nil {
+		return fmt.Errorf("looking up catalog_name: %w", err)
+	}
+	b := namedRows(res)
+	var known []string
+	for _, r := range b.rows {
+		if name, ok := b.get(r, "CatalogName"); ok {
+			if name == catalogName {
+				return nil
+			}
+			known = append(known, name)
+		}
+	}
+	return fmt.Errorf("catalog %q does not exist (or is not visible to this account); the catalogs are: %s", catalogName, names(known))
 }
 
 // feError turns a failure of the FE or BE HTTP API into a tool error that

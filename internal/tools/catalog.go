@@ -54,10 +54,12 @@ func (c *catalog) register(s *mcp.Server) error {
 			"Returns the execution plan Doris chooses for a read-only query, one line per row, without running it.",
 			c.explain),
 		add(c, s, "get_db_list", "List databases",
-			"Lists the databases visible to the connected Doris user.",
+			"Lists the databases visible to the connected Doris user, in the internal catalog or in the one "+
+				"catalog_name names.",
 			c.dbList),
 		add(c, s, "get_db_table_list", "List tables",
-			"Lists the tables and views of a database with their type.",
+			"Lists the tables and views of a database with their type (BASE TABLE or VIEW); "+
+				"use get_table_schema next for a table's columns.",
 			c.tableList),
 		add(c, s, "get_table_schema", "Describe a table",
 			"Returns a table's columns in order: Field, Type, Collation, Null, Key, Default, Extra and Comment.",
