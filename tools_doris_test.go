@@ -326,53 +326,71 @@ func scrapeGauge(t testing.TB, url, name string) float64 {
 }
 
 // What a tool the backend cannot serve answers: on MariaDB (with
-// DORIS_TEST_DSN) that it needs Doris, on the simulator without the FE
-// HTTP address how to configure it. The MySQL-compatible tools work.
+// DORIS_TEST_DSN) that it needs Doris, whatever else is configured; on the
+// simulator without a usable FE HTTP address, how to configure one. The
+// MySQL-compatible tools work either way.
 func TestDorisToolsCapabilityErrors(t *testing.T) {
 	dsn := backend(t)
 	onDoris := os.Getenv("DORIS_TEST_DSN") == ""
-	cs := connect(t, context.Background(), serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, "")
 	ctx := context.Background()
 	args := map[string]map[string]any{
 		"get_sql_profile":     {"sql": "SELECT 1"},
 		"get_table_data_size": {"db_name": "sample"},
 	}
-	for _, tool := range dorisTools {
-		r, msg, err := call(ctx, cs, tool, args[tool])
-		if err != nil {
-			t.Fatal(err)
-		}
-		needsHTTP := !slices.Contains([]string{"get_catalog_list", "get_cluster_nodes"}, tool)
-		switch {
-		case !onDoris:
-			if !strings.Contains(msg, "needs Apache Doris") || !strings.Contains(msg, "mariadb") {
-				t.Errorf("%s on MariaDB: %q, want the capability error", tool, msg)
+	for _, fe := range []struct {
+		name string
+		opts []Option
+		want string // from the tools that need the FE HTTP API, on Doris
+	}{
+		{"no FE HTTP", nil, "needs the FE HTTP port"},
+		{"FE HTTP down", []Option{WithFEHTTP("127.0.0.1:1")}, "needs the FE HTTP API, which did not answer"},
+	} {
+		t.Run(fe.name, func(t *testing.T) {
+			cs := connect(t, ctx, serveHTTP(t, newServer(t, dsn, fe.opts...)).URL+"/mcp", nil, "")
+			for _, tool := range dorisTools {
+				r, msg, err := call(ctx, cs, tool, args[tool])
+				if err != nil {
+					t.Fatal(err)
+				}
+				noSecret(t, tool, msg)
+				needsHTTP := !slices.Contains([]string{"get_catalog_list", "get_cluster_nodes"}, tool)
+				switch {
+				case !onDoris:
+					if !strings.Contains(msg, "needs Apache Doris") || !strings.Contains(msg, "mariadb") {
+						t.Errorf("%s on MariaDB: %q, want the capability error", tool, msg)
+					}
+				case needsHTTP:
+					if !strings.Contains(msg, fe.want) || !strings.Contains(msg, "WithFEHTTP") {
+						t.Errorf("%s: %q, want %q and how to configure it", tool, msg, fe.want)
+					}
+				default:
+					if msg != "" || r.RowCount == 0 {
+						t.Errorf("%s: %q", tool, msg)
+					}
+				}
 			}
-		case needsHTTP:
-			if !strings.Contains(msg, "needs the FE HTTP port") || !strings.Contains(msg, "WithFEHTTP") {
-				t.Errorf("%s without FE HTTP: %q, want how to configure it", tool, msg)
+			_, msg, _ := call(ctx, cs, "get_db_list", map[string]any{"catalog_name": "internal"})
+			if !onDoris && !strings.Contains(msg, "catalog_name needs Apache Doris") {
+				t.Errorf("catalog_name on MariaDB: %q", msg)
 			}
-		default:
-			if msg != "" || r.RowCount == 0 {
-				t.Errorf("%s: %q", tool, msg)
+			compatible := map[string]map[string]any{
+				"exec_query":        {"sql": "SELECT 1"},
+				"get_db_list":       nil,
+				"get_db_table_list": {"db_name": "sample"},
+				"get_table_schema":  {"db_name": "sample", "table_name": "orders"},
+				"get_sql_explain":   {"sql": "SELECT * FROM sample.orders"},
 			}
-		}
-	}
-	_, msg, _ := call(ctx, cs, "get_db_list", map[string]any{"catalog_name": "internal"})
-	if !onDoris && !strings.Contains(msg, "catalog_name needs Apache Doris") {
-		t.Errorf("catalog_name on MariaDB: %q", msg)
-	}
-	compatible := map[string]map[string]any{
-		"exec_query":        {"sql": "SELECT 1"},
-		"get_db_list":       nil,
-		"get_db_table_list": {"db_name": "sample"},
-		"get_table_schema":  {"db_name": "sample", "table_name": "orders"},
-		"get_sql_explain":   {"sql": "SELECT * FROM sample.orders"},
-	}
-	for tool, a := range compatible {
-		if _, msg, err := call(ctx, cs, tool, a); err != nil || msg != "" {
-			t.Errorf("%s: %v %q", tool, err, msg)
-		}
+			for tool, a := range compatible {
+				if _, msg, err := call(ctx, cs, tool, a); err != nil || msg != "" {
+					t.Errorf("%s: %v %q", tool, err, msg)
+				}
+			}
+			// The reference's name for the time limit works everywhere.
+			_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "db_name": "sample", "timeout": 1})
+			if !strings.Contains(msg, "time limit of 1s") {
+				t.Errorf("timeout 1: %q, want the time limit error", msg)
+			}
+		})
 	}
 }
 
@@ -415,7 +433,8 @@ func TestDorisToolsBadInput(t *testing.T) {
 		{"get_sql_profile", map[string]any{"sql": "SHOW TABLES"}, "profiles queries"},
 		{"get_sql_profile", map[string]any{"sql": ""}, "sql is required"},
 		{"get_sql_profile", map[string]any{"sql": "SELECT 1", "db_name": inject}, ""},
-		{"get_sql_profile", map[string]any{"sql": "SELECT 1", "catalog_name": inject}, ""},
+		{"get_sql_profile", map[string]any{"sql": "SELECT 1", "catalog_name": inject}, "does not exist"},
+		{"get_sql_profile", map[string]any{"sql": "SELECT 1", "catalog_name": "hive_lake"}, "hive_lake"},
 		{"get_sql_profile", map[string]any{"sql": "SELECT 1", "timeout_seconds": -1}, "positive"},
 		{"get_sql_profile", map[string]any{"sql": "SELECT * FROM no_such_table", "db_name": "sample"}, "no_such_table"},
 		{"get_table_data_size", map[string]any{"db_name": "no_such_db"}, "does not exist"},
@@ -594,7 +613,6 @@ func BenchmarkMonitoringMetrics(b *testing.B) {
 				mustCall(b, ctx, cs, "get_monitoring_metrics", map[string]any{"priority": priority})
 			}
 			b.ReportMetric(float64(parsed), "bytes_parsed/op")
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 		})
 	}
 }

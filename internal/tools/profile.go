@@ -68,6 +68,9 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 	if _, err := c.require(ctx, "get_sql_profile", need{Major: 2, Minor: 1, Why: "trace ids to find a query's profile", FEHTTP: true}); err != nil {
 		return nil, err
 	}
+	if err := c.requireCatalog(ctx, "get_sql_profile", in.CatalogName); err != nil {
+		return nil, err
+	}
 	traceID, err := newTraceID()
 	if err != nil {
 		return nil, err
