@@ -1,5 +1,13 @@
 // Package tools is the MCP tool catalog: each tool's schemas, its SQL and
 // the path of that SQL through the guard and the bounded query runtime.
+//
+// Some tools need Apache Doris itself (its catalogs, SHOW FRONTENDS), a
+// release of it (trace ids from 2.1), or its HTTP API (profiles, table
+// sizes, /metrics). What the backend offers is detected on first use and
+// again after a TTL, and every tool stays listed: one the backend cannot
+// serve answers with an error that says what is missing and how to get
+// it, which a model can pass on, where a tool missing from the list would
+// leave it guessing.
 package tools
 
 import (
