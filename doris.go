@@ -48,6 +48,15 @@
 // step's error. The library never handles signals: the host decides when to
 // call Shutdown.
 //
+// # Doris-only tools
+//
+// Besides the tools that work on any MySQL-protocol server, some answer
+// what only Doris knows: its catalogs and cluster nodes over SQL, and
+// query profiles, table sizes, metrics and BE memory over its HTTP API,
+// which [WithFEHTTP] points at ([WithBEHTTP] when the BEs cannot be found
+// from SHOW BACKENDS). Every tool is listed whatever the backend; one it
+// cannot serve answers with an error saying what is missing.
+//
 // # Host tools
 //
 // [Server.MCP] returns the underlying go-sdk server, so a host can add its
