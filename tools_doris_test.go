@@ -617,3 +617,33 @@ func BenchmarkMonitoringMetrics(b *testing.B) {
 		})
 	}
 }
+
+// With WithBEHTTP the BEs are the configured ones, not those SHOW BACKENDS
+// reports.
+func TestBEHTTPConfigured(t *testing.T) {
+	if os.Getenv("DORIS_TEST_DSN") != "" {
+		t.Skip("needs the simulator")
+	}
+	sim, dsn := startSim(t, dorissim.Version30)
+	be := sim.BEHTTPAddrs()[2]
+	cs := dorisSession(t, sim, dsn, WithBEHTTP(be))
+	ctx := context.Background()
+	mem := mustCall(t, ctx, cs, "get_memory_stats", nil)
+	node := column(t, mem, "node")
+	for _, row := range mem.Rows {
+		if row[node] != be {
+			t.Errorf("memory of %v, want only %s", row[node], be)
+		}
+	}
+	if mem.RowCount == 0 {
+		t.Error("no memory rows")
+	}
+	m := mustCall(t, ctx, cs, "get_monitoring_metrics", map[string]any{"name_prefix": "up"})
+	var nodes []string
+	for _, row := range m.Rows {
+		nodes = append(nodes, row[column(t, m, "role")].(string)+" "+row[column(t, m, "node")].(string))
+	}
+	if diff := cmp.Diff([]string{"fe " + sim.FEHTTPAddr(), "be " + be}, nodes); diff != "" {
+		t.Errorf("nodes read (-want +got):\n%s", diff)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,6 +138,9 @@ func (c *catalog) scrapeAll(ctx context.Context, fe, be bool) ([]scrape, error) 
 				n.m, n.err = c.cfg.FEHTTP.FEMetrics(hctx)
 				if n.m != nil {
 					n.node = n.m.Node
+					if u, err := url.Parse(n.m.Node); err == nil && u.Host != "" {
+						n.node = u.Host // host:port, as the BEs are named
+					}
 				}
 			} else {
 				n.m, n.err = c.cfg.FEHTTP.BEMetrics(hctx, n.node)
