@@ -60,6 +60,15 @@
 // step's error. The library never handles signals: the host decides when to
 // call Shutdown.
 //
+// # Doris-only tools
+//
+// Besides the tools that work on any MySQL-protocol server, some answer
+// what only Doris knows: its catalogs and cluster nodes over SQL, and
+// query profiles, table sizes, metrics and BE memory over its HTTP API,
+// which [WithFEHTTP] points at ([WithBEHTTP] when the BEs cannot be found
+// from SHOW BACKENDS). Every tool is listed whatever the backend; one it
+// cannot serve answers with an error saying what is missing.
+//
 // # Host tools
 //
 // [Server.MCP] returns the underlying go-sdk server, so a host can add its
@@ -166,7 +175,13 @@ func New(opts ...Option) (*Server, error) {
 	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
 	}
-	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results."
+	feHTTP, err := newFEHTTP(&s.cfg)
+	if err != nil {
+		s.auth.Close(context.Background())
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results. " +
+		"get_cluster_nodes, get_monitoring_metrics, get_memory_stats, get_table_data_size and get_sql_profile answer operational questions."
 	if cfg.instructions != "" {
 		instructions += "\n\n" + cfg.instructions
 	}
@@ -192,6 +207,8 @@ func New(opts ...Option) (*Server, error) {
 		MaxStatement: cfg.maxStatement,
 		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
 		Reserve:      s.budget.reserve,
+		FEHTTP:       feHTTP,
+		BEConfigured: len(cfg.feHTTP.backends) > 0,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())
@@ -205,6 +222,9 @@ func New(opts ...Option) (*Server, error) {
 	s.closers = []component{
 		{"auth", s.auth.Close},
 		{"pool", s.pool.Close},
+	}
+	if feHTTP != nil {
+		s.closers = append(s.closers, component{"fehttp", func(context.Context) error { feHTTP.Close(); return nil }})
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		s.pool.Close(context.Background())

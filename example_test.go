@@ -89,7 +89,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output:
-	// [exec_query get_db_list get_db_table_list get_sql_explain get_table_schema]
+	// [exec_query get_catalog_list get_cluster_nodes get_db_list get_db_table_list get_memory_stats get_monitoring_metrics get_sql_explain get_sql_profile get_table_data_size get_table_schema]
 	// columns: [id city]
 	// rows: [[1,"Qingdao"],[2,"Qingdao"]]
 	// truncated: true (row_limit)
@@ -258,7 +258,7 @@ func ExampleWithBearerTokens() {
 	srv.Shutdown(ctx)
 	// Output:
 	// no token: 401 Bearer realm="doris-mcp"
-	// dashboard sees: [get_db_list get_db_table_list get_sql_explain get_table_schema]
+	// dashboard sees: [get_catalog_list get_cluster_nodes get_db_list get_db_table_list get_memory_stats get_monitoring_metrics get_sql_explain get_sql_profile get_table_data_size get_table_schema]
 }
 
 // JWTs from an issuer: here an Ed25519 key the example holds both halves

@@ -98,6 +98,8 @@ type config struct {
 	version      string
 	instructions string
 
+	feHTTP feHTTPConfig
+
 	maskRules []MaskRule
 	maskSet   bool
 	exemption MaskExemption
@@ -616,7 +618,10 @@ func setDefault[T comparable](v *T, def T) {
 // EnvOptions turns the reference server's environment variables into
 // options: DORIS_HOST, DORIS_PORT (default 9030), DORIS_USER (default root),
 // DORIS_PASSWORD, DORIS_DATABASE, DORIS_MAX_CONNECTIONS, DORIS_QUERY_TIMEOUT
-// and DORIS_MAX_ROWS. lookup is usually [os.LookupEnv]. With none of them
+// and DORIS_MAX_ROWS, and for the HTTP APIs ([WithFEHTTP], [WithBEHTTP])
+// DORIS_FE_HTTP_PORT (default 8030), DORIS_BE_HOSTS (comma-separated hosts
+// or host:port; default: found with SHOW BACKENDS) and
+// DORIS_BE_WEBSERVER_PORT (default 8040). lookup is usually [os.LookupEnv]. With none of them
 // set it returns no options, so a host can fall back to something else;
 // account or database variables without DORIS_HOST are an error, since
 // they show a cluster was meant. A malformed value is an error naming the
@@ -680,6 +685,54 @@ func EnvOptions(lookup func(string) (string, bool)) ([]Option, error) {
 			return nil, fmt.Errorf("DORIS_MAX_ROWS: not an integer between 1 and %d", hardMaxRowLimit)
 		}
 		opts = append(opts, WithMaxRows(min(n, defaultRowLimit), n))
+	}
+	httpOpts, err := envHTTPOptions(host, get)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, httpOpts...), nil
+}
+
+// envHTTPOptions reads the HTTP API variables of EnvOptions:
+// DORIS_FE_HTTP_PORT (default 8030, on DORIS_HOST), DORIS_BE_HOSTS (BE
+// hosts, comma-separated, each optionally host:port) and
+// DORIS_BE_WEBSERVER_PORT (default 8040, for the hosts given without one).
+func envHTTPOptions(host string, get func(string) string) ([]Option, error) {
+	port := func(k, def string) (string, error) {
+		v := get(k)
+		if v == "" {
+			return def, nil
+		}
+		if n, err := strconv.Atoi(v); err != nil || n <= 0 || n > 65535 {
+			return "", fmt.Errorf("%s: not a port number", k)
+		}
+		return v, nil
+	}
+	fePort, err := port("DORIS_FE_HTTP_PORT", "8030")
+	if err != nil {
+		return nil, err
+	}
+	opts := []Option{WithFEHTTP(net.JoinHostPort(host, fePort))}
+	bePort, err := port("DORIS_BE_WEBSERVER_PORT", "8040")
+	if err != nil {
+		return nil, err
+	}
+	var bes []string
+	for _, h := range strings.Split(get("DORIS_BE_HOSTS"), ",") {
+		h = strings.TrimSpace(h)
+		switch {
+		case h == "":
+			continue
+		case strings.ContainsAny(h, "/()@ "):
+			return nil, errors.New("DORIS_BE_HOSTS: not a comma-separated list of hosts")
+		case strings.Count(h, ":") == 1:
+			bes = append(bes, h)
+		default:
+			bes = append(bes, net.JoinHostPort(strings.Trim(h, "[]"), bePort))
+		}
+	}
+	if len(bes) > 0 {
+		opts = append(opts, WithBEHTTP(bes...))
 	}
 	return opts, nil
 }

@@ -18,21 +18,30 @@ type execQueryArgs struct {
 	MaxRows        int    `json:"max_rows,omitempty" jsonschema:"Most rows to return; the server's default when omitted. Asking above the server's maximum is an error."`
 	MaxBytes       int    `json:"max_bytes,omitempty" jsonschema:"Most bytes of encoded rows to return; the server's default when omitted. Asking above the server's maximum is an error."`
 	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"Time limit in seconds; the server's default when omitted. The query is killed in Doris when it runs out."`
+	Timeout        int    `json:"timeout,omitempty" jsonschema:"Same as timeout_seconds, the name other Doris MCP servers use; give one or the other."`
+	CatalogName    string `json:"catalog_name,omitempty" jsonschema:"Doris catalog to run the statement in (see get_catalog_list), e.g. an external Hive or Iceberg catalog; the internal catalog when omitted."`
 }
 
 type explainArgs struct {
-	SQL     string `json:"sql" jsonschema:"The query to explain: SELECT or WITH … SELECT."`
-	Verbose bool   `json:"verbose,omitempty" jsonschema:"Ask Doris for the verbose plan (EXPLAIN VERBOSE)."`
-	DBName  string `json:"db_name,omitempty" jsonschema:"Database to plan the query in; the server's default database when omitted."`
+	SQL         string `json:"sql" jsonschema:"The query to explain: SELECT or WITH … SELECT."`
+	Verbose     bool   `json:"verbose,omitempty" jsonschema:"Ask Doris for the verbose plan (EXPLAIN VERBOSE)."`
+	DBName      string `json:"db_name,omitempty" jsonschema:"Database to plan the query in; the server's default database when omitted."`
+	CatalogName string `json:"catalog_name,omitempty" jsonschema:"Doris catalog to plan the query in; the internal catalog when omitted."`
+}
+
+type catalogArgs struct {
+	CatalogName string `json:"catalog_name,omitempty" jsonschema:"Doris catalog whose databases to list (see get_catalog_list); the internal catalog when omitted."`
 }
 
 type dbArgs struct {
-	DBName string `json:"db_name,omitempty" jsonschema:"Database name; the server's default database when omitted."`
+	DBName      string `json:"db_name,omitempty" jsonschema:"Database name; the server's default database when omitted (required with catalog_name)."`
+	CatalogName string `json:"catalog_name,omitempty" jsonschema:"Doris catalog of the database; the internal catalog when omitted."`
 }
 
 type tableArgs struct {
-	TableName string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
-	DBName    string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	TableName   string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName      string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	CatalogName string `json:"catalog_name,omitempty" jsonschema:"Doris catalog of the table; the internal catalog when omitted."`
 }
 
 func (c *catalog) register(s *mcp.Server) error {
@@ -45,14 +54,45 @@ func (c *catalog) register(s *mcp.Server) error {
 			"Returns the execution plan Doris chooses for a read-only query, one line per row, without running it.",
 			c.explain),
 		add(c, s, "get_db_list", "List databases",
-			"Lists the databases visible to the connected Doris user.",
+			"Lists the databases visible to the connected Doris user, in the internal catalog or in the one "+
+				"catalog_name names.",
 			c.dbList),
 		add(c, s, "get_db_table_list", "List tables",
-			"Lists the tables and views of a database with their type.",
+			"Lists the tables and views of a database with their type (BASE TABLE or VIEW); "+
+				"use get_table_schema next for a table's columns.",
 			c.tableList),
 		add(c, s, "get_table_schema", "Describe a table",
 			"Returns a table's columns in order: Field, Type, Collation, Null, Key, Default, Extra and Comment.",
 			c.tableSchema),
+		add(c, s, "get_catalog_list", "List catalogs",
+			"Lists the Doris catalogs: internal, and the external ones (Hive, Iceberg, JDBC, …) whose names "+
+				"catalog_name takes in the other tools. Needs Apache Doris.",
+			c.catalogList),
+		add(c, s, "get_cluster_nodes", "List cluster nodes",
+			"Summarises every Doris node, frontends then backends, one row each: role, host, alive, version, "+
+				"last start and heartbeat, disk used and total, tablets, CPU cores and memory (3.0+), and the node's error. "+
+				"Use it first when queries fail or slow down. Needs Apache Doris.",
+			c.clusterNodes),
+		add(c, s, "get_sql_profile", "Profile a query",
+			"Runs one read-only query with profiling on and returns Doris's text profile of it: time per "+
+				"fragment and operator, rows and bytes scanned, memory. Use it to find why a query is slow. "+
+				"Needs Apache Doris 2.1 or later and the FE HTTP port.",
+			c.sqlProfile),
+		add(c, s, "get_table_data_size", "Table data sizes",
+			"Returns the data size in bytes of one table, or of every table of a database, largest first, "+
+				"as the FE reports it (all replicas, or one with single_replica). Needs Apache Doris and the FE HTTP port.",
+			c.tableDataSize),
+		add(c, s, "get_monitoring_metrics", "Cluster metrics",
+			"Reads the Prometheus metrics of the FE and every BE: with priority core (the default) a curated set "+
+				"(queries, errors, latency, connections, JVM and BE memory, CPU, disks, compaction) each with a one-line meaning; "+
+				"with priority all every metric, filtered by monitor_type and name_prefix. A node that does not answer "+
+				"shows as up = 0. Needs Apache Doris and the FE HTTP port.",
+			c.monitoringMetrics),
+		add(c, s, "get_memory_stats", "BE memory",
+			"Returns each BE's real memory use from its /metrics: the process's allocated memory, jemalloc's "+
+				"allocated, active, resident and cached bytes, and the memory trackers (query, load, compaction, …) in bytes. "+
+				"Needs Apache Doris and the FE HTTP port.",
+			c.memoryStats),
 	)
 }
 
@@ -60,11 +100,26 @@ func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Resul
 	if strings.TrimSpace(in.SQL) == "" {
 		return nil, errors.New("sql is required")
 	}
-	lim, err := c.limits(in.MaxRows, in.MaxBytes, in.TimeoutSeconds)
+	timeout, err := timeoutArg(in.TimeoutSeconds, in.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	return c.run(ctx, in.DBName, in.SQL, lim, c.mask(ctx))
+	lim, err := c.limits(in.MaxRows, in.MaxBytes, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.requireCatalog(ctx, "exec_query", in.CatalogName); err != nil {
+		return nil, err
+	}
+	return c.runIn(ctx, in.CatalogName, in.DBName, in.SQL, lim, c.mask(ctx), nil)
+}
+
+// timeoutArg takes timeout as the alias of timeout_seconds it is.
+func timeoutArg(seconds, alias int) (int, error) {
+	if seconds != 0 && alias != 0 && seconds != alias {
+		return 0, fmt.Errorf("timeout and timeout_seconds are the same setting and disagree (%d, %d): give one", alias, seconds)
+	}
+	return max(seconds, alias), nil
 }
 
 func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, error) {
@@ -86,23 +141,35 @@ func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, e
 		}
 		stmt += "VERBOSE "
 	}
-	return c.run(ctx, in.DBName, stmt+st.SQL, c.metaLimits(), nil)
+	if err := c.requireCatalog(ctx, "get_sql_explain", in.CatalogName); err != nil {
+		return nil, err
+	}
+	return c.runIn(ctx, in.CatalogName, in.DBName, stmt+st.SQL, c.metaLimits(), nil, nil)
 }
 
-func (c *catalog) dbList(ctx context.Context, _ struct{}) (*query.Result, error) {
-	return c.run(ctx, "", "SHOW DATABASES", c.metaLimits(), nil)
+func (c *catalog) dbList(ctx context.Context, in catalogArgs) (*query.Result, error) {
+	if err := c.requireCatalog(ctx, "get_db_list", in.CatalogName); err != nil {
+		return nil, err
+	}
+	return c.runIn(ctx, in.CatalogName, "", "SHOW DATABASES", c.metaLimits(), nil, nil)
 }
 
 func (c *catalog) tableList(ctx context.Context, in dbArgs) (*query.Result, error) {
+	if in.CatalogName != "" && in.DBName == "" {
+		return nil, errors.New("db_name is required with catalog_name")
+	}
 	stmt := "SHOW FULL TABLES"
 	if in.DBName != "" {
 		db, err := sqlguard.QuoteIdent(in.DBName)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("db_name: %w", err)
 		}
 		stmt += " FROM " + db
 	}
-	return c.run(ctx, "", stmt, c.metaLimits(), nil)
+	if err := c.requireCatalog(ctx, "get_db_table_list", in.CatalogName); err != nil {
+		return nil, err
+	}
+	return c.runIn(ctx, in.CatalogName, "", stmt, c.metaLimits(), nil, nil)
 }
 
 func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result, error) {
@@ -110,11 +177,25 @@ func (c *catalog) tableSchema(ctx context.Context, in tableArgs) (*query.Result,
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.check("SHOW FULL COLUMNS FROM " + table)
-	if err != nil {
+	if in.CatalogName != "" {
+		switch quotedParts(table) {
+		case 1:
+			return nil, errors.New("db_name (or a table_name of the form db.table) is required with catalog_name")
+		case 3:
+			return nil, errors.New("table_name: give the catalog in catalog_name or as the first part of table_name, not both")
+		}
+	}
+	if err := c.requireCatalog(ctx, "get_table_schema", in.CatalogName); err != nil {
 		return nil, err
 	}
-	return c.query(ctx, query.Request{Stmt: st, Limits: c.metaLimits(), Columns: schemaColumns})
+	return c.runIn(ctx, in.CatalogName, "", "SHOW FULL COLUMNS FROM "+table, c.metaLimits(), nil, schemaColumns)
+}
+
+func (c *catalog) catalogList(ctx context.Context, _ struct{}) (*query.Result, error) {
+	if _, err := c.require(ctx, "get_catalog_list", need{}); err != nil {
+		return nil, err
+	}
+	return c.run(ctx, "", "SHOW CATALOGS", c.metaLimits(), nil)
 }
 
 // schemaColumns are the columns get_table_schema returns of SHOW FULL
@@ -139,4 +220,25 @@ func qualify(db, table string) (string, error) {
 		return "", err
 	}
 	return qdb + "." + qt, nil
+}
+
+// quotedParts counts the parts of a name quoted by qualify: `a`.`b` has
+// two. A backtick inside a part is doubled, so only a single backtick
+// opens or closes a part.
+func quotedParts(q string) int {
+	n, in := 0, false
+	for i := 0; i < len(q); i++ {
+		if q[i] != '`' {
+			continue
+		}
+		if in && i+1 < len(q) && q[i+1] == '`' {
+			i++ // a doubled backtick inside the part
+			continue
+		}
+		if !in {
+			n++
+		}
+		in = !in
+	}
+	return n
 }

@@ -1,5 +1,13 @@
 // Package tools is the MCP tool catalog: each tool's schemas, its SQL and
 // the path of that SQL through the guard and the bounded query runtime.
+//
+// Some tools need Apache Doris itself (its catalogs, SHOW FRONTENDS), a
+// release of it (trace ids from 2.1), or its HTTP API (profiles, table
+// sizes, /metrics). What the backend offers is detected on first use and
+// again after a TTL, and every tool stays listed: one the backend cannot
+// serve answers with an error that says what is missing and how to get
+// it, which a model can pass on, where a tool missing from the list would
+// leave it guessing.
 package tools
 
 import (
@@ -18,6 +26,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris/internal/dorishttp"
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 )
@@ -43,11 +52,23 @@ type Config struct {
 	// waiting briefly for room; shrink gives back what the result did not
 	// use.
 	Reserve func(ctx context.Context, n int) (shrink func(used int), err error)
+
+	// FEHTTP reaches the FE's HTTP API and the BE webservers; nil when
+	// the deployment configured no FE HTTP address, and the tools that
+	// need it answer with an error saying how to configure it.
+	FEHTTP *dorishttp.Client
+	// BEConfigured says the BE webserver addresses were configured; when
+	// false they are discovered from SHOW BACKENDS (Host, HttpPort) on
+	// each call that needs them.
+	BEConfigured bool
+	// CapabilityTTL is how long what was detected about the backend is
+	// trusted before it is detected again. Zero means one minute.
+	CapabilityTTL time.Duration
 }
 
 // Register adds every tool to s and returns their names.
 func Register(s *mcp.Server, cfg Config) ([]string, error) {
-	c := &catalog{cfg: cfg}
+	c := &catalog{cfg: cfg, caps: newCapabilityCache(cfg.CapabilityTTL)}
 	err := c.register(s)
 	return c.names, err
 }
@@ -55,6 +76,7 @@ func Register(s *mcp.Server, cfg Config) ([]string, error) {
 type catalog struct {
 	cfg   Config
 	names []string
+	caps  *capabilityCache
 }
 
 // resultSchema is the output schema shared by every tool: the result shape
@@ -243,15 +265,21 @@ func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, ma
 // query runs req within the Server's memory budget: room for its largest
 // result is held while it runs, and what it returns until it is delivered.
 func (c *catalog) query(ctx context.Context, req query.Request) (*query.Result, error) {
+	return c.queryOn(ctx, c.cfg.Exec, req)
+}
+
+// queryOn is query through ex, which may set up the session first (see
+// setupExec).
+func (c *catalog) queryOn(ctx context.Context, ex query.Executor, req query.Request) (*query.Result, error) {
 	if c.cfg.Reserve == nil {
-		return query.Run(ctx, c.cfg.Exec, req)
+		return query.Run(ctx, ex, req)
 	}
 	// The encoded rows are bounded by MaxBytes; the envelope by little.
 	shrink, err := c.cfg.Reserve(ctx, req.Limits.MaxBytes+resultOverhead)
 	if err != nil {
 		return nil, err
 	}
-	res, err := query.Run(ctx, c.cfg.Exec, req)
+	res, err := query.Run(ctx, ex, req)
 	used := 0
 	if res != nil {
 		used = res.Size()

@@ -235,7 +235,7 @@ func serve(cfg config, stderr io.Writer) error {
 		defer sim.Close()
 		log.Warn("DORIS_HOST is not set: serving the built-in sample database, not a Doris cluster",
 			"addr", sim.Addr(), "database", dorissim.SampleDB)
-		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithInstructions(sampleInstructions)}
+		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithFEHTTP(sim.FEHTTPAddr()), doris.WithInstructions(sampleInstructions)}
 	}
 	opts = append(opts, cfg.auth...)
 	opts = append(opts, doris.WithLogger(log))

@@ -1,0 +1,216 @@
+package tools
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dorismcp/doris/internal/dorishttp"
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+type profileArgs struct {
+	SQL            string `json:"sql" jsonschema:"The read-only query to run and profile: SELECT or WITH … SELECT. It really runs, bounded like exec_query."`
+	DBName         string `json:"db_name,omitempty" jsonschema:"Database to run the query in; the server's default database when omitted."`
+	CatalogName    string `json:"catalog_name,omitempty" jsonschema:"Doris catalog to run the query in; the internal catalog when omitted."`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"Time limit of the query in seconds; the server's default when omitted."`
+}
+
+type dataSizeArgs struct {
+	DBName        string `json:"db_name,omitempty" jsonschema:"Database of the tables; the server's default database when omitted."`
+	TableName     string `json:"table_name,omitempty" jsonschema:"One table to report; every table of the database when omitted."`
+	SingleReplica bool   `json:"single_replica,omitempty" jsonschema:"Report the size of one replica instead of all replicas together."`
+}
+
+// profileWait bounds how long get_sql_profile looks for the profile after
+// the query ends: Doris registers the trace id and gathers the profile
+// from the BEs asynchronously.
+const profileWait = 3 * time.Second
+
+var profileColumns = cols(
+	"trace_id", "VARCHAR",
+	"query_id", "VARCHAR",
+	"rows_returned", "BIGINT",
+	"profile", "TEXT",
+)
+
+func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result, error) {
+	start := time.Now()
+	if strings.TrimSpace(in.SQL) == "" {
+		return nil, errors.New("sql is required")
+	}
+	st, err := c.check(in.SQL)
+	if err != nil {
+		return nil, err
+	}
+	if st.Kind != sqlguard.Select {
+		return nil, fmt.Errorf("get_sql_profile profiles queries (SELECT or WITH … SELECT), not %s", st.Kind)
+	}
+	lim, err := c.limits(0, 0, in.TimeoutSeconds)
+	if err != nil {
+		return nil, err
+	}
+	var setup []string
+	if in.CatalogName != "" {
+		q, err := sqlguard.QuoteIdent(in.CatalogName)
+		if err != nil {
+			return nil, fmt.Errorf("catalog_name: %w", err)
+		}
+		setup = append(setup, "SWITCH "+q)
+	}
+	if _, err := c.require(ctx, "get_sql_profile", need{Major: 2, Minor: 1, Why: "trace ids to find a query's profile", FEHTTP: true}); err != nil {
+		return nil, err
+	}
+	if err := c.requireCatalog(ctx, "get_sql_profile", in.CatalogName); err != nil {
+		return nil, err
+	}
+	traceID, err := newTraceID()
+	if err != nil {
+		return nil, err
+	}
+	// The trace id is ours (hex), so it is safe inside the string literal.
+	setup = append(setup, "SET enable_profile = true, session_context = "+sqlguard.QuoteString("trace_id:"+traceID))
+	ex := setupExec{Executor: c.cfg.Exec, setup: setup}
+	res, err := c.queryOn(ctx, ex, query.Request{Stmt: st, DB: in.DBName, Limits: lim})
+	if err != nil {
+		return nil, err
+	}
+	qid, text, err := c.fetchProfile(ctx, traceID)
+	if err != nil {
+		return nil, err
+	}
+	// The profile is bounded like a result: the rest of it is cut at a
+	// line, and the result says it was.
+	lim = c.cfg.Default
+	truncated := false
+	if budget := lim.MaxBytes - 256; len(text) > budget {
+		cut := strings.LastIndexByte(text[:max(budget, 0)], '\n')
+		text, truncated = text[:max(cut, 0)], true
+	}
+	out, err := table(profileColumns, [][]any{{traceID, qid, res.RowCount, text}}, query.Limits{MaxRows: 1, MaxBytes: lim.MaxBytes + 4096}, start)
+	if err != nil {
+		return nil, err
+	}
+	if truncated {
+		out.Truncated, out.TruncationReason = true, query.ByteLimit
+	}
+	return c.hold(ctx, out)
+}
+
+// fetchProfile finds the query run under traceID and its text profile,
+// waiting a little for Doris to register them.
+func (c *catalog) fetchProfile(ctx context.Context, traceID string) (queryID, text string, err error) {
+	wctx, cancel := context.WithTimeout(ctx, profileWait)
+	defer cancel()
+	delay := 50 * time.Millisecond
+	for {
+		queryID, err = c.cfg.FEHTTP.QueryIDByTraceID(wctx, traceID)
+		if err == nil {
+			text, err = c.cfg.FEHTTP.ProfileText(wctx, queryID)
+		}
+		if err == nil || !errors.Is(err, dorishttp.ErrNotFound) {
+			break
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-wctx.Done():
+			t.Stop()
+			if ctx.Err() != nil {
+				return "", "", context.Cause(ctx)
+			}
+			return "", "", fmt.Errorf("the query ran, but Doris kept no profile for it within %v (trace id %s): %w", profileWait, traceID, err)
+		case <-t.C:
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+	if err != nil {
+		return "", "", feError("fetching the profile", err)
+	}
+	return queryID, text, nil
+}
+
+func newTraceID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("making a trace id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+var dataSizeColumns = cols(
+	"database", "VARCHAR",
+	"table", "VARCHAR",
+	"size_bytes", "BIGINT",
+	"replicas", "VARCHAR",
+)
+
+func (c *catalog) tableDataSize(ctx context.Context, in dataSizeArgs) (*query.Result, error) {
+	start := time.Now()
+	for _, arg := range [...]struct{ name, value string }{{"db_name", in.DBName}, {"table_name", in.TableName}} {
+		if arg.value != "" {
+			if _, err := sqlguard.QuoteIdent(arg.value); err != nil {
+				return nil, fmt.Errorf("%s: %w", arg.name, err)
+			}
+		}
+	}
+	if _, err := c.require(ctx, "get_table_data_size", need{FEHTTP: true}); err != nil {
+		return nil, err
+	}
+	db := in.DBName
+	if db == "" {
+		res, err := c.run(ctx, "", "SELECT DATABASE()", c.metaLimits(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if rows := decodeRows(res); len(rows) == 1 && len(rows[0]) == 1 {
+			db, _ = rows[0][0].(string)
+		}
+		if db == "" {
+			return nil, errors.New("db_name is required: this server has no default database")
+		}
+	}
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.Default.Timeout)
+	defer cancel()
+	sizes, err := c.cfg.FEHTTP.TableDataSize(hctx, db, in.TableName, in.SingleReplica)
+	if err != nil {
+		var api *dorishttp.APIError
+		if errors.As(err, &api) && api.Code == 1 {
+			return nil, fmt.Errorf("database %q does not exist (or is not visible to this account): %w", db, err)
+		}
+		return nil, feError("reading table sizes from the FE", err)
+	}
+	if in.TableName != "" && len(sizes) == 0 {
+		return nil, fmt.Errorf("table %q does not exist in database %q", in.TableName, db)
+	}
+	replicas := "all"
+	if in.SingleReplica {
+		replicas = "one"
+	}
+	type entry struct {
+		name string
+		size int64
+	}
+	var list []entry
+	for n, s := range sizes {
+		list = append(list, entry{n, s})
+	}
+	slices.SortFunc(list, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(b.size, a.size), strings.Compare(a.name, b.name))
+	})
+	rows := make([][]any, len(list))
+	for i, e := range list {
+		rows[i] = []any{db, e.name, e.size, replicas}
+	}
+	res, err := table(dataSizeColumns, rows, c.metaLimits(), start)
+	if err != nil {
+		return nil, err
+	}
+	return c.hold(ctx, res)
+}
