@@ -395,7 +395,8 @@ func TestCommand(t *testing.T) {
 		p.stderr.waitFor(t, regexp.MustCompile(`msg="call started" method=tools/call tool=exec_query`))
 
 		p.signal(t, syscall.SIGTERM)
-		p.stderr.waitFor(t, regexp.MustCompile(`msg="shutdown started" in_flight=1`))
+		// The client may have a request of its own in flight beside the call.
+		p.stderr.waitFor(t, regexp.MustCompile(`msg="shutdown started" in_flight=[1-9]`))
 		p.signal(t, syscall.SIGTERM)
 		err, took := p.wait(t, failsafe)
 		t.Logf("exited %v after the second SIGTERM (%v)", took, err)
@@ -403,7 +404,7 @@ func TestCommand(t *testing.T) {
 		if code := exitCode(err); code != 1 {
 			t.Errorf("exit status %d, want 1\n%s", code, p.stderr.String())
 		}
-		if !strings.Contains(p.stderr.String(), "1 calls cancelled") {
+		if !regexp.MustCompile(`[1-9] calls cancelled`).MatchString(p.stderr.String()) {
 			t.Errorf("the command did not report the cancelled call:\n%s", p.stderr.String())
 		}
 
