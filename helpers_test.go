@@ -241,6 +241,36 @@ func slowQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) string {
 	return calibrate(t, db, cpu)
 }
 
+// heldQuery returns a guard-legal query that stays in flight, without
+// using CPU, until release is called: on the simulator one that waits d,
+// on MariaDB one blocked behind a table lock taken over the root DSN in
+// DORISSIM_MARIADB_DSN. Without that DSN it falls back to slowQuery with
+// cpu of CPU time. Its text contains "seq_1_to_1000".
+func heldQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) (q string, release func()) {
+	t.Helper()
+	root := os.Getenv("DORISSIM_MARIADB_DSN")
+	if os.Getenv("DORIS_TEST_DSN") == "" || root == "" {
+		return slowQuery(t, db, d, cpu), func() {}
+	}
+	rdb := openDB(t, root)
+	conn, err := rdb.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "LOCK TABLES customers WRITE"); err != nil {
+		t.Fatalf("taking the table lock: %v", err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			conn.ExecContext(context.Background(), "UNLOCK TABLES")
+			conn.Close()
+		})
+	}
+	t.Cleanup(release)
+	return "SELECT COUNT(*) FROM customers c, seq_1_to_1000 s WHERE c.id = s.seq", release
+}
+
 // calibrate returns a guard-legal query taking about target of CPU time on
 // this backend, by timing a cross join of seq tables and scaling it.
 func calibrate(t testing.TB, db *sql.DB, target time.Duration) string {

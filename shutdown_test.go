@@ -111,8 +111,8 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 	leakCheck(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	// 32 at once on a small machine keep every call in flight for seconds.
-	q := slowQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
+	// Every call stays in flight until Shutdown has started.
+	q, release := heldQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
 	s := newServer(t, dsn, WithPoolSize(40, 40))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -154,6 +154,12 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	go func() {
+		for !s.gate.isClosed() {
+			time.Sleep(time.Millisecond)
+		}
+		release()
+	}()
 	start := time.Now()
 	err := s.Shutdown(sctx)
 	end := time.Now()
