@@ -53,6 +53,14 @@ func (c *catalog) register(s *mcp.Server) error {
 		add(c, s, "get_table_schema", "Describe a table",
 			"Returns a table's columns in order: Field, Type, Collation, Null, Key, Default, Extra and Comment.",
 			c.tableSchema),
+		add(c, s, "get_table_comment", "Table comment", "Returns a table's comment and type from information_schema.TABLES.", c.tableComment),
+		add(c, s, "get_table_column_comments", "Column comments", "Returns each column of a table with its type and comment, in order, from information_schema.COLUMNS.", c.columnComments),
+		add(c, s, "get_table_indexes", "Table indexes", "Returns a table's indexes from SHOW INDEX, one row per index with its columns in order.", c.tableIndexes),
+		add(c, s, "get_table_basic_info", "Table overview", "Returns a table's type, engine, row count (Doris: its statistics; elsewhere COUNT(*) bounded to 5 s, else the engine's estimate; the answer says which), column and partition counts, data size, comment and times.", c.tableBasicInfo),
+		add(c, s, "get_recent_audit_logs", "Recent audit log", "Returns the newest records of Doris's audit log (__internal_schema.audit_log, Doris 2.1+), statements cut to "+fmt.Sprint(stmtChars)+" characters and masked like any result.", c.recentAuditLogs),
+		add(c, s, "analyze_slow_queries_topn", "Slowest statements", "Groups the audit log's slow runs by statement (sql_hash) in Doris and returns the statements that took the most total time, with run counts, max and average times, scans, memory and failures.", c.slowQueries),
+		add(c, s, "analyze_data_access_patterns", "Access patterns per user", "Aggregates the audit log per user in Doris: statements, queries, failures, client hosts, databases, average time, bytes scanned, rows returned, first and last seen. The audit log does not name tables, so neither does this.", c.accessPatterns),
+		add(c, s, "analyze_resource_growth_curves", "Activity and size growth", "Returns the audit log's activity per day (statements, bytes and rows scanned, CPU, peak memory) and each table's size today from SHOW DATA. Doris keeps no history of table sizes, so sizes are today's only.", c.resourceGrowth),
 	)
 }
 

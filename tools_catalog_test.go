@@ -1,0 +1,128 @@
+package doris
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+// onMariaDB reports whether the suite runs against a real server from
+// DORIS_TEST_DSN rather than the simulator.
+func onRealServer() bool { return os.Getenv("DORIS_TEST_DSN") != "" }
+
+// simSession serves a Server on a fresh simulator of version and connects
+// a client; it returns the simulator too.
+func simSession(t *testing.T, version string, opts ...Option) (*mcp.ClientSession, *dorissim.Server) {
+	t.Helper()
+	sim, err := dorissim.Start(dorissim.Options{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	hs := serveHTTP(t, newServer(t, sim.DSN(dorissim.SampleDB), opts...))
+	return connect(t, context.Background(), hs.URL+"/mcp", nil, ""), sim
+}
+
+// column returns the values of the named column of r.
+func column(t *testing.T, r *result, name string) []any {
+	t.Helper()
+	for i, c := range r.Columns {
+		if strings.EqualFold(c.Name, name) {
+			out := make([]any, len(r.Rows))
+			for j, row := range r.Rows {
+				out[j] = row[i]
+			}
+			return out
+		}
+	}
+	t.Fatalf("no column %s in %v", name, r.Columns)
+	return nil
+}
+
+func strs(vs []any) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// The metadata tools work on the simulator and, with DORIS_TEST_DSN, on
+// MariaDB.
+func TestMetadataTools(t *testing.T) {
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+
+	t.Run("get_table_comment", func(t *testing.T) {
+		for _, args := range []map[string]any{
+			{"table_name": "orders"},
+			{"table_name": "orders", "db_name": "sample"},
+			{"table_name": "sample.orders"},
+			{"table_name": "orders", "db_name": "sample", "catalog_name": "internal"},
+		} {
+			r := mustCall(t, ctx, cs, "get_table_comment", args)
+			if diff := cmp.Diff([]string{"Customer orders"}, strs(column(t, r, "comment"))); diff != "" {
+				t.Errorf("%v (-want +got):\n%s", args, diff)
+			}
+		}
+	})
+	t.Run("get_table_column_comments", func(t *testing.T) {
+		r := mustCall(t, ctx, cs, "get_table_column_comments", map[string]any{"table_name": "orders", "db_name": "sample"})
+		names := strs(column(t, r, "column_name"))
+		want := []string{"id", "customer_id", "order_date", "status", "total", "shipping_city", "note"}
+		if diff := cmp.Diff(want, names); diff != "" {
+			t.Errorf("columns (-want +got):\n%s", diff)
+		}
+		if got := strs(column(t, r, "comment"))[0]; got != "Order ID" {
+			t.Errorf("id comment %q", got)
+		}
+	})
+	t.Run("get_table_indexes", func(t *testing.T) {
+		r := mustCall(t, ctx, cs, "get_table_indexes", map[string]any{"table_name": "orders", "db_name": "sample"})
+		got := map[string]string{}
+		for i, name := range strs(column(t, r, "index_name")) {
+			got[name] = strs(column(t, r, "columns"))[i] + fmt.Sprintf(" unique=%v", column(t, r, "unique")[i])
+		}
+		want := map[string]string{
+			"PRIMARY":                  "id unique=true",
+			"idx_orders_customer_date": "customer_id, order_date unique=false",
+			"idx_orders_status":        "status unique=false",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("indexes (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("get_table_basic_info", func(t *testing.T) {
+		r := mustCall(t, ctx, cs, "get_table_basic_info", map[string]any{"table_name": "orders", "db_name": "sample"})
+		if r.RowCount != 1 {
+			t.Fatalf("%d rows", r.RowCount)
+		}
+		got := map[string]string{}
+		for i, c := range r.Columns {
+			got[c.Name] = fmt.Sprint(r.Rows[0][i])
+		}
+		for k, want := range map[string]string{"row_count": "5000", "column_count": "7", "comment": "Customer orders", "table_type": "BASE TABLE"} {
+			if got[k] != want {
+				t.Errorf("%s = %q, want %q (%v)", k, got[k], want, got)
+			}
+		}
+		wantParts, wantSource := "24", "statistics"
+		if onRealServer() {
+			wantParts, wantSource = "0", "COUNT(*)"
+		}
+		if got["partition_count"] != wantParts || !strings.HasPrefix(got["row_count_source"], wantSource) {
+			t.Errorf("partitions %s, source %q; want %s, %s", got["partition_count"], got["row_count_source"], wantParts, wantSource)
+		}
+		v := mustCall(t, ctx, cs, "get_table_basic_info", map[string]any{"table_name": "customer_order_totals", "db_name": "sample"})
+		if tt := fmt.Sprint(column(t, v, "table_type")[0]); tt != "VIEW" || column(t, v, "row_count")[0] != nil {
+			t.Errorf("view: type %s, row_count %v", tt, column(t, v, "row_count")[0])
+		}
+	})
+}
