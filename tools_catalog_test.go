@@ -126,3 +126,96 @@ func TestMetadataTools(t *testing.T) {
 		}
 	})
 }
+
+// The audit tools read the simulator's generated audit log from 2.1 on;
+// 2.0 and MariaDB answer the capability error.
+func TestAuditTools(t *testing.T) {
+	ctx := context.Background()
+	calls := []struct {
+		tool string
+		args map[string]any
+	}{
+		{"get_recent_audit_logs", map[string]any{"days": 7, "limit": 10}},
+		{"analyze_slow_queries_topn", map[string]any{"days": 30, "top_n": 5, "min_execution_time_ms": 1000}},
+		{"analyze_data_access_patterns", map[string]any{"days": 30}},
+		{"analyze_resource_growth_curves", map[string]any{"days": 30}},
+	}
+	for _, version := range []string{dorissim.Version20, dorissim.Version21, dorissim.Version30} {
+		t.Run(version, func(t *testing.T) {
+			cs, _ := simSession(t, version, WithMasking(MaskRule{Columns: "^stmt$", Mask: func(string) string { return "***" }}))
+			for _, c := range calls {
+				r, msg, err := call(ctx, cs, c.tool, c.args)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if version == dorissim.Version20 {
+					if !strings.Contains(msg, "enable_audit_plugin") || !strings.Contains(msg, "2.1") {
+						t.Errorf("%s on 2.0: %q, want the capability error", c.tool, msg)
+					}
+					continue
+				}
+				if msg != "" {
+					t.Fatalf("%s: %s", c.tool, msg)
+				}
+				checkAudit(t, c.tool, r)
+			}
+		})
+	}
+	if onRealServer() {
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		for _, c := range calls {
+			_, msg, _ := call(ctx, cs, c.tool, c.args)
+			if !strings.Contains(msg, "enable_audit_plugin") {
+				t.Errorf("%s on a non-Doris server: %q", c.tool, msg)
+			}
+		}
+	}
+}
+
+func checkAudit(t *testing.T, tool string, r *result) {
+	t.Helper()
+	switch tool {
+	case "get_recent_audit_logs":
+		if r.RowCount != 10 {
+			t.Errorf("%s: %d rows, want 10", tool, r.RowCount)
+		}
+		for _, s := range strs(column(t, r, "stmt")) {
+			if s != "***" {
+				t.Errorf("%s: statement %q escaped the mask rule", tool, s)
+			}
+		}
+	case "analyze_slow_queries_topn":
+		if r.RowCount == 0 || r.RowCount > 5 {
+			t.Fatalf("%s: %d rows", tool, r.RowCount)
+		}
+		totals := column(t, r, "total_time_ms")
+		for i := 1; i < len(totals); i++ {
+			if totals[i].(float64) > totals[i-1].(float64) {
+				t.Errorf("%s: not ordered by total time: %v", tool, totals)
+			}
+		}
+		for _, ms := range column(t, r, "max_time_ms") {
+			if ms.(float64) < 1000 {
+				t.Errorf("%s: a run of %v ms is below the threshold", tool, ms)
+			}
+		}
+	case "analyze_data_access_patterns":
+		users := strs(column(t, r, "user"))
+		for _, u := range users {
+			if u == "root" || u == "admin" {
+				t.Errorf("%s: system user %s included", tool, u)
+			}
+		}
+		if len(users) != 4 {
+			t.Errorf("%s: users %v, want the 4 non-system users", tool, users)
+		}
+	case "analyze_resource_growth_curves":
+		series := map[string]int{}
+		for _, s := range strs(column(t, r, "series")) {
+			series[s]++
+		}
+		if series["daily_activity"] < 28 || series["table_size_now"] != 6 {
+			t.Errorf("%s: series %v, want about 30 days and 5 tables plus the total", tool, series)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func (c *catalog) slowQueries(ctx context.Context, in slowQueryArgs) (*query.Res
 	lim.MaxRows = top
 	// Runs of one statement share its sql_hash; Doris groups them.
 	return c.run(ctx, "", fmt.Sprintf("SELECT sql_hash, COUNT(*) AS executions, MAX(query_time) AS max_time_ms, "+
-		"CAST(AVG(query_time) AS BIGINT) AS avg_time_ms, SUM(query_time) AS total_time_ms, MAX(scan_rows) AS max_scan_rows, "+
+		"ROUND(AVG(query_time)) AS avg_time_ms, SUM(query_time) AS total_time_ms, MAX(scan_rows) AS max_scan_rows, "+
 		"MAX(peak_memory_bytes) AS max_peak_memory_bytes, SUM(CASE WHEN state = 'ERR' THEN 1 ELSE 0 END) AS failures, "+
 		"COUNT(DISTINCT `user`) AS users, MAX(`time`) AS last_seen, MAX(LEFT(stmt, %d)) AS stmt "+
 		"FROM %s WHERE %s AND query_time >= %d GROUP BY sql_hash ORDER BY total_time_ms DESC LIMIT %d",
@@ -125,8 +125,8 @@ func (c *catalog) accessPatterns(ctx context.Context, in accessPatternArgs) (*qu
 	return c.run(ctx, "", fmt.Sprintf("SELECT `user`, COUNT(*) AS statements, "+
 		"SUM(CASE WHEN is_query = 1 THEN 1 ELSE 0 END) AS queries, "+
 		"SUM(CASE WHEN state = 'ERR' THEN 1 ELSE 0 END) AS failures, "+
-		"COUNT(DISTINCT SUBSTRING_INDEX(client_ip, ':', 1)) AS client_hosts, COUNT(DISTINCT db) AS databases, "+
-		"CAST(AVG(query_time) AS BIGINT) AS avg_time_ms, SUM(scan_bytes) AS scan_bytes, SUM(return_rows) AS return_rows, "+
+		"COUNT(DISTINCT SUBSTRING_INDEX(client_ip, ':', 1)) AS client_hosts, COUNT(DISTINCT db) AS db_count, "+
+		"ROUND(AVG(query_time)) AS avg_time_ms, SUM(scan_bytes) AS scan_bytes, SUM(return_rows) AS return_rows, "+
 		"MIN(`time`) AS first_seen, MAX(`time`) AS last_seen "+
 		"FROM %s WHERE %s%s GROUP BY `user` HAVING COUNT(*) >= %d ORDER BY statements DESC",
 		auditTable, since(days), users, threshold), c.metaLimits(), nil)
