@@ -219,3 +219,54 @@ func checkAudit(t *testing.T, tool string, r *result) {
 		}
 	}
 }
+
+func TestAnalyzeColumns(t *testing.T) {
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	r := mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "orders", "db_name": "sample", "columns": []string{"status", "note"}})
+	type summary struct{ Rows, Nulls, Distinct, Min, Max string }
+	got := map[string]summary{}
+	var top []string
+	for _, row := range r.Rows {
+		m := map[string]string{}
+		for i, c := range r.Columns {
+			m[c.Name] = fmt.Sprint(row[i])
+		}
+		switch m["kind"] {
+		case "summary":
+			got[m["column_name"]] = summary{m["sampled_rows"], m["null_count"], m["distinct_count"], m["min_value"], m["max_value"]}
+		case "top_value":
+			if m["column_name"] == "status" {
+				top = append(top, m["value"]+"="+m["frequency"])
+			}
+		}
+	}
+	if s := got["status"]; s.Rows != "5000" || s.Nulls != "0" || s.Distinct != "6" || s.Min != "cancelled" || s.Max != "shipped" {
+		t.Errorf("status summary %+v", s)
+	}
+	if len(top) != 5 || top[0] != "completed=2003" {
+		t.Errorf("status top values %v", top)
+	}
+	if s := got["note"]; s.Nulls == "0" || s.Rows != "5000" {
+		t.Errorf("note summary %+v: the sample has NULL notes", s)
+	}
+	// All columns, one type, a small sample.
+	r = mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "sample.customers", "analysis_types": []string{"nulls"}, "sample_size": 10})
+	for _, row := range r.Rows {
+		if row[1] != "summary" || fmt.Sprint(row[2]) != "10" || row[4] != nil || row[5] != nil {
+			t.Errorf("nulls only, 10 rows: %v", row)
+		}
+	}
+	if r.RowCount < 5 {
+		t.Errorf("all columns of customers: %d rows", r.RowCount)
+	}
+	// A masked column's values do not leave under other names.
+	r = mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "customers", "db_name": "sample", "columns": []string{"email"}})
+	for _, row := range r.Rows {
+		for _, v := range row {
+			if s, ok := v.(string); ok && strings.Contains(s, "@") {
+				t.Errorf("email value %q leaked: %v", s, row)
+			}
+		}
+	}
+}

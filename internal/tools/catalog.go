@@ -61,6 +61,9 @@ func (c *catalog) register(s *mcp.Server) error {
 		add(c, s, "analyze_slow_queries_topn", "Slowest statements", "Groups the audit log's slow runs by statement (sql_hash) in Doris and returns the statements that took the most total time, with run counts, max and average times, scans, memory and failures.", c.slowQueries),
 		add(c, s, "analyze_data_access_patterns", "Access patterns per user", "Aggregates the audit log per user in Doris: statements, queries, failures, client hosts, databases, average time, bytes scanned, rows returned, first and last seen. The audit log does not name tables, so neither does this.", c.accessPatterns),
 		add(c, s, "analyze_resource_growth_curves", "Activity and size growth", "Returns the audit log's activity per day (statements, bytes and rows scanned, CPU, peak memory) and each table's size today from SHOW DATA. Doris keeps no history of table sizes, so sizes are today's only.", c.resourceGrowth),
+		add(c, s, "analyze_columns", "Profile columns", "Profiles columns in one statement that reads at most sample_size rows of the table (the first rows the scan returns, not a random sample): per column the null count, distinct count, min and max of the sample, and its 5 most frequent values. Masked columns' values are left out.", c.analyzeColumns),
+		add(c, s, "analyze_table_storage", "Storage layout", "Returns a Doris table's storage: keys model, partitioning, distribution key and buckets, replication and medium (from SHOW CREATE TABLE), size, replicas and rows (SHOW DATA), then one row per partition (SHOW PARTITIONS).", c.tableStorage),
+		add(c, s, "monitor_data_freshness", "Data freshness", "Returns each table's last data change and flags those older than threshold_hours: on Doris the newest visible version time of its partitions, elsewhere information_schema UPDATE_TIME; the source column says which, and when it is unknown.", c.freshness),
 	)
 }
 

@@ -1,0 +1,126 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+type analyzeColumnsArgs struct {
+	TableName     string   `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName        string   `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	Columns       []string `json:"columns,omitempty" jsonschema:"Columns to analyse, at most 100; all of the table's columns (up to 100) when omitted."`
+	AnalysisTypes []string `json:"analysis_types,omitempty" jsonschema:"Any of nulls, distinct, min_max, top_values; all when omitted."`
+	SampleSize    int      `json:"sample_size,omitempty" jsonschema:"Rows read from the table, 1 to 1000000. Default 100000."`
+}
+
+// Limits of analyze_columns: one statement per table reads at most
+// maxSample rows and reports at most maxAnalyzed columns.
+const (
+	maxAnalyzed = 100
+	maxSample   = 1_000_000
+	topValues   = 5
+)
+
+var analysisTypes = []string{"nulls", "distinct", "min_max", "top_values"}
+
+// analyzeColumns profiles columns in one statement: a CTE reads at most
+// sample_size rows once, one aggregate row per column summarises them and
+// one grouped branch per column gives its most frequent values.
+func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*query.Result, error) {
+	ref, err := parseTable(in.DBName, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := intArg("sample_size", in.SampleSize, 100_000, 1, maxSample)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, t := range in.AnalysisTypes {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if !slices.Contains(analysisTypes, t) {
+			return nil, fmt.Errorf("analysis_types: unknown type %q; use any of %s", t, strings.Join(analysisTypes, ", "))
+		}
+		want[t] = true
+	}
+	if len(want) == 0 {
+		for _, t := range analysisTypes {
+			want[t] = true
+		}
+	}
+	columns := in.Columns
+	if len(columns) > maxAnalyzed {
+		return nil, fmt.Errorf("columns: %d given; analyze at most %d columns per call", len(columns), maxAnalyzed)
+	}
+	for i, col := range columns {
+		if _, err := sqlguard.QuoteIdent(col); err != nil {
+			return nil, fmt.Errorf("columns[%d]: %w", i, err)
+		}
+		if slices.Contains(columns[:i], col) {
+			return nil, fmt.Errorf("columns: %q given twice", col)
+		}
+	}
+	if len(columns) == 0 {
+		// The table's own column list; names the engine gave need no
+		// checking beyond quoting.
+		names, rows, err := c.rows(ctx, "SHOW COLUMNS FROM "+ref.quoted(), c.metaLimits())
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if len(columns) == maxAnalyzed {
+				break
+			}
+			columns = append(columns, text(field(names, r, "Field")))
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString("WITH s AS (SELECT ")
+	for i, col := range columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(col))
+	}
+	fmt.Fprintf(&b, " FROM %s LIMIT %d)", ref.quoted(), sample)
+	mask := c.mask(ctx)
+	pick := func(kind, expr string) string {
+		if want[kind] {
+			return expr
+		}
+		return "NULL"
+	}
+	for i, col := range columns {
+		q := quote(col)
+		values := pick("min_max", "CAST(MIN("+q+") AS CHAR)") + " AS min_value, " + pick("min_max", "CAST(MAX("+q+") AS CHAR)") + " AS max_value"
+		if want["min_max"] && mask.Masks(col) {
+			// The values would leave under names the rules do not cover.
+			values = "'(masked)' AS min_value, '(masked)' AS max_value"
+		}
+		if i > 0 {
+			b.WriteString(" UNION ALL")
+		}
+		fmt.Fprintf(&b, " SELECT %s AS column_name, 'summary' AS kind, COUNT(*) AS sampled_rows, %s AS null_count, "+
+			"%s AS distinct_count, %s, NULL AS value, NULL AS frequency FROM s",
+			sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")"), pick("distinct", "COUNT(DISTINCT "+q+")"), values)
+	}
+	if want["top_values"] {
+		for _, col := range columns {
+			q := quote(col)
+			if mask.Masks(col) {
+				continue
+			}
+			fmt.Fprintf(&b, " UNION ALL (SELECT %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*) "+
+				"FROM s GROUP BY %s ORDER BY COUNT(*) DESC, CAST(%s AS CHAR) LIMIT %d)", sqlQuote(col), q, q, q, topValues)
+		}
+	}
+	lim := c.cfg.Default
+	lim.MaxRows = len(columns) * (1 + topValues)
+	return c.run(ctx, "", b.String(), lim, mask)
+}
