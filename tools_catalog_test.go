@@ -270,3 +270,53 @@ func TestAnalyzeColumns(t *testing.T) {
 		}
 	}
 }
+
+func TestStorageAndFreshness(t *testing.T) {
+	ctx := context.Background()
+	cs, _ := simSession(t, dorissim.Version21)
+	r := mustCall(t, ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders", "db_name": "sample"})
+	tableRow := map[string]any{}
+	for i, c := range r.Columns {
+		tableRow[c.Name] = r.Rows[0][i]
+	}
+	want := map[string]any{
+		"level": "table", "name": "orders", "keys_model": "UNIQUE KEY(id, customer_id, order_date)",
+		"partition_by": "RANGE(order_date)", "distribution": "HASH(id)", "buckets": float64(8),
+		"replication": "tag.location.default: 1", "storage_medium": "hdd", "replica_count": float64(192), "row_count": float64(5000),
+	}
+	for k, v := range want {
+		if diff := cmp.Diff(v, tableRow[k]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", k, diff)
+		}
+	}
+	if r.RowCount != 25 {
+		t.Errorf("%d rows, want the table and its 24 partitions", r.RowCount)
+	}
+
+	r = mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"orders", "sample.customers"}, "threshold_hours": 2})
+	if diff := cmp.Diff([]string{"orders", "sample.customers"}, strs(column(t, r, "table_name"))); diff != "" {
+		t.Errorf("tables (-want +got):\n%s", diff)
+	}
+	// The simulator's partitions became visible an hour before it started.
+	for i, stale := range column(t, r, "stale") {
+		if age := column(t, r, "hours_since_change")[i].(float64); stale != false || age < 1 || age > 2 {
+			t.Errorf("row %d: stale %v, %v hours", i, stale, age)
+		}
+	}
+	r = mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"db_name": "sample"})
+	if r.RowCount != 5 {
+		t.Errorf("every base table of sample: %d rows", r.RowCount)
+	}
+
+	if onRealServer() {
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders"})
+		if !strings.Contains(msg, "needs Apache Doris") {
+			t.Errorf("analyze_table_storage on MariaDB: %q", msg)
+		}
+		r := mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"orders"}})
+		if src := fmt.Sprint(column(t, r, "source")[0]); !strings.Contains(src, "UPDATE_TIME") {
+			t.Errorf("MariaDB freshness source %q", src)
+		}
+	}
+}

@@ -76,8 +76,10 @@ func parseLayout(ddl string) (layout, error) {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		if t.Kind == sqlguard.Punct {
+			// Range partitions are written [(lower), (upper)): '[' opens
+			// what the ')' closes.
 			switch t.Text {
-			case "(":
+			case "(", "[":
 				depth++
 			case ")":
 				depth--
