@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,6 +318,92 @@ func TestStorageAndFreshness(t *testing.T) {
 		r := mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"orders"}})
 		if src := fmt.Sprint(column(t, r, "source")[0]); !strings.Contains(src, "UPDATE_TIME") {
 			t.Errorf("MariaDB freshness source %q", src)
+		}
+	}
+}
+
+// rowsOf returns r's rows as maps of column name to value.
+func rowsOf(r *result) []map[string]any {
+	out := make([]map[string]any, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = map[string]any{}
+		for j, c := range r.Columns {
+			out[i][c.Name] = row[j]
+		}
+	}
+	return out
+}
+
+func TestLineage(t *testing.T) {
+	ctx := context.Background()
+	cs, _ := simSession(t, dorissim.Version21)
+
+	r := mustCall(t, ctx, cs, "analyze_data_flow_dependencies", map[string]any{"target_table": "orders", "db_name": "sample"})
+	var flows, coverage []string
+	for _, m := range rowsOf(r) {
+		if m["relation"] == "coverage" {
+			coverage = append(coverage, fmt.Sprint(m["via"], ": ", m["evidence"]))
+			continue
+		}
+		flows = append(flows, fmt.Sprint(m["relation"], " ", m["depth"], " ", m["from_table"], " -> ", m["to_table"], " ", m["via"]))
+	}
+	want := []string{
+		"downstream 1 sample.orders -> sample.customer_order_totals view",
+		"downstream 1 sample.orders -> sample_mart.daily_sales insert_select",
+		"downstream 1 sample.orders -> sample_mart.customer_ltv insert_select",
+	}
+	slices.Sort(flows)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, flows); diff != "" {
+		t.Errorf("flows (-want +got):\n%s", diff)
+	}
+	if len(coverage) != 3 || !strings.Contains(strings.Join(coverage, "\n"), "1 view definitions read") ||
+		!strings.Contains(strings.Join(coverage, "\n"), "3 distinct INSERT") {
+		t.Errorf("coverage:\n%s", strings.Join(coverage, "\n"))
+	}
+	r = mustCall(t, ctx, cs, "analyze_data_flow_dependencies", map[string]any{"target_table": "sample_mart.customer_ltv", "include_views": false, "depth": 1})
+	flows = nil
+	for _, m := range rowsOf(r) {
+		if m["relation"] != "coverage" {
+			flows = append(flows, fmt.Sprint(m["relation"], " ", m["from_table"]))
+		}
+	}
+	slices.Sort(flows)
+	if diff := cmp.Diff([]string{"upstream sample.customers", "upstream sample.orders"}, flows); diff != "" {
+		t.Errorf("upstream of customer_ltv (-want +got):\n%s", diff)
+	}
+
+	r = mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"customer_order_totals.total_spent", "sample.customer_order_totals.name", "sample.customers.city"}})
+	var traces []string
+	for _, m := range rowsOf(r) {
+		if m["target_column"] != "(coverage)" {
+			traces = append(traces, fmt.Sprint(m["target_column"], " <- ", m["source_column"], " ", m["via"]))
+		}
+	}
+	if diff := cmp.Diff([]string{
+		"sample.customer_order_totals.total_spent <- sample.orders.total view",
+		"sample.customer_order_totals.name <- sample.customers.name view",
+		"sample.customers.city <- <nil> <nil>",
+	}, traces); diff != "" {
+		t.Errorf("column lineage (-want +got):\n%s", diff)
+	}
+
+	// Without an audit log the answer says so and still reads views.
+	cs20, _ := simSession(t, dorissim.Version20)
+	r = mustCall(t, ctx, cs20, "analyze_data_flow_dependencies", map[string]any{"target_table": "sample.orders"})
+	var text string
+	for _, m := range rowsOf(r) {
+		text += fmt.Sprint(m["via"], ": ", m["evidence"], "\n")
+	}
+	if !strings.Contains(text, "not used: unavailable") || !strings.Contains(text, "customer_order_totals") {
+		t.Errorf("2.0 answer:\n%s", text)
+	}
+
+	if onRealServer() {
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		r := mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"customer_order_totals.order_count"}})
+		if m := rowsOf(r)[0]; m["source_column"] != "sample.orders.id" {
+			t.Errorf("MariaDB column lineage: %v", rowsOf(r))
 		}
 	}
 }

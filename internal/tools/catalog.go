@@ -64,6 +64,8 @@ func (c *catalog) register(s *mcp.Server) error {
 		add(c, s, "analyze_columns", "Profile columns", "Profiles columns in one statement that reads at most sample_size rows of the table (the first rows the scan returns, not a random sample): per column the null count, distinct count, min and max of the sample, and its 5 most frequent values. Masked columns' values are left out.", c.analyzeColumns),
 		add(c, s, "analyze_table_storage", "Storage layout", "Returns a Doris table's storage: keys model, partitioning, distribution key and buckets, replication and medium (from SHOW CREATE TABLE), size, replicas and rows (SHOW DATA), then one row per partition (SHOW PARTITIONS).", c.tableStorage),
 		add(c, s, "monitor_data_freshness", "Data freshness", "Returns each table's last data change and flags those older than threshold_hours: on Doris the newest visible version time of its partitions, elsewhere information_schema UPDATE_TIME; the source column says which, and when it is unknown.", c.freshness),
+		add(c, s, "trace_column_lineage", "Column lineage", "Traces columns upstream through view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+), read with a SQL lexer; rows marked coverage say which sources were read and what they cannot show.", c.columnLineage),
+		add(c, s, "analyze_data_flow_dependencies", "Table data flow", "Returns the tables that feed a table (upstream) and that it feeds (downstream), from view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+); rows marked coverage say which sources were read and what they cannot show.", c.dataFlow),
 	)
 }
 
