@@ -2,6 +2,7 @@ package doris
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorissim"
@@ -405,5 +407,179 @@ func TestLineage(t *testing.T) {
 		if m := rowsOf(r)[0]; m["source_column"] != "sample.orders.id" {
 			t.Errorf("MariaDB column lineage: %v", rowsOf(r))
 		}
+	}
+}
+
+// Resources and prompts through the go-sdk client: list, templates, read
+// each template, get each prompt with and without arguments.
+func TestResourcesAndPrompts(t *testing.T) {
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+
+	list, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, r := range list.Resources {
+		uris = append(uris, r.URI)
+	}
+	if diff := cmp.Diff([]string{
+		"doris://stats/database", "doris://view/sample/customer_order_totals", "doris://table/sample/customers",
+		"doris://table/sample/events", "doris://table/sample/order_items", "doris://table/sample/orders", "doris://table/sample/products",
+	}, uris, cmpSorted); diff != "" || list.NextCursor != "" {
+		t.Errorf("resources/list (-want +got):\n%s cursor %q", diff, list.NextCursor)
+	}
+
+	tmpls, err := cs.ListResourceTemplates(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var templates []string
+	for _, tm := range tmpls.ResourceTemplates {
+		templates = append(templates, tm.URITemplate)
+	}
+	if diff := cmp.Diff([]string{"doris://table/{db}/{table}", "doris://view/{db}/{view}"}, templates, cmpSorted); diff != "" {
+		t.Errorf("templates (-want +got):\n%s", diff)
+	}
+
+	read := func(uri string) map[string]any {
+		t.Helper()
+		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err != nil {
+			t.Fatalf("%s: %v", uri, err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(res.Contents[0].Text), &doc); err != nil {
+			t.Fatalf("%s: %v", uri, err)
+		}
+		return doc
+	}
+	table := read("doris://table/sample/orders")
+	if ddl, _ := table["ddl"].(string); !strings.Contains(ddl, "CREATE TABLE") || len(table["columns"].([]any)) != 7 || len(table["indexes"].([]any)) != 3 {
+		t.Errorf("table resource: %v", table)
+	}
+	if c := table["columns"].([]any)[0].(map[string]any); c["name"] != "id" || c["comment"] != "Order ID" {
+		t.Errorf("first column %v", c)
+	}
+	view := read("doris://view/sample/customer_order_totals")
+	if ddl, _ := view["ddl"].(string); !strings.Contains(strings.ToUpper(ddl), "VIEW") || len(view["columns"].([]any)) != 4 {
+		t.Errorf("view resource: %v", view)
+	}
+	stats := read("doris://stats/database")
+	if stats["db"] != "sample" || len(stats["tables"].([]any)) != 6 {
+		t.Errorf("stats resource: %v", stats)
+	}
+	for _, bad := range []string{"doris://table/sample/no_such_table", "doris://view/sample/orders", "doris://table/sample/x%60%3B%20DROP", "doris://table/sample/a/b"} {
+		if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: bad}); err == nil {
+			t.Errorf("%s: read succeeded", bad)
+		}
+	}
+
+	pl, err := cs.ListPrompts(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pl.Prompts {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"data_quality_check", "performance_optimization", "real_time_monitoring", "report_generation",
+		"sales_analysis", "user_behavior_analysis"}, names, cmpSorted); diff != "" {
+		t.Errorf("prompts (-want +got):\n%s", diff)
+	}
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toolNames []string
+	for _, tl := range tools.Tools {
+		toolNames = append(toolNames, tl.Name)
+	}
+	for _, p := range pl.Prompts {
+		for _, args := range []map[string]string{nil, argsFor(p)} {
+			res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: p.Name, Arguments: args})
+			if err != nil {
+				t.Fatalf("%s %v: %v", p.Name, args, err)
+			}
+			text := res.Messages[0].Content.(*mcp.TextContent).Text
+			steers := 0
+			for _, tool := range toolNames {
+				if strings.Contains(text, tool) {
+					steers++
+				}
+			}
+			if steers < 2 {
+				t.Errorf("%s: names %d of the server's tools:\n%s", p.Name, steers, text)
+			}
+			for _, v := range args {
+				if !strings.Contains(text, v) {
+					t.Errorf("%s: argument %q not used:\n%s", p.Name, v, text)
+				}
+			}
+		}
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "sales_analysis", Arguments: map[string]string{"bogus": "x"}}); err == nil {
+		t.Error("an unknown prompt argument was accepted")
+	}
+}
+
+var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+func argsFor(p *mcp.Prompt) map[string]string {
+	args := map[string]string{}
+	for _, a := range p.Arguments {
+		args[a.Name] = "value-of-" + a.Name
+	}
+	return args
+}
+
+// resources/list pages through a database with more tables than a page.
+func TestResourcePages(t *testing.T) {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	db := openDB(t, sim.DSN(""))
+	if _, err := db.Exec("CREATE DATABASE paged"); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 230 {
+		name := fmt.Sprintf("t_%03d", i)
+		if _, err := db.Exec("CREATE TABLE paged." + name + " (id INT PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "doris://table/paged/"+name)
+	}
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, sim.DSN("paged"))).URL+"/mcp", nil, "")
+	var got []string
+	pages := 0
+	for r, err := range cs.Resources(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.URI)
+	}
+	res, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for params := (&mcp.ListResourcesParams{}); ; params.Cursor = res.NextCursor {
+		if res, err = cs.ListResources(ctx, params); err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if res.NextCursor == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(append([]string{"doris://stats/database"}, want...), got, cmpSorted); diff != "" {
+		t.Errorf("all pages (-want +got):\n%s", diff)
+	}
+	if pages != 3 {
+		t.Errorf("%d pages, want 3 of at most 100", pages)
 	}
 }

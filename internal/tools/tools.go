@@ -49,6 +49,8 @@ type Config struct {
 func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	c := &catalog{cfg: cfg}
 	err := c.register(s)
+	c.registerResources(s)
+	c.registerPrompts(s)
 	return c.names, err
 }
 
