@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -256,7 +260,7 @@ func TestAnalyzeColumns(t *testing.T) {
 	// All columns, one type, a small sample.
 	r = mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "sample.customers", "analysis_types": []string{"nulls"}, "sample_size": 10})
 	for _, row := range r.Rows {
-		if row[1] != "summary" || fmt.Sprint(row[2]) != "10" || row[4] != nil || row[5] != nil {
+		if row[2] != "summary" || fmt.Sprint(row[3]) != "10" || row[5] != nil || row[6] != nil {
 			t.Errorf("nulls only, 10 rows: %v", row)
 		}
 	}
@@ -581,5 +585,169 @@ func TestResourcePages(t *testing.T) {
 	}
 	if pages != 3 {
 		t.Errorf("%d pages, want 3 of at most 100", pages)
+	}
+}
+
+// feStatements is how many statements the simulator has run, from its FE
+// metrics.
+func feStatements(t testing.TB, sim *dorissim.Server) int {
+	t.Helper()
+	resp, err := http.Get("http://" + sim.FEHTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "doris_fe_query_total "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatal("no doris_fe_query_total in the FE metrics")
+	return 0
+}
+
+// Bad input gets a clear tool error; input refused by validation sends no
+// statement at all, and injection attempts change nothing.
+func TestCatalogBadInput(t *testing.T) {
+	ctx := context.Background()
+	cs, sim := simSession(t, dorissim.Version21)
+	mustCall(t, ctx, cs, "get_db_list", nil) // the backend is detected once, before counting
+	hostile := "orders` ; DROP TABLE orders; -- "
+	many := make([]string, 10_000)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%d", i)
+	}
+	// Refused before any statement is sent.
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"get_table_comment", map[string]any{}, "table_name is required"},
+		{"get_table_comment", map[string]any{"table_name": "a.b.c.d"}, "at most 3 parts"},
+		{"get_table_comment", map[string]any{"table_name": "orders", "catalog_name": "hive_lake"}, "internal catalog only"},
+		{"get_table_column_comments", map[string]any{"table_name": "orders", "db_name": "x\x00y"}, "db_name"},
+		{"get_table_indexes", map[string]any{"table_name": "sample.orders", "db_name": "other"}, "names database"},
+		{"get_table_basic_info", map[string]any{"table_name": "orders", "catalog_name": "x`y"}, "catalog_name"},
+		{"get_recent_audit_logs", map[string]any{"days": -1}, "days must be between 1 and 90"},
+		{"get_recent_audit_logs", map[string]any{"limit": 1_000_000}, "limit must be between"},
+		{"analyze_slow_queries_topn", map[string]any{"top_n": 5000}, "top_n must be between 1 and 1000"},
+		{"analyze_slow_queries_topn", map[string]any{"min_execution_time_ms": -5}, "min_execution_time_ms"},
+		{"analyze_data_access_patterns", map[string]any{"days": 91}, "days must be between"},
+		{"analyze_data_access_patterns", map[string]any{"include_system_users": "yes"}, "include_system_users must be true or false"},
+		{"analyze_resource_growth_curves", map[string]any{"days": 1000}, "days must be between"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "columns": many}, "at most 100 columns"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{"id", "id"}}, "given twice"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{strings.Repeat("x", 65)}}, "columns[0]"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "analysis_types": []string{"nulls; DROP"}}, "unknown type"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "sample_size": 2_000_000}, "sample_size must be between"},
+		{"analyze_table_storage", map[string]any{"table_name": ""}, "table_name is required"},
+		{"monitor_data_freshness", map[string]any{"table_names": many}, "at most 100 tables"},
+		{"monitor_data_freshness", map[string]any{"table_names": []string{"a.b.c.d"}}, "table_names[0]"},
+		{"monitor_data_freshness", map[string]any{"threshold_hours": 0.5}, "threshold_hours must be an integer"},
+		{"monitor_data_freshness", map[string]any{"threshold_hours": 100_000}, "threshold_hours must be between"},
+		{"trace_column_lineage", map[string]any{}, "target_columns is required"},
+		{"trace_column_lineage", map[string]any{"target_columns": []string{"justcolumn"}}, "db.table.column or table.column"},
+		{"trace_column_lineage", map[string]any{"target_columns": many}, "at most 50 columns"},
+		{"trace_column_lineage", map[string]any{"target_columns": []string{"a.b"}, "depth": 11}, "depth must be between 1 and 10"},
+		{"analyze_data_flow_dependencies", map[string]any{"target_table": "orders", "depth": -2}, "depth must be between"},
+		{"analyze_data_flow_dependencies", map[string]any{"target_table": "a.b.c.d"}, "target_table"},
+		{"analyze_data_flow_dependencies", map[string]any{"target_table": "orders", "bogus": 1}, `unknown argument "bogus"`},
+	} {
+		before := feStatements(t, sim)
+		_, msg, err := call(ctx, cs, tc.tool, tc.args)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.tool, err)
+		}
+		if !strings.Contains(msg, tc.want) {
+			t.Errorf("%s %.80v: %q, want %q", tc.tool, tc.args, msg, tc.want)
+		}
+		if n := feStatements(t, sim) - before; n != 0 {
+			t.Errorf("%s %.80v: %d statements sent for refused input", tc.tool, tc.args, n)
+		}
+	}
+	// Unknown and hostile names reach Doris only quoted: they name nothing.
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"get_table_comment", map[string]any{"table_name": hostile, "db_name": "sample"}},
+		{"get_table_comment", map[string]any{"table_name": "orders", "db_name": "sample' OR '1'='1"}},
+		{"get_table_column_comments", map[string]any{"table_name": "no_such_table"}},
+		{"get_table_indexes", map[string]any{"table_name": hostile}},
+		{"get_table_basic_info", map[string]any{"table_name": "orders', 'x"}},
+		{"analyze_columns", map[string]any{"table_name": hostile}},
+		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{"id`) FROM orders; DROP TABLE orders; --"}}},
+		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{"no_such_column"}}},
+		{"analyze_table_storage", map[string]any{"table_name": hostile}},
+		{"monitor_data_freshness", map[string]any{"table_names": []string{hostile}}},
+	} {
+		_, msg, err := call(ctx, cs, tc.tool, tc.args)
+		if err != nil || msg == "" {
+			t.Errorf("%s %v: err %v, tool error %q; want a tool error", tc.tool, tc.args, err, msg)
+		}
+	}
+	// Names that match nothing give empty answers, not errors.
+	r := mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"sample.`x``; DROP TABLE orders`.c"}})
+	if got := fmt.Sprint(column(t, r, "evidence")[0]); !strings.Contains(got, "no source found") {
+		t.Errorf("lineage of an unknown column: %q", got)
+	}
+	// The tables the hostile names mention are all still there.
+	r = mustCall(t, ctx, cs, "get_db_table_list", map[string]any{"db_name": "sample"})
+	if r.RowCount != 6 || !hasRow(r, 0, "orders") {
+		t.Errorf("sample after the injection attempts: %v", r.Rows)
+	}
+}
+
+// analyze_columns on a table of a million rows sends one statement, which
+// reads at most sample_size rows and stays within the time and byte caps.
+func TestAnalyzeColumnsMillionRows(t *testing.T) {
+	ctx := context.Background()
+	cs, sim := simSession(t, dorissim.Version21, WithQueryTimeout(10*time.Second, 60*time.Second), WithMaxBytes(64<<10, 1<<20))
+	// The simulator's seq tables are generated as they are read:
+	// seq_1_to_1000000 is a million-row table.
+	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}}
+	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"}) // detection, before counting
+
+	before := feStatements(t, sim)
+	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"})
+	perStatement := feStatements(t, sim) - before // with the runtime's own session statements
+
+	before = feStatements(t, sim)
+	start := time.Now()
+	r := mustCall(t, ctx, cs, "analyze_columns", args)
+	took := time.Since(start)
+	if n := feStatements(t, sim) - before; n != perStatement {
+		t.Errorf("analyze_columns sent %d statements, one statement is %d", n, perStatement)
+	}
+	if took > 10*time.Second || r.Truncated {
+		t.Errorf("took %v, truncated %v: beyond the caps", took, r.Truncated)
+	}
+	m := rowsOf(r)[0]
+	if m["kind"] != "summary" || r.RowCount != 6 || m["sampled_rows"] != float64(100_000) || m["distinct_count"] != float64(100_000) || m["min_value"] != "1" {
+		t.Errorf("summary %v", m)
+	}
+	t.Logf("analyze_columns on 1,000,000 rows (sample 100,000): %v", took)
+}
+
+func BenchmarkAnalyzeColumnsMillionRows(b *testing.B) {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	cs := connect(b, ctx, serveHTTP(b, newServer(b, sim.DSN(dorissim.SampleDB))).URL+"/mcp", nil, "")
+	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}}
+	for b.Loop() {
+		mustCall(b, ctx, cs, "analyze_columns", args)
 	}
 }

@@ -81,7 +81,11 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 	}
 
 	var b strings.Builder
-	b.WriteString("WITH s AS (SELECT ")
+	// The CTE reads the sample once. It sits in a derived table so the
+	// statement starts with SELECT and the runtime can bound it with a
+	// hint, not with session variables that cost a statement and a
+	// connection.
+	b.WriteString("SELECT * FROM (WITH s AS (SELECT ")
 	for i, col := range columns {
 		if i > 0 {
 			b.WriteString(", ")
@@ -90,15 +94,19 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 	}
 	fmt.Fprintf(&b, " FROM %s LIMIT %d)", ref.quoted(), sample)
 	mask := c.mask(ctx)
-	pick := func(kind, expr string) string {
+	// The first branch of a UNION decides its column types, so its NULLs
+	// are typed: some engines drop the later branches' values into an
+	// untyped NULL column.
+	const nullInt, nullText = "NULLIF(COUNT(*), COUNT(*))", "NULLIF('', '')"
+	pick := func(kind, expr, null string) string {
 		if want[kind] {
 			return expr
 		}
-		return "NULL"
+		return null
 	}
 	for i, col := range columns {
 		q := quote(col)
-		values := pick("min_max", "CAST(MIN("+q+") AS CHAR)") + " AS min_value, " + pick("min_max", "CAST(MAX("+q+") AS CHAR)") + " AS max_value"
+		values := pick("min_max", "CAST(MIN("+q+") AS CHAR)", nullText) + " AS min_value, " + pick("min_max", "CAST(MAX("+q+") AS CHAR)", nullText) + " AS max_value"
 		if want["min_max"] && mask.Masks(col) {
 			// The values would leave under names the rules do not cover.
 			values = "'(masked)' AS min_value, '(masked)' AS max_value"
@@ -106,20 +114,21 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 		if i > 0 {
 			b.WriteString(" UNION ALL")
 		}
-		fmt.Fprintf(&b, " SELECT %s AS column_name, 'summary' AS kind, COUNT(*) AS sampled_rows, %s AS null_count, "+
-			"%s AS distinct_count, %s, NULL AS value, NULL AS frequency FROM s",
-			sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")"), pick("distinct", "COUNT(DISTINCT "+q+")"), values)
+		fmt.Fprintf(&b, " SELECT %d AS column_position, %s AS column_name, 'summary' AS kind, COUNT(*) AS sampled_rows, %s AS null_count, "+
+			"%s AS distinct_count, %s, %s AS value, %s AS frequency FROM s",
+			i+1, sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")", nullInt), pick("distinct", "COUNT(DISTINCT "+q+")", nullInt), values, nullText, nullInt)
 	}
 	if want["top_values"] {
-		for _, col := range columns {
+		for i, col := range columns {
 			q := quote(col)
 			if mask.Masks(col) {
 				continue
 			}
-			fmt.Fprintf(&b, " UNION ALL (SELECT %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*) "+
-				"FROM s GROUP BY %s ORDER BY COUNT(*) DESC, CAST(%s AS CHAR) LIMIT %d)", sqlQuote(col), q, q, q, topValues)
+			fmt.Fprintf(&b, " UNION ALL (SELECT %d, %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*) "+
+				"FROM s GROUP BY %s ORDER BY COUNT(*) DESC, CAST(%s AS CHAR) LIMIT %d)", i+1, sqlQuote(col), q, q, q, topValues)
 		}
 	}
+	b.WriteString(") AS profile ORDER BY column_position, kind, frequency DESC, value")
 	lim := c.cfg.Default
 	lim.MaxRows = len(columns) * (1 + topValues)
 	return c.run(ctx, "", b.String(), lim, mask)
