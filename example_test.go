@@ -86,7 +86,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output:
-	// [exec_query get_db_list get_db_table_list get_sql_explain get_table_schema]
+	// [analyze_columns analyze_data_access_patterns analyze_data_flow_dependencies analyze_resource_growth_curves analyze_slow_queries_topn analyze_table_storage exec_query get_db_list get_db_table_list get_recent_audit_logs get_sql_explain get_table_basic_info get_table_column_comments get_table_comment get_table_indexes get_table_schema monitor_data_freshness trace_column_lineage]
 	// columns: [id city]
 	// rows: [[1,"Qingdao"],[2,"Qingdao"]]
 	// truncated: true (row_limit)
