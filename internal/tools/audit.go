@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 // auditTable is Doris's built-in audit log (2.1 and later).
@@ -18,6 +21,11 @@ var errNoAudit = errors.New("unavailable: needs Apache Doris ≥ 2.1 with the au
 // stmtChars is how much of a statement the audit tools return: enough to
 // recognise it, not a whole generated query.
 const stmtChars = 300
+
+// stmtRead is how much of a statement is read from Doris before its
+// literals are hidden and it is cut to stmtChars: a literal cut in the
+// middle could not be found.
+const stmtRead = 4096
 
 // auditAvailable reports, as errNoAudit, whether the backend is Doris and
 // has the audit table. It is the one place that decides, so that the
@@ -62,9 +70,11 @@ func (c *catalog) recentAuditLogs(ctx context.Context, in recentAuditArgs) (*que
 	}
 	lim := c.cfg.Default
 	lim.MaxRows = limit
-	return c.run(ctx, "", fmt.Sprintf("SELECT `time`, `user`, client_ip, db, state, error_code, query_time AS query_time_ms, "+
+	mask := c.mask(ctx)
+	res, err := c.run(ctx, "", fmt.Sprintf("SELECT `time`, `user`, client_ip, db, state, error_code, query_time AS query_time_ms, "+
 		"scan_rows, scan_bytes, return_rows, LEFT(stmt, %d) AS stmt FROM %s WHERE %s ORDER BY `time` DESC LIMIT %d",
-		stmtChars, auditTable, since(days), limit), lim, c.mask(ctx))
+		stmtRead, auditTable, since(days), limit), lim, mask)
+	return statements(res, err, mask != nil)
 }
 
 type slowQueryArgs struct {
@@ -92,12 +102,14 @@ func (c *catalog) slowQueries(ctx context.Context, in slowQueryArgs) (*query.Res
 	lim := c.cfg.Default
 	lim.MaxRows = top
 	// Runs of one statement share its sql_hash; Doris groups them.
-	return c.run(ctx, "", fmt.Sprintf("SELECT sql_hash, COUNT(*) AS executions, MAX(query_time) AS max_time_ms, "+
+	mask := c.mask(ctx)
+	res, err := c.run(ctx, "", fmt.Sprintf("SELECT sql_hash, COUNT(*) AS executions, MAX(query_time) AS max_time_ms, "+
 		"ROUND(AVG(query_time)) AS avg_time_ms, SUM(query_time) AS total_time_ms, MAX(scan_rows) AS max_scan_rows, "+
 		"MAX(peak_memory_bytes) AS max_peak_memory_bytes, SUM(CASE WHEN state = 'ERR' THEN 1 ELSE 0 END) AS failures, "+
 		"COUNT(DISTINCT `user`) AS users, MAX(`time`) AS last_seen, MAX(LEFT(stmt, %d)) AS stmt "+
 		"FROM %s WHERE %s AND query_time >= %d GROUP BY sql_hash ORDER BY total_time_ms DESC LIMIT %d",
-		stmtChars, auditTable, since(days), minMS, top), lim, c.mask(ctx))
+		stmtRead, auditTable, since(days), minMS, top), lim, mask)
+	return statements(res, err, mask != nil)
 }
 
 type accessPatternArgs struct {
@@ -174,4 +186,73 @@ func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Res
 	return newResult(start, cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
 		"scan_bytes", "BIGINT", "scan_rows", "BIGINT", "cpu_time_ms", "BIGINT", "max_peak_memory_bytes", "BIGINT",
 		"data_size_bytes", "BIGINT", "replica_count", "BIGINT"), out)
+}
+
+// statements post-processes an audit result's stmt column: for a caller
+// whose results are masked, the statements' string and number literals
+// become ?, since a literal in a WHERE clause is a value the mask rules,
+// which match column names, never see; then each is cut to stmtChars.
+func statements(res *query.Result, err error, hide bool) (*query.Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	names, rows, err := decode(res)
+	if err != nil {
+		return nil, err
+	}
+	at := colIndex(names, "stmt")
+	if at < 0 {
+		return res, nil
+	}
+	for _, r := range rows {
+		s := text(r[at])
+		if hide {
+			s = hideLiterals(s)
+		}
+		r[at] = cut(s, stmtChars)
+	}
+	out, err := newResult(time.Now(), res.Columns, rows)
+	if err != nil {
+		return nil, err
+	}
+	out.Truncated, out.TruncationReason, out.ElapsedMS = res.Truncated, res.TruncationReason, res.ElapsedMS
+	return out, nil
+}
+
+// hideLiterals rewrites a statement from its tokens with string and
+// number literals as ? and without comments, which may hold values too.
+// A statement the lexer cannot read (cut by Doris's
+// audit_plugin_max_sql_length inside a literal, say) is kept only up to
+// its first quote or comment.
+func hideLiterals(stmt string) string {
+	toks, err := sqlguard.Tokenize(stmt)
+	if err != nil {
+		if i := strings.IndexAny(stmt, "'\"#/-"); i >= 0 {
+			return stmt[:i] + "…"
+		}
+		return stmt
+	}
+	var b strings.Builder
+	end := 0
+	for i, t := range toks {
+		if i > 0 && t.Pos > end {
+			b.WriteByte(' ')
+		}
+		if t.Kind == sqlguard.String || t.Kind == sqlguard.Number {
+			b.WriteByte('?')
+		} else {
+			b.WriteString(t.Text)
+		}
+		end = t.Pos + len(t.Text)
+	}
+	return b.String()
+}
+
+// cut shortens s to at most n characters, marking the cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
 }
