@@ -715,7 +715,12 @@ func TestAnalyzeColumnsMillionRows(t *testing.T) {
 	// The simulator's seq tables are generated as they are read:
 	// seq_1_to_1000000 is a million-row table.
 	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}}
-	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"}) // detection, before counting
+	// The first call finds out that the simulator has no TABLESAMPLE and
+	// falls back to the first rows; later calls go straight there.
+	first := mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "sample.orders", "columns": []string{"id"}, "sample_size": 10})
+	if got := rowsOf(first)[0]["sampling"]; got != "first 10 rows the scan returned" {
+		t.Errorf("sampling %v", got)
+	}
 
 	before := feStatements(t, sim)
 	mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1"})
@@ -732,7 +737,7 @@ func TestAnalyzeColumnsMillionRows(t *testing.T) {
 		t.Errorf("took %v, truncated %v: beyond the caps", took, r.Truncated)
 	}
 	m := rowsOf(r)[0]
-	if m["kind"] != "summary" || r.RowCount != 6 || m["sampled_rows"] != float64(100_000) || m["distinct_count"] != float64(100_000) || m["min_value"] != "1" {
+	if m["kind"] != "summary" || r.RowCount != 6 || m["sampling"] != "first 100000 rows the scan returned" || m["sampled_rows"] != float64(100_000) || m["distinct_count"] != float64(100_000) || m["min_value"] != "1" {
 		t.Errorf("summary %v", m)
 	}
 	t.Logf("analyze_columns on 1,000,000 rows (sample 100,000): %v", took)

@@ -80,6 +80,28 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 		}
 	}
 
+	mask := c.mask(ctx)
+	be, err := c.cfg.Exec.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lim := c.cfg.Default
+	lim.MaxRows = len(columns) * (1 + topValues)
+	tablesample := be.Engine == query.Doris && !c.noTablesample.Load()
+	res, err := c.run(ctx, "", profileSQL(ref, columns, want, sample, mask, tablesample), lim, mask)
+	if tablesample && err != nil && strings.Contains(strings.ToUpper(err.Error()), "TABLESAMPLE") {
+		// A server that cannot parse it never will; one that refuses it for
+		// this table (not an OLAP table) may sample the next.
+		if msg := strings.ToLower(err.Error()); strings.Contains(msg, "mismatched input") || strings.Contains(msg, "syntax error") {
+			c.noTablesample.Store(true)
+		}
+		res, err = c.run(ctx, "", profileSQL(ref, columns, want, sample, mask, false), lim, mask)
+	}
+	return res, err
+}
+
+// profileSQL is the one statement of analyze_columns.
+func profileSQL(ref tableRef, columns []string, want map[string]bool, sample int, mask *query.Masker, tablesample bool) string {
 	var b strings.Builder
 	// The CTE reads the sample once. It sits in a derived table so the
 	// statement starts with SELECT and the runtime can bound it with a
@@ -92,8 +114,15 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 		}
 		b.WriteString(quote(col))
 	}
-	fmt.Fprintf(&b, " FROM %s LIMIT %d)", ref.quoted(), sample)
-	mask := c.mask(ctx)
+	sampling := fmt.Sprintf("first %d rows the scan returned", sample)
+	if tablesample {
+		// Doris picks whole tablets until it has about that many rows;
+		// the LIMIT holds the count to it.
+		fmt.Fprintf(&b, " FROM %s TABLESAMPLE(%d ROWS) LIMIT %d)", ref.quoted(), sample, sample)
+		sampling = fmt.Sprintf("TABLESAMPLE(%d ROWS)", sample)
+	} else {
+		fmt.Fprintf(&b, " FROM %s LIMIT %d)", ref.quoted(), sample)
+	}
 	// The first branch of a UNION decides its column types, so its NULLs
 	// are typed: some engines drop the later branches' values into an
 	// untyped NULL column.
@@ -115,8 +144,8 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 			b.WriteString(" UNION ALL")
 		}
 		fmt.Fprintf(&b, " SELECT %d AS column_position, %s AS column_name, 'summary' AS kind, COUNT(*) AS sampled_rows, %s AS null_count, "+
-			"%s AS distinct_count, %s, %s AS value, %s AS frequency FROM s",
-			i+1, sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")", nullInt), pick("distinct", "COUNT(DISTINCT "+q+")", nullInt), values, nullText, nullInt)
+			"%s AS distinct_count, %s, %s AS value, %s AS frequency, %s AS sampling FROM s",
+			i+1, sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")", nullInt), pick("distinct", "COUNT(DISTINCT "+q+")", nullInt), values, nullText, nullInt, sqlQuote(sampling))
 	}
 	if want["top_values"] {
 		for i, col := range columns {
@@ -124,12 +153,10 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 			if mask.Masks(col) {
 				continue
 			}
-			fmt.Fprintf(&b, " UNION ALL (SELECT %d, %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*) "+
+			fmt.Fprintf(&b, " UNION ALL (SELECT %d, %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*), NULL "+
 				"FROM s GROUP BY %s ORDER BY COUNT(*) DESC, CAST(%s AS CHAR) LIMIT %d)", i+1, sqlQuote(col), q, q, q, topValues)
 		}
 	}
 	b.WriteString(") AS profile ORDER BY column_position, kind, frequency DESC, value")
-	lim := c.cfg.Default
-	lim.MaxRows = len(columns) * (1 + topValues)
-	return c.run(ctx, "", b.String(), lim, mask)
+	return b.String()
 }

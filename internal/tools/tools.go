@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -57,6 +58,8 @@ func Register(s *mcp.Server, cfg Config) ([]string, error) {
 type catalog struct {
 	cfg   Config
 	names []string
+	// noTablesample is set once the server has refused TABLESAMPLE.
+	noTablesample atomic.Bool
 }
 
 // resultSchema is the output schema shared by every tool: the result shape
