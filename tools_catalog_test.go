@@ -807,3 +807,29 @@ func TestAuditStatementLiterals(t *testing.T) {
 		}
 	}
 }
+
+// Without a default database resources/list has the summary resource only,
+// and reading it says why it cannot answer.
+func TestResourcesWithoutDefaultDB(t *testing.T) {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, sim.DSN(""))).URL+"/mcp", nil, "")
+	list, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Resources) != 1 || list.Resources[0].URI != "doris://stats/database" {
+		t.Errorf("resources: %v", list.Resources)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "doris://stats/database"}); err == nil || !strings.Contains(err.Error(), "no default database") {
+		t.Errorf("reading the summary without a default database: %v", err)
+	}
+	// A template names its database, so it still works.
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "doris://table/sample/orders"}); err != nil {
+		t.Error(err)
+	}
+}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -214,6 +215,10 @@ func (c *catalog) insertEdges(ctx context.Context, l *lineage) error {
 	return nil
 }
 
+// errNoDefaultDB is currentDB's answer on a server configured without a
+// default database.
+var errNoDefaultDB = errors.New("the server has no default database; qualify the name as db.table")
+
 // currentDB is the connection's default database.
 func (c *catalog) currentDB(ctx context.Context) (string, error) {
 	_, rows, err := c.rows(ctx, "SELECT DATABASE()", c.metaLimits())
@@ -221,7 +226,7 @@ func (c *catalog) currentDB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(rows) == 0 || text(rows[0][0]) == "" {
-		return "", fmt.Errorf("the server has no default database; qualify the name as db.table")
+		return "", errNoDefaultDB
 	}
 	return text(rows[0][0]), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -173,9 +174,12 @@ func (c *catalog) listResources(next mcp.MethodHandler) mcp.MethodHandler {
 			res.Resources = append(res.Resources, &mcp.Resource{Name: "database_stats", Title: "Default database summary", URI: statsURI, MIMEType: "application/json"})
 		}
 		db, err := c.currentDB(ctx)
-		if err != nil {
+		if errors.Is(err, errNoDefaultDB) {
 			// Without a default database there is nothing more to list.
 			return res, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		stmt := "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
 		if cursor != "" {
