@@ -394,6 +394,36 @@ func TestLineage(t *testing.T) {
 		t.Errorf("column lineage (-want +got):\n%s", diff)
 	}
 
+	// An INSERT without a column list fills the target's columns in order,
+	// when the target's columns can be read.
+	csMart, sim := simSession(t, dorissim.Version21)
+	raw := openDB(t, sim.DSN(""))
+	for _, stmt := range []string{"CREATE DATABASE sample_mart",
+		"CREATE TABLE sample_mart.customer_ltv (customer_id INT, customer_name VARCHAR(64), lifetime_value DECIMAL(14,2))"} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = mustCall(t, ctx, csMart, "trace_column_lineage", map[string]any{"target_columns": []string{"sample_mart.customer_ltv.lifetime_value", "sample_mart.customer_ltv.customer_id"}})
+	traces = nil
+	var notes string
+	for _, m := range rowsOf(r) {
+		if m["target_column"] == "(coverage)" {
+			notes += fmt.Sprint(m["evidence"], "\n")
+			continue
+		}
+		traces = append(traces, fmt.Sprint(m["column"], " <- ", m["source_column"], " ", m["via"]))
+	}
+	if diff := cmp.Diff([]string{
+		"sample_mart.customer_ltv.lifetime_value <- sample.orders.total insert_select",
+		"sample_mart.customer_ltv.customer_id <- sample.customers.id insert_select",
+	}, traces); diff != "" {
+		t.Errorf("lineage into an INSERT's target (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(notes, "; 2 fill tables whose columns could not be read") {
+		t.Errorf("coverage does not count the two targets without known columns:\n%s", notes)
+	}
+
 	// Without an audit log the answer says so and still reads views.
 	cs20, _ := simSession(t, dorissim.Version20)
 	r = mustCall(t, ctx, cs20, "analyze_data_flow_dependencies", map[string]any{"target_table": "sample.orders"})

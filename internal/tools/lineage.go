@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,7 +183,14 @@ func (c *catalog) insertEdges(ctx context.Context, l *lineage) error {
 		rows = rows[:maxInserts]
 		l.notes = append(l.notes, [2]string{"audit log INSERT … SELECT", fmt.Sprintf("more than %d distinct statements; the %d most recent were read", maxInserts, maxInserts)})
 	}
-	used, unreadable, positional := 0, 0, 0
+	type insert struct {
+		q        parsedQuery
+		target   tableRef
+		cols     []string
+		evidence string
+	}
+	var inserts []insert
+	unreadable := 0
 	for _, r := range rows {
 		toks, err := sqlguard.Tokenize(text(r[1]))
 		if err != nil {
@@ -198,21 +206,75 @@ func (c *catalog) insertEdges(ctx context.Context, l *lineage) error {
 		if len(q.sources) == 0 {
 			continue // INSERT … VALUES or SELECT of constants
 		}
-		if cols == nil {
+		inserts = append(inserts, insert{q, target, cols, fmt.Sprintf("%s runs in the audit log, last %s", text(r[2]), text(r[3]))})
+	}
+	// An INSERT without a column list fills the target's columns in order.
+	var unnamed []tableRef
+	for _, in := range inserts {
+		if in.cols == nil && !slices.ContainsFunc(unnamed, func(t tableRef) bool { return sameTable(t, in.target) }) {
+			unnamed = append(unnamed, in.target)
+		}
+	}
+	columns, err := c.columnsOf(ctx, unnamed)
+	if err != nil {
+		return err
+	}
+	used, positional := 0, 0
+	for _, in := range inserts {
+		if in.cols == nil {
+			in.cols = columns[strings.ToLower(in.target.String())]
+		}
+		if in.cols == nil {
 			positional++
 		}
 		used++
-		l.addQuery(q, target, cols, "insert_select", fmt.Sprintf("%s runs in the audit log, last %s", text(r[2]), text(r[3])))
+		l.addQuery(in.q, in.target, in.cols, "insert_select", in.evidence)
 	}
 	note := fmt.Sprintf("%d distinct INSERT … SELECT statements of the last %d days read", used, lineageDays)
 	if unreadable > 0 {
 		note += fmt.Sprintf("; %d could not be read (cut by audit_plugin_max_sql_length, or not INSERT … SELECT)", unreadable)
 	}
 	if positional > 0 {
-		note += fmt.Sprintf("; %d name no target columns, so their columns are the select list's names, not necessarily the target's", positional)
+		note += fmt.Sprintf("; %d fill tables whose columns could not be read, so their columns are the select list's names, not necessarily the target's", positional)
 	}
 	l.notes = append(l.notes, [2]string{"audit log INSERT … SELECT", note})
 	return nil
+}
+
+// maxColumnLookups bounds the tables whose columns one lineage answer
+// looks up.
+const maxColumnLookups = 50
+
+// columnsOf returns the columns of tables in order, keyed by lower-case
+// db.table; tables information_schema does not know are left out.
+func (c *catalog) columnsOf(ctx context.Context, tables []tableRef) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(tables) > maxColumnLookups {
+		tables = tables[:maxColumnLookups]
+	}
+	var where []string
+	for _, t := range tables {
+		if _, err := sqlguard.QuoteIdent(t.db); err != nil {
+			continue
+		}
+		if _, err := sqlguard.QuoteIdent(t.table); err != nil {
+			continue
+		}
+		where = append(where, "(TABLE_SCHEMA = "+sqlQuote(t.db)+" AND TABLE_NAME = "+sqlQuote(t.table)+")")
+	}
+	if len(where) == 0 {
+		return out, nil
+	}
+	_, rows, err := c.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE "+
+		strings.Join(where, " OR ")+" ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		k := strings.ToLower(text(r[0]) + "." + text(r[1]))
+		out[k] = append(out[k], text(r[2]))
+	}
+	return out, nil
 }
 
 // errNoDefaultDB is currentDB's answer on a server configured without a
