@@ -157,7 +157,6 @@ func New(opts ...Option) (*Server, error) {
 		Logger:       sdkLogger(cfg.logger),
 		Instructions: instructions,
 	})
-	s.mcp.AddReceivingMiddleware(s.withHardStop)
 
 	// The pool starts its loops, so it comes after everything that can fail.
 	s.pool = newPool(&s.cfg)
@@ -180,6 +179,10 @@ func New(opts ...Option) (*Server, error) {
 		s.pool.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
+	// Added last, so it is the outermost: the library's own middleware
+	// (resources/list) runs inside it, with the hard stop and a budget
+	// holder.
+	s.mcp.AddReceivingMiddleware(s.withHardStop)
 	s.builtin = make(map[string]bool, len(builtin))
 	for _, name := range builtin {
 		s.builtin[name] = true

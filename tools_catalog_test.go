@@ -447,8 +447,22 @@ func TestLineage(t *testing.T) {
 // Resources and prompts through the go-sdk client: list, templates, read
 // each template, get each prompt with and without arguments.
 func TestResourcesAndPrompts(t *testing.T) {
+	dsn := backend(t)
+	for name, open := range map[string]func(t *testing.T) *mcp.ClientSession{
+		"http-stateless": func(t *testing.T) *mcp.ClientSession {
+			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, "")
+		},
+		"http-stateful": func(t *testing.T) *mcp.ClientSession {
+			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn, WithStatefulSessions(time.Minute))).URL+"/mcp", nil, "2025-11-25")
+		},
+		"stdio": func(t *testing.T) *mcp.ClientSession { return connectStdio(t, newServer(t, dsn)) },
+	} {
+		t.Run(name, func(t *testing.T) { testResourcesAndPrompts(t, open(t)) })
+	}
+}
+
+func testResourcesAndPrompts(t *testing.T, cs *mcp.ClientSession) {
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
 
 	list, err := cs.ListResources(ctx, nil)
 	if err != nil {

@@ -41,6 +41,8 @@ func (c *catalog) registerResources(s *mcp.Server) {
 		Name: "database_stats", Title: "Default database summary", URI: statsURI, MIMEType: "application/json",
 		Description: "The default database's tables and views with their type, row count, data size and comment.",
 	}, c.readStats)
+	// The caller must add its own receiving middleware after this one, so
+	// that this runs inside it.
 	s.AddReceivingMiddleware(c.listResources)
 }
 
