@@ -189,7 +189,6 @@ func New(opts ...Option) (*Server, error) {
 		Logger:       sdkLogger(cfg.logger),
 		Instructions: instructions,
 	})
-	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
 
 	// The pool starts its loops, so it comes after everything that can fail.
 	s.pool = newPool(&s.cfg)
@@ -215,6 +214,10 @@ func New(opts ...Option) (*Server, error) {
 		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
+	// Added last, so they are the outermost: the tool catalog's own
+	// middleware (resources/list) runs inside them, with the hard stop, a
+	// budget holder and the caller's principal.
+	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
 	s.builtin = make(map[string]bool, len(builtin))
 	for _, name := range builtin {
 		s.builtin[name] = true

@@ -59,8 +59,8 @@ func dorisSession(t testing.TB, sim *dorissim.Server, dsn string, opts ...Option
 	return connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 }
 
-// column returns the index of a result column by name.
-func column(t testing.TB, r *result, name string) int {
+// colIndex returns the index of a result column by name.
+func colIndex(t testing.TB, r *result, name string) int {
 	t.Helper()
 	for i, c := range r.Columns {
 		if c.Name == name {
@@ -95,7 +95,7 @@ func TestDorisToolsPerVersion(t *testing.T) {
 
 			t.Run("get_catalog_list", func(t *testing.T) {
 				r := mustCall(t, ctx, cs, "get_catalog_list", nil)
-				name := column(t, r, "CatalogName")
+				name := colIndex(t, r, "CatalogName")
 				var got []string
 				for _, row := range r.Rows {
 					got = append(got, row[name].(string))
@@ -111,8 +111,8 @@ func TestDorisToolsPerVersion(t *testing.T) {
 
 			t.Run("get_cluster_nodes", func(t *testing.T) {
 				r := mustCall(t, ctx, cs, "get_cluster_nodes", nil)
-				role, alive, ver, start, cores, used, port := column(t, r, "role"), column(t, r, "alive"), column(t, r, "version"),
-					column(t, r, "last_start_time"), column(t, r, "cpu_cores"), column(t, r, "data_used"), column(t, r, "http_port")
+				role, alive, ver, start, cores, used, port := colIndex(t, r, "role"), colIndex(t, r, "alive"), colIndex(t, r, "version"),
+					colIndex(t, r, "last_start_time"), colIndex(t, r, "cpu_cores"), colIndex(t, r, "data_used"), colIndex(t, r, "http_port")
 				var roles []string
 				for _, row := range r.Rows {
 					roles = append(roles, row[role].(string))
@@ -146,7 +146,7 @@ func TestDorisToolsPerVersion(t *testing.T) {
 
 			t.Run("get_table_data_size", func(t *testing.T) {
 				r := mustCall(t, ctx, cs, "get_table_data_size", map[string]any{"db_name": "sample"})
-				tbl, size := column(t, r, "table"), column(t, r, "size_bytes")
+				tbl, size := colIndex(t, r, "table"), colIndex(t, r, "size_bytes")
 				sizes := map[string]float64{}
 				for i, row := range r.Rows {
 					sizes[row[tbl].(string)] = row[size].(float64)
@@ -158,14 +158,14 @@ func TestDorisToolsPerVersion(t *testing.T) {
 					t.Errorf("sizes: %v", sizes)
 				}
 				one := mustCall(t, ctx, cs, "get_table_data_size", map[string]any{"table_name": "orders", "single_replica": true})
-				if one.RowCount != 1 || one.Rows[0][tbl] != "orders" || one.Rows[0][column(t, one, "replicas")] != "one" {
+				if one.RowCount != 1 || one.Rows[0][tbl] != "orders" || one.Rows[0][colIndex(t, one, "replicas")] != "one" {
 					t.Errorf("one table, default database: %v", one.Rows)
 				}
 			})
 
 			t.Run("get_monitoring_metrics", func(t *testing.T) {
 				r := mustCall(t, ctx, cs, "get_monitoring_metrics", nil)
-				node, rl, metric, value, meaning := column(t, r, "node"), column(t, r, "role"), column(t, r, "metric"), column(t, r, "value"), column(t, r, "meaning")
+				node, rl, metric, value, meaning := colIndex(t, r, "node"), colIndex(t, r, "role"), colIndex(t, r, "metric"), colIndex(t, r, "value"), colIndex(t, r, "meaning")
 				seen := map[string]bool{}
 				ups := map[string]float64{}
 				for _, row := range r.Rows {
@@ -208,7 +208,7 @@ func TestDorisToolsPerVersion(t *testing.T) {
 
 			t.Run("get_memory_stats", func(t *testing.T) {
 				r := mustCall(t, ctx, cs, "get_memory_stats", nil)
-				node, cat, name, bytes := column(t, r, "node"), column(t, r, "category"), column(t, r, "name"), column(t, r, "bytes")
+				node, cat, name, bytes := colIndex(t, r, "node"), colIndex(t, r, "category"), colIndex(t, r, "name"), colIndex(t, r, "bytes")
 				// What each BE's /metrics says, read here directly.
 				for _, addr := range sim.BEHTTPAddrs() {
 					want := scrapeGauge(t, "http://"+addr+"/metrics", "doris_be_memory_allocated_bytes")
@@ -253,9 +253,9 @@ func TestDorisToolsPerVersion(t *testing.T) {
 				if msg != "" {
 					t.Fatalf("tool error: %s", msg)
 				}
-				text := r.Rows[0][column(t, r, "profile")].(string)
-				trace := r.Rows[0][column(t, r, "trace_id")].(string)
-				qid := r.Rows[0][column(t, r, "query_id")].(string)
+				text := r.Rows[0][colIndex(t, r, "profile")].(string)
+				trace := r.Rows[0][colIndex(t, r, "trace_id")].(string)
+				qid := r.Rows[0][colIndex(t, r, "query_id")].(string)
 				for _, want := range []string{"COUNT(*) FROM orders WHERE status = 'shipped'", "Trace ID: " + trace, "Profile ID: " + qid, "Default Db: sample"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("profile lacks %q:\n%s", want, text)
@@ -629,7 +629,7 @@ func TestBEHTTPConfigured(t *testing.T) {
 	cs := dorisSession(t, sim, dsn, WithBEHTTP(be))
 	ctx := context.Background()
 	mem := mustCall(t, ctx, cs, "get_memory_stats", nil)
-	node := column(t, mem, "node")
+	node := colIndex(t, mem, "node")
 	for _, row := range mem.Rows {
 		if row[node] != be {
 			t.Errorf("memory of %v, want only %s", row[node], be)
@@ -641,7 +641,7 @@ func TestBEHTTPConfigured(t *testing.T) {
 	m := mustCall(t, ctx, cs, "get_monitoring_metrics", map[string]any{"name_prefix": "up"})
 	var nodes []string
 	for _, row := range m.Rows {
-		nodes = append(nodes, row[column(t, m, "role")].(string)+" "+row[column(t, m, "node")].(string))
+		nodes = append(nodes, row[colIndex(t, m, "role")].(string)+" "+row[colIndex(t, m, "node")].(string))
 	}
 	if diff := cmp.Diff([]string{"fe " + sim.FEHTTPAddr(), "be " + be}, nodes); diff != "" {
 		t.Errorf("nodes read (-want +got):\n%s", diff)

@@ -36,3 +36,18 @@ func (m *Masker) encoder(column string, enc encoder) encoder {
 	}
 	return enc
 }
+
+// Masks reports whether a rule covers column: tools that return a
+// column's values under another name (a profile's min, max and top values)
+// must then leave them out.
+func (m *Masker) Masks(column string) bool {
+	if m == nil {
+		return false
+	}
+	for _, r := range m.rules {
+		if r.Columns.MatchString(column) {
+			return true
+		}
+	}
+	return false
+}

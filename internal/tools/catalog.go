@@ -93,6 +93,19 @@ func (c *catalog) register(s *mcp.Server) error {
 				"allocated, active, resident and cached bytes, and the memory trackers (query, load, compaction, …) in bytes. "+
 				"Needs Apache Doris and the FE HTTP port.",
 			c.memoryStats),
+		add(c, s, "get_table_comment", "Table comment", "Returns a table's comment and type from information_schema.TABLES.", c.tableComment),
+		add(c, s, "get_table_column_comments", "Column comments", "Returns each column of a table with its type and comment, in order, from information_schema.COLUMNS.", c.columnComments),
+		add(c, s, "get_table_indexes", "Table indexes", "Returns a table's indexes from SHOW INDEX, one row per index with its columns in order.", c.tableIndexes),
+		add(c, s, "get_table_basic_info", "Table overview", "Returns a table's type, engine, row count (Doris: its statistics; elsewhere COUNT(*) bounded to 5 s, else the engine's estimate; the answer says which), column and partition counts, data size, comment and times.", c.tableBasicInfo),
+		add(c, s, "get_recent_audit_logs", "Recent audit log", "Returns the newest records of Doris's audit log (__internal_schema.audit_log, Doris 2.1+), statements cut to "+fmt.Sprint(stmtChars)+" characters; for callers whose results are masked, their literals are shown as ? and comments dropped.", c.recentAuditLogs),
+		add(c, s, "analyze_slow_queries_topn", "Slowest statements", "Groups the audit log's slow runs by statement (sql_hash) in Doris and returns the statements that took the most total time, with run counts, max and average times, scans, memory and failures. Statements are shown as get_recent_audit_logs shows them.", c.slowQueries),
+		add(c, s, "analyze_data_access_patterns", "Access patterns per user", "Aggregates the audit log per user in Doris: statements, queries, failures, client hosts, databases, average time, bytes scanned, rows returned, first and last seen. The audit log does not name tables, so neither does this.", c.accessPatterns),
+		add(c, s, "analyze_resource_growth_curves", "Activity and size growth", "Returns the audit log's activity per day (statements, bytes and rows scanned, CPU, peak memory) and each table's size today from SHOW DATA. Doris keeps no history of table sizes, so sizes are today's only.", c.resourceGrowth),
+		add(c, s, "analyze_columns", "Profile columns", "Profiles columns in one statement that reads at most sample_size rows of the table (Doris TABLESAMPLE where the server takes it, else the first rows the scan returns; the sampling column says which): per column the null count, distinct count, min and max of the sample, and its 5 most frequent values. Masked columns' values are left out.", c.analyzeColumns),
+		add(c, s, "analyze_table_storage", "Storage layout", "Returns a Doris table's storage: keys model, partitioning, distribution key and buckets, replication and medium (from SHOW CREATE TABLE), size, replicas and rows (SHOW DATA), then one row per partition (SHOW PARTITIONS).", c.tableStorage),
+		add(c, s, "monitor_data_freshness", "Data freshness", "Returns each table's last data change and flags those older than threshold_hours: on Doris the newest visible version time of its partitions, elsewhere information_schema UPDATE_TIME; the source column says which, and when it is unknown.", c.freshness),
+		add(c, s, "trace_column_lineage", "Column lineage", "Traces columns upstream through view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+), read with a SQL lexer; rows marked coverage say which sources were read and what they cannot show.", c.columnLineage),
+		add(c, s, "analyze_data_flow_dependencies", "Table data flow", "Returns the tables that feed a table (upstream) and that it feeds (downstream), from view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+); rows marked coverage say which sources were read and what they cannot show.", c.dataFlow),
 	)
 }
 

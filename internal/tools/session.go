@@ -163,12 +163,3 @@ func (c *catalog) hold(ctx context.Context, res *query.Result) (*query.Result, e
 	shrink(n)
 	return res, nil
 }
-
-// cols names result columns with their types.
-func cols(nameType ...string) []query.Column {
-	out := make([]query.Column, 0, len(nameType)/2)
-	for i := 0; i+1 < len(nameType); i += 2 {
-		out = append(out, query.Column{Name: nameType[i], Type: nameType[i+1]})
-	}
-	return out
-}

@@ -20,6 +20,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -70,6 +71,8 @@ type Config struct {
 func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	c := &catalog{cfg: cfg, caps: newCapabilityCache(cfg.CapabilityTTL)}
 	err := c.register(s)
+	c.registerResources(s)
+	c.registerPrompts(s)
 	return c.names, err
 }
 
@@ -77,6 +80,8 @@ type catalog struct {
 	cfg   Config
 	names []string
 	caps  *capabilityCache
+	// noTablesample is set once the server has refused TABLESAMPLE.
+	noTablesample atomic.Bool
 }
 
 // resultSchema is the output schema shared by every tool: the result shape

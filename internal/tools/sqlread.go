@@ -1,0 +1,330 @@
+package tools
+
+import (
+	"strings"
+
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+// A reader of the SQL text Doris stores, for lineage: view definitions
+// and logged INSERT … SELECT statements. It works on the guard's tokens,
+// so names inside strings and comments are never read as tables, and it
+// reads what lineage needs, not the whole grammar: the tables after FROM
+// and JOIN with their aliases, and the column references of each item of
+// the outer select list.
+
+// source is a table a query reads, with the alias it is known by.
+type source struct {
+	ref   tableRef
+	alias string
+}
+
+// colRef is a column reference: a qualifier (table or alias, may be
+// empty) and a column.
+type colRef struct{ qual, col string }
+
+// selectItem is one item of a select list: the name of the output column
+// (its alias, or the column it copies) and the columns it reads.
+type selectItem struct {
+	name string
+	refs []colRef
+}
+
+// parsedQuery is what lineage reads of a query.
+type parsedQuery struct {
+	sources []source
+	items   []selectItem // of the outermost select
+}
+
+// clauseWords end a table reference's alias position.
+var clauseWords = map[string]bool{
+	"ON": true, "USING": true, "WHERE": true, "GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true,
+	"JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true, "CROSS": true, "OUTER": true,
+	"NATURAL": true, "UNION": true, "EXCEPT": true, "INTERSECT": true, "MINUS": true, "WINDOW": true,
+	"TABLESAMPLE": true, "PARTITION": true, "PARTITIONS": true, "LATERAL": true, "SELECT": true, "FROM": true,
+	"QUALIFY": true, "TABLET": true, "FOR": true, "INTO": true, "VALUES": true, "SET": true,
+}
+
+// exprWords are keywords that appear in expressions and are not columns.
+var exprWords = map[string]bool{
+	"AS": true, "CASE": true, "WHEN": true, "THEN": true, "ELSE": true, "END": true, "AND": true, "OR": true,
+	"NOT": true, "NULL": true, "IS": true, "IN": true, "BETWEEN": true, "LIKE": true, "REGEXP": true, "DISTINCT": true,
+	"TRUE": true, "FALSE": true, "INTERVAL": true, "DIV": true, "MOD": true, "XOR": true, "ALL": true, "ANY": true,
+	"EXISTS": true, "OVER": true, "BY": true, "ASC": true, "DESC": true, "ROWS": true, "RANGE": true, "UNBOUNDED": true,
+	"PRECEDING": true, "FOLLOWING": true, "CURRENT": true, "ROW": true, "SEPARATOR": true, "BINARY": true,
+	"DAY": true, "HOUR": true, "MINUTE": true, "SECOND": true, "MONTH": true, "YEAR": true, "WEEK": true, "QUARTER": true,
+}
+
+func isName(t sqlguard.Token) bool { return t.Kind == sqlguard.Word || t.Kind == sqlguard.QuotedIdent }
+
+func isWord(t sqlguard.Token, w string) bool {
+	return t.Kind == sqlguard.Word && strings.EqualFold(t.Text, w)
+}
+
+func isPunct(t sqlguard.Token, p string) bool { return t.Kind == sqlguard.Punct && t.Text == p }
+
+// qualified reads name[.name[.name]] at i: its parts and the index after.
+func qualified(toks []sqlguard.Token, i int) ([]string, int) {
+	var parts []string
+	for i < len(toks) && (isName(toks[i]) || toks[i].Kind == sqlguard.Number && len(parts) > 0) {
+		parts = append(parts, toks[i].Name())
+		if i+1 < len(toks) && isPunct(toks[i+1], ".") {
+			i += 2
+			continue
+		}
+		i++
+		break
+	}
+	return parts, i
+}
+
+// parseQuery reads a query's tables (db is the database unqualified names
+// are in) and its outer select list.
+func parseQuery(toks []sqlguard.Token, db string) parsedQuery {
+	var q parsedQuery
+	ctes := map[string]bool{}
+	// WITH name AS (...), name AS (...): these names are not tables.
+	if len(toks) > 0 && isWord(toks[0], "WITH") {
+		depth := 0
+		for i := 1; i < len(toks); i++ {
+			switch {
+			case isPunct(toks[i], "("):
+				depth++
+			case isPunct(toks[i], ")"):
+				depth--
+			case depth == 0 && isName(toks[i]) && i+1 < len(toks) && (isWord(toks[i+1], "AS") || isPunct(toks[i+1], "(")):
+				ctes[strings.ToLower(toks[i].Name())] = true
+			}
+			if depth == 0 && isWord(toks[i], "SELECT") {
+				break
+			}
+		}
+	}
+	// Tables: after FROM, JOIN, and commas of a FROM list at its depth.
+	depth := 0
+	fromDepth := -1
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case isPunct(t, "("):
+			depth++
+			continue
+		case isPunct(t, ")"):
+			depth--
+			if depth < fromDepth {
+				fromDepth = -1
+			}
+			continue
+		}
+		expectTable := false
+		switch {
+		case isWord(t, "FROM") || isWord(t, "JOIN"):
+			expectTable, fromDepth = true, depth
+		case isPunct(t, ",") && depth == fromDepth:
+			expectTable = true
+		case t.Kind == sqlguard.Word && depth == fromDepth && (isWord(t, "WHERE") || isWord(t, "GROUP") || isWord(t, "ORDER") ||
+			isWord(t, "HAVING") || isWord(t, "LIMIT") || isWord(t, "UNION") || isWord(t, "ON") || isWord(t, "SELECT")):
+			fromDepth = -1
+		}
+		if !expectTable || i+1 >= len(toks) || !isName(toks[i+1]) {
+			continue
+		}
+		parts, next := qualified(toks, i+1)
+		if len(parts) == 0 || len(parts) > 3 {
+			continue
+		}
+		ref := tableRef{db: db, table: parts[len(parts)-1]}
+		if len(parts) >= 2 {
+			ref.db = parts[len(parts)-2]
+		}
+		if len(parts) == 1 && ctes[strings.ToLower(ref.table)] {
+			continue
+		}
+		alias := ""
+		if next < len(toks) && isWord(toks[next], "AS") {
+			next++
+		}
+		if next < len(toks) && isName(toks[next]) && !clauseWords[strings.ToUpper(toks[next].Text)] {
+			alias = toks[next].Name()
+		}
+		q.sources = append(q.sources, source{ref: ref, alias: alias})
+		i = next - 1
+	}
+	q.items = selectList(toks)
+	return q
+}
+
+// selectList reads the items of the outermost SELECT: from the first
+// SELECT at depth 0 to its FROM.
+func selectList(toks []sqlguard.Token) []selectItem {
+	depth, start := 0, -1
+	for i, t := range toks {
+		switch {
+		case isPunct(t, "("):
+			depth++
+		case isPunct(t, ")"):
+			depth--
+		case depth == 0 && isWord(t, "SELECT"):
+			start = i + 1
+		}
+		if start >= 0 {
+			break
+		}
+	}
+	if start < 0 {
+		return nil
+	}
+	if start < len(toks) && (isWord(toks[start], "DISTINCT") || isWord(toks[start], "ALL")) {
+		start++
+	}
+	var items []selectItem
+	from := start
+	depth = 0
+	for i := start; i <= len(toks); i++ {
+		end := i == len(toks)
+		if !end {
+			t := toks[i]
+			switch {
+			case isPunct(t, "("):
+				depth++
+			case isPunct(t, ")"):
+				depth--
+			}
+			end = depth == 0 && (isWord(t, "FROM") || isWord(t, "INTO") || isWord(t, "UNION"))
+			if !end && !(depth == 0 && isPunct(t, ",")) {
+				continue
+			}
+		}
+		if i > from {
+			items = append(items, readItem(toks[from:i]))
+		}
+		from = i + 1
+		if end {
+			break
+		}
+	}
+	return items
+}
+
+// readItem reads one select item: its output name and the columns in it.
+func readItem(toks []sqlguard.Token) selectItem {
+	var it selectItem
+	body := toks
+	n := len(toks)
+	switch {
+	case n >= 2 && isWord(toks[n-2], "AS") && (isName(toks[n-1]) || toks[n-1].Kind == sqlguard.String):
+		it.name, body = toks[n-1].Name(), toks[:n-2]
+		if toks[n-1].Kind == sqlguard.String {
+			it.name = unquoteString(toks[n-1].Text)
+		}
+	case n >= 2 && isName(toks[n-1]) && !isPunct(toks[n-2], ".") && toks[n-2].Kind != sqlguard.Punct && !exprWords[strings.ToUpper(toks[n-1].Text)]:
+		// An alias without AS: expr name.
+		it.name, body = toks[n-1].Name(), toks[:n-1]
+	}
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		t := body[i]
+		switch {
+		case isPunct(t, "("):
+			depth++
+			continue
+		case isPunct(t, ")"):
+			depth--
+			continue
+		case isWord(t, "AS") && depth > 0:
+			i++ // CAST(x AS type): the type is no column
+			continue
+		case !isName(t) || t.Kind == sqlguard.Word && exprWords[strings.ToUpper(t.Text)]:
+			continue
+		}
+		if i > 0 && isPunct(body[i-1], ".") {
+			continue
+		}
+		parts, next := qualified(body, i)
+		if next < len(body) && isPunct(body[next], "(") {
+			i = next - 1 // a function call
+			continue
+		}
+		r := colRef{col: parts[len(parts)-1]}
+		if len(parts) >= 2 {
+			r.qual = parts[len(parts)-2]
+		}
+		it.refs = append(it.refs, r)
+		i = next - 1
+	}
+	if it.name == "" && len(it.refs) == 1 && len(body) <= 3 {
+		it.name = it.refs[0].col
+	}
+	return it
+}
+
+// resolve names the table a column reference reads: by alias or table
+// name, or the only source when unqualified. ok is false when it cannot
+// tell (an unqualified column with several sources).
+func (q parsedQuery) resolve(r colRef) (tableRef, bool) {
+	for _, s := range q.sources {
+		if r.qual == "" && len(q.sources) == 1 {
+			return s.ref, true
+		}
+		if r.qual != "" && (strings.EqualFold(s.alias, r.qual) || s.alias == "" && strings.EqualFold(s.ref.table, r.qual)) {
+			return s.ref, true
+		}
+	}
+	return tableRef{}, false
+}
+
+// insertTarget reads INSERT [INTO|OVERWRITE TABLE] name [PARTITION …]
+// [(columns)] and returns the table, the listed columns and where the
+// query starts.
+func insertTarget(toks []sqlguard.Token, db string) (ref tableRef, columns []string, query int, ok bool) {
+	if len(toks) < 3 || !isWord(toks[0], "INSERT") {
+		return tableRef{}, nil, 0, false
+	}
+	i := 1
+	for i < len(toks) && (isWord(toks[i], "INTO") || isWord(toks[i], "OVERWRITE") || isWord(toks[i], "TABLE")) {
+		i++
+	}
+	parts, i := qualified(toks, i)
+	if len(parts) == 0 || len(parts) > 3 {
+		return tableRef{}, nil, 0, false
+	}
+	ref = tableRef{db: db, table: parts[len(parts)-1]}
+	if len(parts) >= 2 {
+		ref.db = parts[len(parts)-2]
+	}
+	partition := false // the next group lists partitions, not columns
+	for i < len(toks) {
+		switch {
+		case isWord(toks[i], "PARTITION"):
+			partition = true
+			i++
+		case isWord(toks[i], "PARTITION") || isWord(toks[i], "TEMPORARY") || isWord(toks[i], "WITH") && i+1 < len(toks) && isWord(toks[i+1], "LABEL"):
+			i++
+		case isPunct(toks[i], "("):
+			depth := 0
+			var cols []string
+			for ; i < len(toks); i++ {
+				if isPunct(toks[i], "(") {
+					depth++
+				} else if isPunct(toks[i], ")") {
+					depth--
+					if depth == 0 {
+						break
+					}
+				} else if depth == 1 && isName(toks[i]) {
+					cols = append(cols, toks[i].Name())
+				}
+			}
+			i++
+			if !partition {
+				columns = cols
+			}
+			partition = false
+		case isWord(toks[i], "SELECT") || isWord(toks[i], "WITH"):
+			return ref, columns, i, true
+		default:
+			i++
+		}
+	}
+	return tableRef{}, nil, 0, false
+}

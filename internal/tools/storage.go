@@ -1,0 +1,298 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+// errNotDoris is the capability error of the tools that read Doris's
+// storage layout.
+var errNotDoris = errors.New("unavailable: needs Apache Doris (partitions, buckets and replicas are Doris's storage layout)")
+
+func (c *catalog) requireDoris(ctx context.Context) error {
+	be, err := c.cfg.Exec.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	if be.Engine != query.Doris {
+		return fmt.Errorf("%w; this server is %s", errNotDoris, be.Engine)
+	}
+	return nil
+}
+
+type storageArgs struct {
+	TableName string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName    string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+}
+
+// layout is what SHOW CREATE TABLE says of a Doris table's storage.
+type layout struct {
+	keys, partitionBy, distribution, buckets, replication, medium string
+}
+
+// parseLayout reads Doris DDL with the guard's lexer, so that text inside
+// comments and string literals (a column comment saying "BUCKETS 3") is
+// never taken for a clause.
+func parseLayout(ddl string) (layout, error) {
+	toks, err := sqlguard.Tokenize(ddl)
+	if err != nil {
+		return layout{}, fmt.Errorf("reading the table's DDL: %w", err)
+	}
+	var l layout
+	word := func(i int, w string) bool {
+		return i < len(toks) && toks[i].Kind == sqlguard.Word && strings.EqualFold(toks[i].Text, w)
+	}
+	// group returns the names in the parenthesised list at i and the index
+	// after it.
+	group := func(i int) (string, int) {
+		if i >= len(toks) || toks[i].Text != "(" {
+			return "", i
+		}
+		var names []string
+		depth := 0
+		for ; i < len(toks); i++ {
+			switch t := toks[i]; {
+			case t.Kind == sqlguard.Punct && t.Text == "(":
+				depth++
+			case t.Kind == sqlguard.Punct && t.Text == ")":
+				depth--
+				if depth == 0 {
+					return strings.Join(names, ", "), i + 1
+				}
+			case depth == 1 && (t.Kind == sqlguard.Word || t.Kind == sqlguard.QuotedIdent):
+				names = append(names, t.Name())
+			}
+		}
+		return strings.Join(names, ", "), i
+	}
+	depth := 0
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.Kind == sqlguard.Punct {
+			// Range partitions are written [(lower), (upper)): '[' opens
+			// what the ')' closes.
+			switch t.Text {
+			case "(", "[":
+				depth++
+			case ")":
+				depth--
+			}
+			continue
+		}
+		if depth != 0 {
+			continue
+		}
+		switch {
+		case (word(i, "UNIQUE") || word(i, "DUPLICATE") || word(i, "AGGREGATE") || word(i, "PRIMARY")) && word(i+1, "KEY") && l.keys == "":
+			cols, _ := group(i + 2)
+			l.keys = strings.ToUpper(t.Text) + " KEY(" + cols + ")"
+		case word(i, "PARTITION") && word(i+1, "BY") && i+2 < len(toks):
+			cols, _ := group(i + 3)
+			l.partitionBy = strings.ToUpper(toks[i+2].Text) + "(" + cols + ")"
+		case word(i, "DISTRIBUTED") && word(i+1, "BY") && i+2 < len(toks):
+			l.distribution = strings.ToUpper(toks[i+2].Text)
+			next := i + 3
+			if cols, after := group(next); cols != "" {
+				l.distribution += "(" + cols + ")"
+				next = after
+			}
+			if word(next, "BUCKETS") && next+1 < len(toks) {
+				l.buckets = toks[next+1].Text
+			}
+		case word(i, "PROPERTIES"):
+			for j := i + 1; j+2 < len(toks); j++ {
+				if toks[j].Kind != sqlguard.String || toks[j+1].Text != "=" || toks[j+2].Kind != sqlguard.String {
+					continue
+				}
+				k, v := unquoteString(toks[j].Text), unquoteString(toks[j+2].Text)
+				switch k {
+				case "replication_allocation", "replication_num":
+					if l.replication == "" {
+						l.replication = v
+					}
+				case "storage_medium":
+					l.medium = v
+				}
+			}
+		}
+	}
+	return l, nil
+}
+
+// unquoteString strips the quotes of a string token; DDL property values
+// hold no escapes that matter here.
+func unquoteString(s string) string {
+	if len(s) >= 2 {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Result, error) {
+	start := time.Now()
+	ref, err := parseTable(in.DBName, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.requireDoris(ctx); err != nil {
+		return nil, err
+	}
+	names, rows, err := c.rows(ctx, "SHOW CREATE TABLE "+ref.quoted(), c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || colIndex(names, "Create Table") < 0 {
+		return nil, fmt.Errorf("%s is not a table (SHOW CREATE TABLE gave no DDL)", ref)
+	}
+	l, err := parseLayout(text(field(names, rows[0], "Create Table")))
+	if err != nil {
+		return nil, err
+	}
+	if ref.db == "" {
+		_, db, err := c.rows(ctx, "SELECT DATABASE()", c.metaLimits())
+		if err != nil {
+			return nil, err
+		}
+		ref.db = text(db[0][0])
+	}
+	dn, data, err := c.rows(ctx, "SHOW DATA FROM "+ref.quoted(), c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	var size, replicas, count any
+	if len(data) > 0 {
+		size, replicas, count = parseSize(text(field(dn, data[0], "Size"))), num(field(dn, data[0], "ReplicaCount")), num(field(dn, data[0], "RowCount"))
+	}
+	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil}}
+	pn, parts, err := c.rows(ctx, "SHOW PARTITIONS FROM "+ref.quoted(), c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		repl := text(field(pn, p, "ReplicaAllocation"))
+		if repl == "" {
+			repl = text(field(pn, p, "ReplicationNum"))
+		}
+		out = append(out, []any{"partition", text(field(pn, p, "PartitionName")), nil, text(field(pn, p, "PartitionKey")),
+			text(field(pn, p, "Range")), text(field(pn, p, "DistributionKey")), num(field(pn, p, "Buckets")), repl,
+			text(field(pn, p, "StorageMedium")), parseSize(text(field(pn, p, "DataSize"))), nil, nil,
+			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime"))})
+	}
+	return newResult(start, cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
+		"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
+		"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
+		"visible_version_time", "DATETIME"), out)
+}
+
+type freshnessArgs struct {
+	TableNames     []string `json:"table_names,omitempty" jsonschema:"Tables to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
+	DBName         string   `json:"db_name,omitempty" jsonschema:"Database of the tables; the server's default database when omitted."`
+	ThresholdHours int      `json:"threshold_hours,omitempty" jsonschema:"A table unchanged for longer is flagged stale, 1 to 8760. Default 24."`
+}
+
+const maxFreshness = 100
+
+const sqlTime = "2006-01-02 15:04:05"
+
+// freshness reports each table's last data change: on Doris the newest
+// visible version time of its partitions (every load, delete or
+// compaction-visible change publishes one), elsewhere
+// information_schema.TABLES.UPDATE_TIME, which some engines leave empty.
+func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Result, error) {
+	start := time.Now()
+	hours, err := intArg("threshold_hours", in.ThresholdHours, 24, 1, 8760)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.TableNames) > maxFreshness {
+		return nil, fmt.Errorf("table_names: %d given; check at most %d tables per call", len(in.TableNames), maxFreshness)
+	}
+	var refs []tableRef
+	for i, name := range in.TableNames {
+		ref, err := parseTable(in.DBName, name)
+		if err != nil {
+			return nil, fmt.Errorf("table_names[%d]: %w", i, err)
+		}
+		refs = append(refs, ref)
+	}
+	if in.DBName != "" {
+		if _, err := sqlguard.QuoteIdent(in.DBName); err != nil {
+			return nil, fmt.Errorf("db_name: %w", err)
+		}
+	}
+	be, err := c.cfg.Exec.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 {
+		db := tableRef{db: in.DBName}
+		_, rows, err := c.rows(ctx, fmt.Sprintf("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "+
+			"AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME LIMIT %d", db.dbExpr(), maxFreshness), c.metaLimits())
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			refs = append(refs, tableRef{db: in.DBName, table: text(r[0])})
+		}
+	}
+	// The server's clock, in the server's time zone, like the times it
+	// reports.
+	_, nowRows, err := c.rows(ctx, "SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')", c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	now, err := time.Parse(sqlTime, text(nowRows[0][0]))
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's clock: %w", err)
+	}
+	var out [][]any
+	for _, ref := range refs {
+		last, source, parts, err := c.lastChange(ctx, be.Engine, ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		row := []any{ref.String(), nil, nil, nil, source, parts}
+		if t, err := time.Parse(sqlTime, last); err == nil {
+			age := now.Sub(t).Hours()
+			row[1], row[2], row[3] = last, math.Round(age*10)/10, age > float64(hours)
+		}
+		out = append(out, row)
+	}
+	return newResult(start, cols("table_name", "VARCHAR", "last_change", "DATETIME", "hours_since_change", "DOUBLE",
+		"stale", "BOOLEAN", "source", "VARCHAR", "partitions", "INT"), out)
+}
+
+func (c *catalog) lastChange(ctx context.Context, eng query.Engine, ref tableRef) (last, source string, parts any, err error) {
+	if eng == query.Doris {
+		names, rows, err := c.rows(ctx, "SHOW PARTITIONS FROM "+ref.quoted(), c.metaLimits())
+		if err != nil {
+			return "", "", nil, err
+		}
+		for _, r := range rows {
+			if v := text(field(names, r, "VisibleVersionTime")); v > last {
+				last = v
+			}
+		}
+		return last, "newest VisibleVersionTime of SHOW PARTITIONS", len(rows), nil
+	}
+	_, rows, err := c.rows(ctx, "SELECT DATE_FORMAT(UPDATE_TIME, '%Y-%m-%d %H:%i:%s') FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+
+		ref.dbExpr()+" AND TABLE_NAME = "+sqlQuote(ref.table), c.metaLimits())
+	if err != nil {
+		return "", "", nil, err
+	}
+	if len(rows) == 0 {
+		return "", "", nil, errors.New("table not found")
+	}
+	last = text(rows[0][0])
+	if last == "" {
+		return "", "unknown: information_schema.TABLES.UPDATE_TIME is empty (this engine does not keep it)", nil, nil
+	}
+	return last, "information_schema.TABLES.UPDATE_TIME", nil, nil
+}
