@@ -31,6 +31,15 @@
 // [WithStatefulSessions] keeps sessions and standalone GET streams instead.
 // [Server.LiveHandler] and [Server.ReadyHandler] are for probes.
 //
+// Every request is treated as hostile until it has passed cheap checks
+// (Host, Origin, token, content type and length) that run before its body
+// is read; the body is read within bounded time and size and scanned once.
+// Calls in flight ([WithMaxInFlight]), the memory results hold
+// ([WithResultBudget]), connections ([WithPoolWait]) and each response
+// write ([WithHTTPLimits]) are bounded, so no client can hold the host's
+// memory, CPU, connections or exit hostage. A stateless call is cancelled,
+// and its query killed, when its HTTP request ends.
+//
 // # Stdio
 //
 // [Server.ServeStdio] speaks MCP over standard input and output, for agent
