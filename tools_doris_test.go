@@ -567,8 +567,19 @@ func TestDorisToolsHTTPFailures(t *testing.T) {
 	}
 }
 
-// tools/list names every tool with a description a model can act on, an
-// input and an output schema, and the read-only hint.
+// referenceTools are the tool names of the reference server (0.6.1, less
+// its two Arrow Flight tools), which existing prompts and hosts use.
+var referenceTools = []string{
+	"exec_query", "get_db_list", "get_db_table_list", "get_table_schema", "get_table_comment",
+	"get_table_column_comments", "get_table_indexes", "get_catalog_list", "get_table_basic_info", "get_sql_explain",
+	"get_sql_profile", "get_table_data_size", "get_monitoring_metrics", "get_memory_stats", "get_recent_audit_logs",
+	"analyze_slow_queries_topn", "analyze_data_access_patterns", "analyze_resource_growth_curves", "analyze_columns",
+	"analyze_table_storage", "monitor_data_freshness", "trace_column_lineage", "analyze_data_flow_dependencies",
+}
+
+// tools/list names every reference tool and get_cluster_nodes, each with a
+// description a model can act on, an input and an output schema, and the
+// read-only hint.
 func TestToolsListComplete(t *testing.T) {
 	cs := connect(t, context.Background(), serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
 	res, err := cs.ListTools(context.Background(), nil)
@@ -579,7 +590,11 @@ func TestToolsListComplete(t *testing.T) {
 	for _, tool := range res.Tools {
 		got[tool.Name] = tool
 	}
-	for _, name := range append([]string{"exec_query", "get_sql_explain", "get_db_list", "get_db_table_list", "get_table_schema"}, dorisTools...) {
+	want := append(slices.Clone(referenceTools), "get_cluster_nodes")
+	if len(res.Tools) != len(want) {
+		t.Errorf("%d tools listed, want %d", len(res.Tools), len(want))
+	}
+	for _, name := range want {
 		tool, ok := got[name]
 		if !ok {
 			t.Errorf("%s missing", name)
