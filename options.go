@@ -90,6 +90,7 @@ type config struct {
 	trustedOrigins []string
 	http           HTTPLimits
 	maxInFlight    int
+	frontends      []string // FE query addresses besides the DSN's
 	allowExternal  bool
 	resultBudget   int64
 
@@ -167,6 +168,25 @@ func unsafeCharset(cfg *mysql.Config) string {
 		}
 	}
 	return ""
+}
+
+// WithFrontends names more FE query addresses ("host:port") of the same
+// cluster besides the DSN's, for failover: calls go to the first FE that is
+// up, in order (the DSN's first); an FE that cannot be reached is skipped
+// until the health check sees it answer again, and [Server.ReadyHandler]
+// answers 200 while at least one does. Every FE has its own connections, so
+// a query cancelled on one is killed on that one. Needs [WithDSN].
+func WithFrontends(addrs ...string) Option {
+	return func(c *config) error {
+		for _, a := range addrs {
+			host, port, err := net.SplitHostPort(a)
+			if err != nil || host == "" || port == "" {
+				return fmt.Errorf("WithFrontends: %q is not host:port", a)
+			}
+		}
+		c.frontends = append(c.frontends, addrs...)
+		return nil
+	}
 }
 
 // WithDB serves queries from a pool the host owns. The Server uses it but
@@ -534,6 +554,9 @@ func (c *config) normalize() error {
 	if !c.dsnSet && c.db == nil {
 		return errors.New("no database configured: use WithDSN or WithDB")
 	}
+	if len(c.frontends) > 0 && c.db != nil {
+		return errors.New("WithFrontends needs WithDSN: a host's pool (WithDB) connects where the host decided")
+	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
@@ -616,7 +639,9 @@ func setDefault[T comparable](v *T, def T) {
 }
 
 // EnvOptions turns the reference server's environment variables into
-// options: DORIS_HOST, DORIS_PORT (default 9030), DORIS_USER (default root),
+// options: DORIS_HOST, DORIS_HOSTS (more FEs for failover, comma-separated,
+// host or host:port; its first stands for DORIS_HOST when that is unset),
+// DORIS_PORT (default 9030), DORIS_USER (default root),
 // DORIS_PASSWORD, DORIS_DATABASE, DORIS_MAX_CONNECTIONS, DORIS_QUERY_TIMEOUT
 // and DORIS_MAX_ROWS, and for the HTTP APIs ([WithFEHTTP], [WithBEHTTP])
 // DORIS_FE_HTTP_PORT (default 8030), DORIS_BE_HOSTS (comma-separated hosts
@@ -632,6 +657,15 @@ func EnvOptions(lookup func(string) (string, bool)) ([]Option, error) {
 		return strings.TrimSpace(v)
 	}
 	host := get("DORIS_HOST")
+	var others []string // DORIS_HOSTS: more FEs, for failover
+	for _, h := range strings.Split(get("DORIS_HOSTS"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			others = append(others, h)
+		}
+	}
+	if host == "" && len(others) > 0 {
+		host, others = others[0], others[1:]
+	}
 	if host == "" {
 		for _, k := range []string{"DORIS_PORT", "DORIS_USER", "DORIS_PASSWORD", "DORIS_DATABASE"} {
 			if v, ok := lookup(k); ok && v != "" {
@@ -663,6 +697,19 @@ func EnvOptions(lookup func(string) (string, bool)) ([]Option, error) {
 	cfg.Addr = net.JoinHostPort(host, port)
 	cfg.DBName = get("DORIS_DATABASE")
 	opts := []Option{WithDSN(cfg.FormatDSN())}
+	if len(others) > 0 {
+		addrs := make([]string, len(others))
+		for i, h := range others {
+			if strings.ContainsAny(h, "/()@ ") {
+				return nil, errors.New("DORIS_HOSTS: not a list of host names or addresses")
+			}
+			addrs[i] = h
+			if _, _, err := net.SplitHostPort(h); err != nil {
+				addrs[i] = net.JoinHostPort(h, port)
+			}
+		}
+		opts = append(opts, WithFrontends(addrs...))
+	}
 
 	if v := get("DORIS_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)

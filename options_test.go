@@ -3,6 +3,7 @@ package doris
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,34 @@ func FuzzOptions(f *testing.F) {
 		c.dsnSet = c.dsn != nil
 		_ = c.normalize()
 	})
+}
+
+// DORIS_HOSTS names failover FEs; its first stands for DORIS_HOST when that
+// is unset.
+func TestEnvFrontends(t *testing.T) {
+	for _, tc := range []struct {
+		env      map[string]string
+		addr     string
+		failover []string
+	}{
+		{map[string]string{"DORIS_HOST": "fe1", "DORIS_HOSTS": "fe2, fe3:9031"}, "fe1:9030", []string{"fe2:9030", "fe3:9031"}},
+		{map[string]string{"DORIS_HOSTS": "fe1,fe2", "DORIS_PORT": "9040"}, "fe1:9040", []string{"fe2:9040"}},
+	} {
+		opts, err := EnvOptions(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		c := defaultConfig()
+		for _, o := range opts {
+			if err := o(&c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.dsn.Addr != tc.addr || !slices.Equal(c.frontends, tc.failover) {
+			t.Errorf("%v: DSN at %s, failover %v; want %s, %v", tc.env, c.dsn.Addr, c.frontends, tc.addr, tc.failover)
+		}
+	}
+	if _, err := New(WithDB(&sql.DB{}), WithFrontends("fe2:9030")); err == nil {
+		t.Error("WithFrontends with WithDB accepted")
+	}
 }

@@ -25,10 +25,14 @@ import (
 // whose context ends is killed in the engine (KILL QUERY on another
 // connection), not merely abandoned by the client.
 type pool struct {
-	log      *slog.Logger
-	base     *mysql.Config // nil for a host-owned pool
-	cfg      *config
-	def      *member
+	log  *slog.Logger
+	base *mysql.Config // nil for a host-owned pool
+	cfg  *config
+	// fes are the FEs, in the order configured: the DSN's first. A call
+	// goes to the first that is up. Each has its own pools, so a KILL goes
+	// to the FE that runs the query (connection ids are per FE).
+	fes      []*frontend
+	def      *member // the first FE's pool of the default account
 	ownsDef  bool
 	ctx      context.Context // ends when Close starts
 	cancel   context.CancelFunc
@@ -48,6 +52,14 @@ type pool struct {
 	lastBusy  time.Time // the last such refusal
 	lastErr   error
 	lastCheck time.Time
+}
+
+// frontend is one FE's query address and the default account's pool on it.
+type frontend struct {
+	addr string
+	m    *member
+	down bool // guarded by pool.mu: its last health check or connection failed
+	err  error
 }
 
 // member is one *sql.DB and what is needed to kill its queries.
@@ -81,10 +93,16 @@ func newPool(cfg *config) *pool {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if cfg.db != nil {
 		p.def = &member{db: cfg.db, ctl: cfg.db}
+		p.fes = []*frontend{{addr: "host pool", m: p.def}}
 	} else {
 		p.base = cfg.dsn
-		p.def = p.open(cfg.dsn)
 		p.ownsDef = true
+		for _, addr := range append([]string{cfg.dsn.Addr}, cfg.frontends...) {
+			dsn := cfg.dsn.Clone()
+			dsn.Addr = addr
+			p.fes = append(p.fes, &frontend{addr: addr, m: p.open(dsn)})
+		}
+		p.def = p.fes[0].m
 	}
 	p.loops.Add(2)
 	go p.healthLoop()
@@ -113,15 +131,15 @@ func (p *pool) open(dsn *mysql.Config) *member {
 // maxUserPools bounds the per-user pools open at once.
 const maxUserPools = 64
 
-// forUser returns the pool for a Doris account, creating it on first use.
-// An empty user means the default pool. Pools are keyed by user and
+// forUser returns the pool for a Doris account on fe, creating it on first
+// use. An empty user means fe's default pool. Pools are keyed by user and
 // password, so a caller with a wrong password never borrows the
 // connections another caller opened with the right one. Secondary pools
 // idle for longer than the pool idle timeout are closed by the cleanup
 // loop; at most maxUserPools are open at once.
-func (p *pool) forUser(user, password string) (*member, error) {
+func (p *pool) forUser(fe *frontend, user, password string) (*member, error) {
 	if user == "" {
-		return p.def, nil
+		return fe.m, nil
 	}
 	if p.base == nil {
 		return nil, errors.New("per-user Doris accounts need a DSN-configured server, not WithDB")
@@ -131,14 +149,14 @@ func (p *pool) forUser(user, password string) (*member, error) {
 	if p.ctx.Err() != nil {
 		return nil, ErrServerClosed
 	}
-	key := userPoolKey(user, password)
+	key := userPoolKey(fe.addr, user, password)
 	m := p.secondary[key]
 	if m == nil {
 		if len(p.secondary) >= maxUserPools {
 			return nil, fmt.Errorf("too many Doris accounts in use at once (%d); try again later", maxUserPools)
 		}
 		dsn := p.base.Clone()
-		dsn.User, dsn.Passwd = user, password
+		dsn.Addr, dsn.User, dsn.Passwd = fe.addr, user, password
 		m = p.open(dsn)
 		p.secondary[key] = m
 	}
@@ -160,7 +178,7 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.queryTimeout)
 		defer cancel()
 		defer context.AfterFunc(p.ctx, cancel)() // nor outliving the pool
-		conn, err := p.acquire(dctx, p.def)
+		_, conn, err := p.connect(dctx)
 		if err != nil {
 			return query.Backend{}, err
 		}
@@ -195,21 +213,9 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	if !p.calls.enter() {
 		return ErrServerClosed
 	}
-	m := p.def
-	acct, perUser := accountFrom(ctx)
-	if perUser {
-		var err error
-		if m, err = p.forUser(acct.user, acct.password); err != nil {
-			p.calls.leave()
-			return err
-		}
-	}
-	conn, err := p.acquire(ctx, m)
+	m, conn, err := p.connect(ctx)
 	if err != nil {
 		p.calls.leave()
-		if perUser {
-			return accountError(acct.user, err)
-		}
 		return err
 	}
 	discard := false
@@ -279,10 +285,70 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	return err
 }
 
-// userPoolKey is the key of an account's pool among the secondary pools.
-func userPoolKey(user, password string) string {
+// connect reserves a connection for a call on the first FE that is up, in
+// the caller's account. An FE that cannot be reached is marked down, until
+// the health loop sees it back, and the next one is tried: a call fails
+// for an unreachable Doris only when no FE answers.
+func (p *pool) connect(ctx context.Context) (*member, *sql.Conn, error) {
+	acct, perUser := accountFrom(ctx)
+	var err error
+	for _, fe := range p.order() {
+		var m *member
+		if m, err = p.forUser(fe, acct.user, acct.password); err != nil {
+			return nil, nil, err
+		}
+		var conn *sql.Conn
+		if conn, err = p.acquire(ctx, m); err == nil {
+			return m, conn, nil
+		}
+		var ue *query.UnavailableError
+		if !errors.As(err, &ue) || ctx.Err() != nil || (perUser && accountError(acct.user, err) != err) {
+			break // not the FE's fault: busy, cancelled, or the account refused
+		}
+		p.markDown(fe, ue.Cause)
+	}
+	if perUser {
+		return nil, nil, accountError(acct.user, err)
+	}
+	return nil, nil, err
+}
+
+// order lists the FEs to try: those up first, in the configured order,
+// then those marked down, in case they are back.
+func (p *pool) order() []*frontend {
+	if len(p.fes) == 1 {
+		return p.fes
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	up := make([]*frontend, 0, len(p.fes))
+	var down []*frontend
+	for _, fe := range p.fes {
+		if fe.down {
+			down = append(down, fe)
+		} else {
+			up = append(up, fe)
+		}
+	}
+	return append(up, down...)
+}
+
+// markDown records that fe could not be reached.
+func (p *pool) markDown(fe *frontend, err error) {
+	p.mu.Lock()
+	was := fe.down
+	fe.down, fe.err = true, err
+	p.mu.Unlock()
+	if !was && len(p.fes) > 1 {
+		p.log.Warn("doris FE unreachable: calls go to the next FE", "fe", fe.addr, "err", err)
+	}
+}
+
+// userPoolKey is the key of an account's pool on an FE among the
+// secondary pools.
+func userPoolKey(fe, user, password string) string {
 	sum := sha256.Sum256([]byte(password))
-	return user + "\x00" + string(sum[:])
+	return fe + "\x00" + user + "\x00" + string(sum[:])
 }
 
 // accountError explains why a call on a per-token Doris account could not
@@ -399,20 +465,44 @@ func (p *pool) healthLoop() {
 func (p *pool) check() {
 	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.healthCheckInterval, 5*time.Second))
 	defer cancel()
-	// Over the control pool: a query pool busy with long queries is not an
-	// unreachable Doris.
-	err := p.def.ctl.PingContext(ctx)
+	// Over the control pools: a query pool busy with long queries is not an
+	// unreachable Doris. Every FE is probed, concurrently.
+	errs := make([]error, len(p.fes))
+	var wg sync.WaitGroup
+	for i, fe := range p.fes {
+		wg.Go(func() { errs[i] = fe.m.ctl.PingContext(ctx) })
+	}
+	wg.Wait()
 	if p.ctx.Err() != nil {
 		return // closing: keep the last real result
 	}
+	var up int
+	var failed []error
 	p.mu.Lock()
+	for i, fe := range p.fes {
+		if errs[i] == nil {
+			up++
+			if fe.down && len(p.fes) > 1 {
+				p.log.Info("doris FE back", "fe", fe.addr)
+			}
+		} else {
+			failed = append(failed, fmt.Errorf("FE %s: %w", fe.addr, errs[i]))
+		}
+		fe.down, fe.err = errs[i] != nil, errs[i]
+	}
+	err := errors.Join(failed...)
+	if up > 0 {
+		err = nil // ready while at least one FE answers
+	}
 	was, wasChecked := p.healthy, p.checked
-	p.healthy, p.checked, p.lastErr, p.lastCheck = err == nil, true, err, time.Now()
+	p.healthy, p.checked, p.lastErr, p.lastCheck = up > 0, true, err, time.Now()
 	p.mu.Unlock()
 	switch {
-	case err != nil && (was || !wasChecked):
+	case up == 0 && (was || !wasChecked):
 		p.log.Warn("doris unreachable", "err", err)
-	case err == nil && !was:
+	case up > 0 && up < len(p.fes):
+		p.log.Debug("some doris FEs unreachable", "up", up, "of", len(p.fes), "err", errors.Join(failed...))
+	case up > 0 && !was:
 		p.log.Info("doris reachable")
 	}
 }
@@ -470,7 +560,9 @@ func (p *pool) Close(ctx context.Context) error {
 		p.secondary = nil
 		p.mu.Unlock()
 		if p.ownsDef {
-			ms = append(ms, p.def)
+			for _, fe := range p.fes {
+				ms = append(ms, fe.m)
+			}
 		}
 		for _, m := range ms {
 			errs = append(errs, m.close())

@@ -3,12 +3,17 @@ package doris
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dorismcp/doris/internal/dorissim"
 )
 
 // A host-owned pool is used, its queries are still killed on cancel, and
@@ -79,19 +84,19 @@ func TestPoolHealthAndPrune(t *testing.T) {
 	s := newServer(t, backend(t), WithHealthCheckInterval(10*time.Millisecond))
 	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.ready(); return ok })
 
-	m, err := s.pool.forUser("other_user", "pw")
+	m, err := s.pool.forUser(s.pool.fes[0], "other_user", "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := s.pool.forUser("other_user", "pw"); again != m {
+	if again, _ := s.pool.forUser(s.pool.fes[0], "other_user", "pw"); again != m {
 		t.Error("a second lookup opened a second pool")
 	}
 	s.pool.prune(time.Now())
-	if _, ok := s.pool.secondary[userPoolKey("other_user", "pw")]; !ok {
+	if _, ok := s.pool.secondary[userPoolKey(s.pool.fes[0].addr, "other_user", "pw")]; !ok {
 		t.Fatal("a fresh pool was pruned")
 	}
 	s.pool.prune(time.Now().Add(2 * s.cfg.poolIdleTimeout))
-	if _, ok := s.pool.secondary[userPoolKey("other_user", "pw")]; ok {
+	if _, ok := s.pool.secondary[userPoolKey(s.pool.fes[0].addr, "other_user", "pw")]; ok {
 		t.Fatal("an idle pool survived pruning")
 	}
 	if err := m.db.Ping(); err == nil {
@@ -101,7 +106,7 @@ func TestPoolHealthAndPrune(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.forUser("late", "pw"); !errors.Is(err, ErrServerClosed) {
+	if _, err := s.pool.forUser(s.pool.fes[0], "late", "pw"); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("forUser after Shutdown: %v", err)
 	}
 }
@@ -199,4 +204,51 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Two FEs: calls go to the first; when it stops they go on, with no error,
+// on the second; a cancelled call's query is killed on the FE that runs it;
+// readiness holds while one FE answers.
+func TestFrontendFailover(t *testing.T) {
+	start := func() *dorissim.Server {
+		sim, err := dorissim.Start(dorissim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		return sim
+	}
+	a, b := start(), start()
+	dbA, dbB := openDB(t, a.DSN(dorissim.SampleDB)), openDB(t, b.DSN(dorissim.SampleDB))
+	s := newServer(t, a.DSN(dorissim.SampleDB), WithFrontends(b.Addr()), WithHealthCheckInterval(50*time.Millisecond))
+	hs := serveHTTP(t, s)
+	ctx := context.Background()
+	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
+
+	killedOn := func(db *sql.DB) {
+		t.Helper()
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			call(cctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+			close(done)
+		}()
+		waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+		cancel()
+		<-done
+		waitFor(t, time.Second, "the query to be killed on its FE", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+	}
+	killedOn(dbA)
+	if n := running(t, dbB, "seq_1_to_20000"); n != 0 {
+		t.Fatalf("the second FE ran %d queries while the first was up", n)
+	}
+
+	a.Close()
+	for i := range 5 {
+		if r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": "SELECT COUNT(*) AS n FROM customers"}); fmt.Sprint(r.Rows[0][0]) != "2000" {
+			t.Fatalf("call %d after the switch: %v", i, r.Rows)
+		}
+	}
+	killedOn(dbB)
+	waitFor(t, 5*time.Second, "readiness with one FE up", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
 }
