@@ -1,0 +1,272 @@
+package doris
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+// rawCall posts one exec_query call and classifies what came back:
+// "answered" (a JSON-RPC response with a result), "tool error" (a result
+// with isError), "refused" (503 during shutdown, 429 when busy), or
+// "lost" (anything else: no response, a broken one).
+func rawCall(ctx context.Context, hc *http.Client, url string, id int, sql string) (outcome, detail string) {
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":%q,"timeout_seconds":5}}}`, id, sql)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "lost", err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "lost", err.Error()
+	}
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return "refused", string(b)
+	case http.StatusOK:
+	default:
+		return "lost", fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	var msg struct {
+		ID     int `json:"id"`
+		Result *struct {
+			IsError bool `json:"isError"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(b, &msg) != nil || msg.ID != id || msg.Result == nil {
+		return "lost", string(b)
+	}
+	if msg.Result.IsError {
+		text := ""
+		if len(msg.Result.Content) > 0 {
+			text = msg.Result.Content[0].Text
+		}
+		return "tool error", text
+	}
+	return "answered", ""
+}
+
+// tally counts outcomes from many goroutines.
+type tally struct {
+	mu      sync.Mutex
+	n       map[string]int
+	samples map[string]string
+}
+
+func (t *tally) add(outcome, detail string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n, t.samples = map[string]int{}, map[string]string{}
+	}
+	t.n[outcome]++
+	if _, ok := t.samples[outcome]; !ok && detail != "" {
+		t.samples[outcome] = detail
+	}
+}
+
+func (t *tally) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Sprintf("%v (first of each: %q)", t.n, t.samples)
+}
+
+// 64 callers for seconds; Shutdown with a 5 s deadline in the middle.
+// Every call the server accepted gets its result or, past the deadline,
+// an error result: none is lost; and no goroutine outlives it all.
+func TestLoadShutdownMidway(t *testing.T) {
+	leakCheck(t)
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	slow := slowQuery(t, db, 300*time.Millisecond, 100*time.Millisecond)
+	s := newServer(t, dsn, WithPoolSize(32, 32))
+	hs := serveHTTP(t, s)
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+
+	const callers = 64
+	var got tally
+	var calls atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range callers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				q := "SELECT id, name FROM customers ORDER BY id LIMIT 10"
+				if (w+i)%4 == 0 {
+					q = slow
+				}
+				outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, q)
+				got.add(outcome, detail)
+				calls.Add(1)
+				if outcome == "refused" {
+					time.Sleep(50 * time.Millisecond) // a client backing off
+				}
+			}
+		})
+	}
+	// Ten seconds of load, Shutdown in the middle of them.
+	begin := time.Now()
+	time.Sleep(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := s.Shutdown(ctx)
+	t.Logf("Shutdown after %d calls took %v: %v", calls.Load(), time.Since(start), err)
+	time.Sleep(time.Until(begin.Add(10 * time.Second)))
+	close(stop)
+	wg.Wait()
+	t.Logf("outcomes: %s", &got)
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if got.n["lost"] != 0 {
+		t.Errorf("%d calls got no response: %s", got.n["lost"], got.samples["lost"])
+	}
+	if got.n["answered"] == 0 || got.n["refused"] == 0 {
+		t.Errorf("want answered calls before Shutdown and refused ones after: %v", got.n)
+	}
+}
+
+// The database stops in the middle of a 64-caller run and starts again:
+// every call returns a result or a clear tool error within its time limit,
+// readiness follows within a health interval each way, with no restart of
+// the host, and no connection is left in use afterwards.
+func TestLoadDatabaseRestart(t *testing.T) {
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := sim.Addr()
+	defer func() { sim.Close() }()
+	const interval = 100 * time.Millisecond
+	s := newServer(t, sim.DSN(dorissim.SampleDB), WithHealthCheckInterval(interval), WithPoolWait(time.Second))
+	hs := serveHTTP(t, s)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
+
+	const callers = 64
+	var got tally
+	var slowest atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range callers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, "SELECT COUNT(*) FROM orders")
+				took := time.Since(start)
+				for old := slowest.Load(); int64(took) > old && !slowest.CompareAndSwap(old, int64(took)); old = slowest.Load() {
+				}
+				if outcome == "tool error" && !strings.Contains(detail, "Doris could not be reached") && !strings.Contains(detail, "busy") {
+					outcome = "unclear error"
+				}
+				got.add(outcome, detail)
+			}
+		})
+	}
+	waitFor(t, 30*time.Second, "calls to be answered", func() bool {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		return got.n["answered"] >= 100
+	})
+
+	sim.Close()
+	down := time.Now()
+	waitFor(t, 10*interval+5*time.Second, "/ready to report Doris down", func() bool { return status(t, hs.URL+"/ready") == http.StatusServiceUnavailable })
+	t.Logf("/ready said 503 %v after the database stopped", time.Since(down))
+	waitFor(t, 30*time.Second, "calls to fail while it is down", func() bool {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		return got.n["tool error"] >= 10
+	})
+
+	if sim, err = dorissim.Start(dorissim.Options{Addr: addr}); err != nil {
+		t.Fatalf("restarting the database on %s: %v", addr, err)
+	}
+	up := time.Now()
+	waitFor(t, 10*interval+5*time.Second, "/ready to report Doris back", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
+	t.Logf("/ready said 200 %v after the database came back", time.Since(up))
+	answeredBefore := func() int { got.mu.Lock(); defer got.mu.Unlock(); return got.n["answered"] }()
+	waitFor(t, 30*time.Second, "calls to be answered again", func() bool {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		return got.n["answered"] >= answeredBefore+100
+	})
+	close(stop)
+	wg.Wait()
+	t.Logf("outcomes: %s; slowest call %v", &got, time.Duration(slowest.Load()))
+	got.mu.Lock()
+	if got.n["lost"] != 0 || got.n["unclear error"] != 0 {
+		t.Errorf("calls lost or failing without a clear message: %s", &got)
+	}
+	got.mu.Unlock()
+	// Each call's limit is 5 s; a call during the outage waits at most the
+	// pool wait or the dial timeout.
+	if d := time.Duration(slowest.Load()); d > 5*time.Second+clientGraceForTests {
+		t.Errorf("a call took %v, beyond its time limit", d)
+	}
+	waitFor(t, 5*time.Second, "no connection in use", func() bool { return s.pool.def.db.Stats().InUse == 0 })
+}
+
+// clientGraceForTests is the slack past a call's time limit that counts as
+// within it: the client's own deadline comes a moment after the engine's.
+const clientGraceForTests = time.Second
+
+// A stdio client that goes away mid-call (its pipe closed) has the call's
+// query killed in the engine.
+func TestStdioClientGoneKillsQuery(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	s := newServer(t, dsn)
+	clientR, serverW := io.Pipe()
+	serverR, clientW := io.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW}) }()
+	go io.Copy(io.Discard, clientR)
+	for _, line := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`,
+	} {
+		if _, err := io.WriteString(clientW, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+	start := time.Now()
+	clientW.Close() // the client is gone
+	clientR.Close()
+	waitFor(t, 2*time.Second, "the query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+	t.Logf("query gone %v after the client's pipe closed", time.Since(start))
+	<-served
+}
