@@ -65,6 +65,25 @@ func rawCall(ctx context.Context, hc *http.Client, url string, id int, sql strin
 	return "answered", ""
 }
 
+// callers runs op(w, i) in a loop from n goroutines, call i of worker w,
+// until stop is closed; wait returns once they have all ended.
+func callers(n int, stop <-chan struct{}, op func(w, i int)) (wait func()) {
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				op(w, i)
+			}
+		})
+	}
+	return wg.Wait
+}
+
 // tally counts outcomes from many goroutines.
 type tally struct {
 	mu      sync.Mutex
@@ -104,32 +123,21 @@ func TestLoadShutdownMidway(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 
-	const callers = 64
 	var got tally
 	var calls atomic.Int64
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range callers {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				q := "SELECT id, name FROM customers ORDER BY id LIMIT 10"
-				if (w+i)%4 == 0 {
-					q = slow
-				}
-				outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, q)
-				got.add(outcome, detail)
-				calls.Add(1)
-				if outcome == "refused" {
-					time.Sleep(50 * time.Millisecond) // a client backing off
-				}
-			}
-		})
-	}
+	wait := callers(64, stop, func(w, i int) {
+		q := "SELECT id, name FROM customers ORDER BY id LIMIT 10"
+		if (w+i)%4 == 0 {
+			q = slow
+		}
+		outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, q)
+		got.add(outcome, detail)
+		calls.Add(1)
+		if outcome == "refused" {
+			time.Sleep(50 * time.Millisecond) // a client backing off
+		}
+	})
 	// Ten seconds of load, Shutdown in the middle of them.
 	begin := time.Now()
 	time.Sleep(5 * time.Second)
@@ -140,7 +148,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 	t.Logf("Shutdown after %d calls took %v: %v", calls.Load(), time.Since(start), err)
 	time.Sleep(time.Until(begin.Add(10 * time.Second)))
 	close(stop)
-	wg.Wait()
+	wait()
 	t.Logf("outcomes: %s", &got)
 	got.mu.Lock()
 	defer got.mu.Unlock()
@@ -169,31 +177,20 @@ func TestLoadDatabaseRestart(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
 
-	const callers = 64
 	var got tally
 	var slowest atomic.Int64
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range callers {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				start := time.Now()
-				outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, "SELECT COUNT(*) FROM orders")
-				took := time.Since(start)
-				for old := slowest.Load(); int64(took) > old && !slowest.CompareAndSwap(old, int64(took)); old = slowest.Load() {
-				}
-				if outcome == "tool error" && !strings.Contains(detail, "Doris could not be reached") && !strings.Contains(detail, "busy") {
-					outcome = "unclear error"
-				}
-				got.add(outcome, detail)
-			}
-		})
-	}
+	wait := callers(64, stop, func(w, i int) {
+		start := time.Now()
+		outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, "SELECT COUNT(*) FROM orders")
+		took := time.Since(start)
+		for old := slowest.Load(); int64(took) > old && !slowest.CompareAndSwap(old, int64(took)); old = slowest.Load() {
+		}
+		if outcome == "tool error" && !strings.Contains(detail, "Doris could not be reached") && !strings.Contains(detail, "busy") {
+			outcome = "unclear error"
+		}
+		got.add(outcome, detail)
+	})
 	waitFor(t, 30*time.Second, "calls to be answered", func() bool {
 		got.mu.Lock()
 		defer got.mu.Unlock()
@@ -223,7 +220,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 		return got.n["answered"] >= answeredBefore+100
 	})
 	close(stop)
-	wg.Wait()
+	wait()
 	t.Logf("outcomes: %s; slowest call %v", &got, time.Duration(slowest.Load()))
 	got.mu.Lock()
 	if got.n["lost"] != 0 || got.n["unclear error"] != 0 {
