@@ -248,7 +248,9 @@ func TestStdioClientGoneKillsQuery(t *testing.T) {
 	clientR, serverW := io.Pipe()
 	serverR, clientW := io.Pipe()
 	served := make(chan error, 1)
-	go func() { served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW}) }()
+	go func() {
+		served <- s.ServeTransport(context.Background(), &mcp.IOTransport{Reader: serverR, Writer: serverW})
+	}()
 	go io.Copy(io.Discard, clientR)
 	for _, line := range []string{
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`,
