@@ -139,6 +139,9 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
 	}
+	if err := newTelemetry(&cfg); err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 
 	s := &Server{
 		cfg:          cfg,
@@ -189,6 +192,10 @@ func New(opts ...Option) (*Server, error) {
 		{"pool", s.pool.Close},
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
+		s.pool.Close(context.Background())
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+	if err := s.observe(); err != nil {
 		s.pool.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
@@ -255,6 +262,7 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
 			s.log.Debug("call started", "method", method, "tool", p.Name)
 		}
+		ctx, call := s.startCall(ctx, method, req)
 		if s.cfg.stateful {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
 				defer s.sessions.call(ss.ID(), cancel)()
@@ -271,7 +279,9 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 			h.hold()
 		}
 		defer h.release()
-		return next(ctx, method, req)
+		res, err := next(ctx, method, req)
+		call.End(res, err)
+		return res, err
 	}
 }
 

@@ -242,6 +242,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	stop := context.AfterFunc(ctx, func() {
 		defer p.calls.leave()
 		p.kill(m, id)
+		p.cfg.tel.Killed(killReason(context.Cause(ctx)))
 	})
 	defer func() {
 		if stop() {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/telemetry"
 )
 
 // ServeStdio serves one MCP session over standard input and output until
@@ -37,6 +39,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	stop, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	cctx := withCarrier(ctx, carrier{stop, func() error { return context.Cause(stop) }})
+	cctx = telemetry.WithTransport(cctx, telemetry.TransportPipe)
 	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.maxInFlight}, nil)
 	if err != nil {
 		return err

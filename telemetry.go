@@ -1,0 +1,143 @@
+package doris
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/telemetry"
+)
+
+// newTelemetry builds the Server's telemetry from its options (no-op
+// without providers) into cfg.
+func newTelemetry(cfg *config) error {
+	ns := ""
+	if cfg.dsn != nil {
+		ns = cfg.dsn.DBName
+	}
+	tel, err := telemetry.New(telemetry.Options{Meters: cfg.meters, Tracers: cfg.tracers, Logger: cfg.logger, Namespace: ns})
+	if err != nil {
+		return err
+	}
+	cfg.tel = tel
+	return nil
+}
+
+// observe registers the instruments read at each collection, and has
+// Shutdown unregister them.
+func (s *Server) observe() error {
+	err := s.cfg.tel.Observe(telemetry.Source{
+		InFlight: func() int64 { return int64(s.gate.active()) },
+		Pools: func() []telemetry.PoolState {
+			ps := s.pool.stats()
+			out := make([]telemetry.PoolState, len(ps))
+			for i, p := range ps {
+				out[i] = telemetry.PoolState{Name: p.Account + "@" + p.Address, Idle: int64(p.Idle), InUse: int64(p.InUse)}
+			}
+			return out
+		},
+		Health: func() []telemetry.HealthState {
+			hs := s.pool.health()
+			out := make([]telemetry.HealthState, len(hs))
+			for i, h := range hs {
+				host, port := splitAddress(h.Address)
+				out[i] = telemetry.HealthState{Address: host, Port: port, Healthy: h.Healthy}
+			}
+			return out
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, component{"telemetry", s.cfg.tel.Close})
+	return nil
+}
+
+func splitAddress(addr string) (string, int) {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			port, err := strconv.Atoi(addr[i+1:])
+			if err != nil {
+				return addr, 0
+			}
+			return addr[:i], port
+		}
+	}
+	return addr, 0
+}
+
+// protocolVersionHeader carries the negotiated MCP version on HTTP requests.
+const protocolVersionHeader = "Mcp-Protocol-Version"
+
+// startCall starts the telemetry of one MCP request: its server span, its
+// duration, its log line. Once a stateful session is initialized, its
+// duration is recorded when it ends.
+func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) (context.Context, *telemetry.Call) {
+	r := telemetry.Request{Method: method, Transport: telemetry.TransportFrom(ctx)}
+	if params := req.GetParams(); params != nil {
+		r.Meta = params.GetMeta()
+		if p, ok := params.(*mcp.CallToolParamsRaw); ok {
+			r.Tool = p.Name
+		}
+	}
+	if extra := req.GetExtra(); extra != nil && extra.Header != nil {
+		r.Header = extra.Header
+		r.Protocol = extra.Header.Get(protocolVersionHeader)
+	}
+	// Principal: set from the authenticated identity once authentication
+	// lands, here, for the span, the metrics and the call's log line.
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
+		r.Session = ss.ID()
+		if r.Protocol == "" {
+			if ip := ss.InitializeParams(); ip != nil {
+				r.Protocol = ip.ProtocolVersion
+			}
+		}
+		if method == "notifications/initialized" {
+			go s.sessionEnded(ss, time.Now(), r.Transport, r.Protocol)
+		}
+	}
+	return s.cfg.tel.StartRequest(ctx, r)
+}
+
+// sessionEnded records the duration of a session once it ends; Shutdown
+// closes every session, so it never outlives the Server.
+func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport, protocol string) {
+	err := ss.Wait()
+	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || s.gate.isClosed() {
+		err = nil
+	}
+	s.cfg.tel.RecordSession(time.Since(start), transport, protocol, err)
+}
+
+// killReason is why a statement whose context ended with cause is killed.
+func killReason(cause error) string {
+	var te *query.TimeoutError
+	switch {
+	case errors.Is(cause, errShuttingDown):
+		return telemetry.KillShutdown
+	case errors.As(cause, &te):
+		return telemetry.KillTimeout
+	case query.LimitStop(cause):
+		return telemetry.KillLimit
+	}
+	return telemetry.KillCancel
+}
+
+// phaseTimer records the phase that has just ended, timed from start, and
+// returns a func that records each next phase from the end of the last.
+func (s *Server) phaseTimer(first string, start time.Time) func(phase string) {
+	last := start
+	record := func(phase string) {
+		now := time.Now()
+		s.cfg.tel.ShutdownPhase(phase, now.Sub(last))
+		last = now
+	}
+	record(first)
+	return record
+}
