@@ -85,32 +85,38 @@ func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) 
 			r.Tool = p.Name
 		}
 	}
+	// The version each request carries (2026-07-28 on), else the one its
+	// session negotiated.
+	if pv, ok := req.(interface{ ProtocolVersion() string }); ok {
+		r.Protocol = pv.ProtocolVersion()
+	}
 	if extra := req.GetExtra(); extra != nil && extra.Header != nil {
 		r.Header = extra.Header
-		r.Protocol = extra.Header.Get(protocolVersionHeader)
+		if r.Protocol == "" {
+			r.Protocol = extra.Header.Get(protocolVersionHeader)
+		}
 	}
 	// Principal: set from the authenticated identity once authentication
 	// lands, here, for the span, the metrics and the call's log line.
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
 		r.Session = ss.ID()
-		if r.Protocol == "" {
-			if ip := ss.InitializeParams(); ip != nil {
-				r.Protocol = ip.ProtocolVersion
-			}
-		}
-		if method == "notifications/initialized" {
-			go s.sessionEnded(ss, time.Now(), r.Transport, r.Protocol)
+		if method == "notifications/initialized" && r.Transport == telemetry.TransportTCP {
+			// A stateful HTTP session; ServeTransport records its own.
+			go func(start time.Time) { s.sessionEnded(ss, start, r.Transport, ss.Wait()) }(time.Now())
 		}
 	}
 	return s.cfg.tel.StartRequest(ctx, r)
 }
 
-// sessionEnded records the duration of a session once it ends; Shutdown
-// closes every session, so it never outlives the Server.
-func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport, protocol string) {
-	err := ss.Wait()
+// sessionEnded records the duration of a session that ended with err;
+// Shutdown closes every session, so none outlives the Server.
+func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport string, err error) {
 	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || s.gate.isClosed() {
 		err = nil
+	}
+	protocol := ""
+	if ip := ss.InitializeParams(); ip != nil {
+		protocol = ip.ProtocolVersion
 	}
 	s.cfg.tel.RecordSession(time.Since(start), transport, protocol, err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -51,6 +52,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
+	defer func(start time.Time) { s.sessionEnded(ss, start, telemetry.TransportPipe, err) }(time.Now())
 	select {
 	case err = <-done:
 	case <-ctx.Done():
