@@ -2,6 +2,7 @@ package doris
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -456,5 +458,267 @@ func TestTelemetryTraceContext(t *testing.T) {
 				t.Error("the parent is not marked remote")
 			}
 		})
+	}
+}
+
+// Every query killed in the engine is counted once, by why: the caller
+// cancelled, the time limit ran out on the client's side, Shutdown's
+// deadline, or a result complete at its byte limit. Stats and the
+// doris.mcp.queries.killed metric agree.
+func TestTelemetryKills(t *testing.T) {
+	cases := []struct {
+		reason string
+		run    func(t *testing.T, f *otelFixture, db *sql.DB)
+		want   KilledStats
+	}{{
+		reason: "cancel",
+		want:   KilledStats{Cancel: 1},
+		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+			cs := otelTransports[0].connect(t, f.s, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				done <- err
+			}()
+			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+			cancel()
+			<-done
+		},
+	}, {
+		// The engine stops a statement at its limit itself; the client's
+		// deadline, a moment later, kills one it did not stop.
+		reason: "timeout",
+		want:   KilledStats{Timeout: 1},
+		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+			ctx, cancel := context.WithTimeoutCause(context.Background(), 300*time.Millisecond, &query.TimeoutError{Limit: 300 * time.Millisecond})
+			defer cancel()
+			err := f.s.pool.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+				rows, err := conn.QueryContext(ctx, longQuery)
+				if err == nil {
+					rows.Close()
+				}
+				return err
+			})
+			if err == nil {
+				t.Error("the statement outlived its deadline")
+			}
+		},
+	}, {
+		reason: "shutdown",
+		want:   KilledStats{Shutdown: 1},
+		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+			cs := otelTransports[0].connect(t, f.s, nil)
+			done := make(chan string, 1)
+			go func() {
+				_, msg, _ := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				done <- msg
+			}()
+			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			f.s.Shutdown(ctx)
+			if msg := <-done; !strings.Contains(msg, "shutting down") {
+				t.Errorf("the call cut by Shutdown answered %q", msg)
+			}
+			var phases []string
+			for _, p := range f.points(t, "doris.mcp.shutdown.phase.duration") {
+				phases = append(phases, p.Attrs["doris.mcp.shutdown.phase"])
+			}
+			if diff := cmp.Diff([]string{"cancel", "close", "drain", "sessions", "streams"}, phases); diff != "" {
+				t.Errorf("shutdown phases recorded (-want +got):\n%s", diff)
+			}
+		},
+	}, {
+		reason: "limit",
+		want:   KilledStats{Limit: 1},
+		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+			cs := otelTransports[0].connect(t, f.s, nil)
+			r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": bigScan, "max_bytes": 200})
+			if r.TruncationReason != "byte_limit" {
+				t.Fatalf("truncation %q, want byte_limit", r.TruncationReason)
+			}
+		},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			dsn := backend(t)
+			f := newOTelFixture(t, dsn)
+			db := openDB(t, dsn)
+			tc.run(t, f, db)
+			waitFor(t, 5*time.Second, "the kill to be counted", func() bool { return f.s.Stats().Killed != KilledStats{} })
+			if diff := cmp.Diff(tc.want, f.s.Stats().Killed); diff != "" {
+				t.Errorf("Stats().Killed (-want +got):\n%s", diff)
+			}
+			want := []point{{Attrs: map[string]string{"doris.mcp.reason": tc.reason}, Value: 1}}
+			if diff := cmp.Diff(want, f.points(t, "doris.mcp.queries.killed")); diff != "" {
+				t.Errorf("doris.mcp.queries.killed (-want +got):\n%s", diff)
+			}
+			waitFor(t, 5*time.Second, "the query to leave the engine", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+		})
+	}
+}
+
+// Stats is safe to call while calls run, and agrees with the observable
+// metrics: calls in flight, connections by state, health per FE; Draining
+// turns true with Shutdown.
+func TestTelemetryStatsWhileCalling(t *testing.T) {
+	dsn := backend(t)
+	f := newOTelFixture(t, dsn)
+	db := openDB(t, dsn)
+	waitFor(t, 5*time.Second, "the first health check", func() bool { return f.s.Stats().Health[0].Healthy })
+
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					f.s.Stats()
+				}
+			}
+		})
+	}
+	const calls = 3
+	cs := otelTransports[0].connect(t, f.s, nil)
+	stdio := otelTransports[1].connect(t, f.s, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var callers sync.WaitGroup
+	for i := range calls {
+		callers.Go(func() {
+			c := cs
+			if i == 0 {
+				c = stdio
+			}
+			call(ctx, c, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		})
+	}
+	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, "seq_1_to_20000") == calls })
+	st := f.s.Stats()
+	close(stop)
+	readers.Wait()
+
+	addr := f.s.cfg.dsn.Addr
+	if st.InFlight != calls || st.Sessions < 1 || st.Draining || len(st.Pools) != 1 || len(st.Health) != 1 {
+		t.Fatalf("Stats while %d calls run: %+v", calls, st)
+	}
+	p := st.Pools[0]
+	if p.Account != f.s.cfg.dsn.User || p.Address != addr || p.InUse != calls || p.Open != p.InUse+p.Idle {
+		t.Errorf("pool stats %+v, want %d connections in use on %s@%s", p, calls, f.s.cfg.dsn.User, addr)
+	}
+	if h := st.Health[0]; h.Address != addr || !h.Healthy || h.Checked.IsZero() {
+		t.Errorf("health %+v", h)
+	}
+	if got := f.points(t, "doris.mcp.calls.in_flight"); len(got) != 1 || got[0].Value != calls {
+		t.Errorf("doris.mcp.calls.in_flight: %+v", got)
+	}
+	pool := f.s.cfg.dsn.User + "@" + addr
+	conns := map[string]int64{}
+	for _, p := range f.points(t, "db.client.connection.count") {
+		if p.Attrs["db.client.connection.pool.name"] != pool {
+			t.Errorf("connection count of pool %q, want %q", p.Attrs["db.client.connection.pool.name"], pool)
+		}
+		conns[p.Attrs["db.client.connection.state"]] = p.Value
+	}
+	if conns["used"] != calls {
+		t.Errorf("db.client.connection.count by state: %v, want %d used", conns, calls)
+	}
+	host, port := splitAddress(addr)
+	wantHealth := []point{{Attrs: map[string]string{"server.address": host, "server.port": fmt.Sprint(port)}, Value: 1}}
+	if diff := cmp.Diff(wantHealth, f.points(t, "doris.mcp.health")); diff != "" {
+		t.Errorf("doris.mcp.health (-want +got):\n%s", diff)
+	}
+
+	cancel()
+	callers.Wait()
+	waitFor(t, 5*time.Second, "the calls to end", func() bool { return f.s.Stats().InFlight == 0 })
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := f.s.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if st := f.s.Stats(); !st.Draining || st.InFlight != 0 {
+		t.Errorf("Stats after Shutdown: %+v", st)
+	}
+}
+
+// mcp.server.session.duration is recorded when a session ends: a stdio
+// session whose client closes, a stateful HTTP session the client deletes.
+func TestTelemetrySessionDuration(t *testing.T) {
+	t.Run("stdio", func(t *testing.T) {
+		f := newOTelFixture(t, backend(t))
+		cs, served := servePipes(t, context.Background(), f.s, nil)
+		mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
+		cs.Close()
+		if err := <-served; err != nil {
+			t.Fatalf("ServeTransport: %v", err)
+		}
+		got := f.points(t, "mcp.server.session.duration")
+		if len(got) != 1 || got[0].Count != 1 || got[0].Attrs["network.transport"] != "pipe" || got[0].Attrs["error.type"] != "" {
+			t.Errorf("mcp.server.session.duration: %+v", got)
+		}
+	})
+	t.Run("stateful http", func(t *testing.T) {
+		f := newOTelFixture(t, backend(t), WithStatefulSessions(time.Minute))
+		cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "2025-11-25")
+		mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
+		cs.Close()
+		var got []point
+		waitFor(t, 5*time.Second, "the session's duration", func() bool {
+			got = f.points(t, "mcp.server.session.duration")
+			return len(got) > 0
+		})
+		want := []map[string]string{{"network.transport": "tcp", "mcp.protocol.version": "2025-11-25"}}
+		if diff := cmp.Diff(want, attrsOf(got)); diff != "" || got[0].Count != 1 {
+			t.Errorf("mcp.server.session.duration (-want +got):\n%s\n%+v", diff, got)
+		}
+	})
+}
+
+// Literals of a statement never reach the log at Info or above, whether
+// the call succeeds, is refused by the guard or fails in the database; the
+// details, at Debug, do name what happened.
+func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
+	const secret, number = "Sesame_81523", "77316049"
+	f := newOTelFixture(t, backend(t))
+	cs := otelTransports[0].connect(t, f.s, nil)
+	stmts := []string{
+		"SELECT COUNT(*) FROM customers WHERE name <> '" + secret + "'",
+		"DELETE FROM customers WHERE name = '" + secret + "'",
+		"SELECT * FROM customers WHERE WHERE name = '" + secret + "'",
+		"SELECT no_such_column FROM customers WHERE name = '" + secret + "'",
+		// The guard's message quotes this one: it reaches the Debug details.
+		number + " + 1",
+	}
+	for _, q := range stmts {
+		if _, _, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.logs.calls()); n != len(stmts) {
+		t.Errorf("%d Info call lines for %d calls", n, len(stmts))
+	}
+	debug, quoted := 0, false
+	for _, r := range f.logs.records() {
+		text := r.Msg + fmt.Sprint(r.Attrs)
+		if r.Level >= slog.LevelInfo && (strings.Contains(text, secret) || strings.Contains(text, number)) {
+			t.Errorf("a literal reached the log at %v: %s", r.Level, text)
+		}
+		quoted = quoted || (r.Level < slog.LevelInfo && strings.Contains(text, number))
+		if r.Level == slog.LevelDebug && r.Msg == "call details" {
+			debug++
+			if r.Attrs["error_detail"] == "" && !strings.Contains(r.Attrs["statements"], "SELECT customers") {
+				t.Errorf("call details say nothing: %v", r.Attrs)
+			}
+		}
+	}
+	if debug != len(stmts) {
+		t.Errorf("%d Debug call details for %d calls", debug, len(stmts))
+	}
+	if !quoted {
+		t.Error("no Debug record has the error that quotes a literal")
 	}
 }
