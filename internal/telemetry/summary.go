@@ -33,7 +33,7 @@ func Summary(sql string) string {
 				break
 			}
 			if first == "SHOW" {
-				b.add(w)
+				b.add(toks[i].Text) // keywords and a name alike, as written
 			} else {
 				i = b.name(toks, i)
 				break
