@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -79,7 +80,8 @@ const protocolVersionHeader = "Mcp-Protocol-Version"
 // duration is recorded when it ends.
 func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) (context.Context, *telemetry.Call) {
 	r := telemetry.Request{Method: method, Transport: telemetry.TransportFrom(ctx)}
-	if params := req.GetParams(); params != nil {
+	// A request without params (tools/list, say) has a typed nil.
+	if params := req.GetParams(); params != nil && !reflect.ValueOf(params).IsNil() {
 		r.Meta = params.GetMeta()
 		if p, ok := params.(*mcp.CallToolParamsRaw); ok {
 			r.Tool = p.Name

@@ -722,3 +722,81 @@ func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
 		t.Error("no Debug record has the error that quotes a literal")
 	}
 }
+
+// BenchmarkCallTelemetry measures a tools/call with OpenTelemetry enabled
+// (the SDK with a manual reader and an always-sampling tracer) against the
+// same call without providers, alternating them call by call in one run;
+// on/off-p50 is their ratio.
+func BenchmarkCallTelemetry(b *testing.B) {
+	benchNoLeaks(b)
+	dsn := backend(b)
+	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	off := newServer(b, dsn, quiet)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { mp.Shutdown(context.Background()); tp.Shutdown(context.Background()) })
+	on := newServer(b, dsn, quiet, WithMeterProvider(mp), WithTracerProvider(tp))
+	ctx := context.Background()
+	csOff := connect(b, ctx, serveHTTP(b, off).URL+"/mcp", nil, "")
+	csOn := connect(b, ctx, serveHTTP(b, on).URL+"/mcp", nil, "")
+	args := map[string]any{"sql": benchSmallQuery}
+	op := func(cs *mcp.ClientSession) time.Duration {
+		start := time.Now()
+		n, err := benchCall(ctx, cs, args)
+		if err := benchExpectRows("exec_query", 10, n, err); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for range 50 {
+		op(csOff)
+		op(csOn)
+	}
+	var tOff, tOn []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		tOff = append(tOff, op(csOff))
+		tOn = append(tOn, op(csOn))
+	}
+	b.StopTimer()
+	slices.Sort(tOff)
+	slices.Sort(tOn)
+	p50Off, p50On := tOff[len(tOff)/2], tOn[len(tOn)/2]
+	b.ReportMetric(float64(p50Off.Nanoseconds())/1e3, "off-p50-µs")
+	b.ReportMetric(float64(p50On.Nanoseconds())/1e3, "on-p50-µs")
+	b.ReportMetric(float64(p50On)/float64(p50Off), "on/off-p50")
+}
+
+// Requests other than tool calls, with or without params, have their
+// spans and durations too, and no call log line.
+func TestTelemetryOtherMethods(t *testing.T) {
+	for _, tr := range otelTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			f := newOTelFixture(t, backend(t))
+			cs := tr.connect(t, f.s, nil)
+			if _, err := cs.ListTools(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := cs.Ping(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			methods := map[string]bool{}
+			for _, p := range f.points(t, "mcp.server.operation.duration") {
+				methods[p.Attrs["mcp.method.name"]] = p.Attrs["network.transport"] == tr.transport && p.Attrs["error.type"] == ""
+			}
+			if !methods["tools/list"] || !methods["ping"] {
+				t.Errorf("methods recorded, and whether their attributes were right: %v", methods)
+			}
+			spans := map[string]bool{}
+			for _, s := range f.spans.Ended() {
+				spans[s.Name()] = s.SpanKind() == trace.SpanKindServer
+			}
+			if !spans["tools/list"] || !spans["ping"] {
+				t.Errorf("server spans: %v", spans)
+			}
+			if n := len(f.logs.calls()); n != 0 {
+				t.Errorf("%d call log lines for no tool call", n)
+			}
+		})
+	}
+}

@@ -90,6 +90,10 @@ func TransportFrom(ctx context.Context) string {
 	return TransportTCP
 }
 
+// noSpan is the span of calls when nothing traces: it records nothing and
+// costs nothing to hold.
+var noSpan = trace.SpanFromContext(context.Background())
+
 // metaCarrier reads trace context from params._meta.
 type metaCarrier map[string]any
 
@@ -115,6 +119,10 @@ func (t *Telemetry) StartRequest(ctx context.Context, r Request) (context.Contex
 		ctx = t.prop.Extract(ctx, metaCarrier(r.Meta))
 	} else if r.Header != nil {
 		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	if !t.tracing {
+		c.span = noSpan
+		return context.WithValue(ctx, callKey{}, c), c
 	}
 	name := r.Method
 	if r.Tool != "" {
@@ -158,10 +166,12 @@ func (c *Call) Result(rows, bytes int, truncation string) {
 	c.rows, c.bytes, c.truncated = rows, bytes, truncation
 	c.mu.Unlock()
 	ctx := context.Background()
-	tool := metric.WithAttributes(semconv.GenAIToolName(c.req.Tool))
-	c.t.rows.Record(ctx, int64(rows), tool)
-	c.t.bytes.Record(ctx, int64(bytes), tool)
-	if truncation != "" {
+	if c.t.rows.Enabled(ctx) || c.t.bytes.Enabled(ctx) {
+		tool := metric.WithAttributes(semconv.GenAIToolName(c.req.Tool))
+		c.t.rows.Record(ctx, int64(rows), tool)
+		c.t.bytes.Record(ctx, int64(bytes), tool)
+	}
+	if truncation != "" && c.t.truncations.Enabled(ctx) {
 		c.t.truncations.Add(ctx, 1, metric.WithAttributes(semconv.GenAIToolName(c.req.Tool), AttrReason.String(truncation)))
 	}
 }
@@ -176,7 +186,7 @@ func (c *Call) Failed(class string, err error, guardReason string) {
 	c.mu.Lock()
 	c.errClass, c.err = class, err
 	c.mu.Unlock()
-	if guardReason != "" {
+	if guardReason != "" && c.t.guardRejects.Enabled(context.Background()) {
 		c.t.guardRejects.Add(context.Background(), 1, metric.WithAttributes(AttrReason.String(guardReason)))
 	}
 }
@@ -213,8 +223,8 @@ func (c *Call) End(res mcp.Result, err error) {
 			c.span.SetAttributes(semconv.ErrorTypeKey.String(errType))
 			c.span.SetStatus(codes.Error, class)
 		}
-		c.span.End()
 	}
+	c.span.End()
 	if c.req.Method != string(mcpconv.MethodNameToolsCall) {
 		return
 	}

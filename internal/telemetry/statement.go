@@ -51,9 +51,14 @@ func StartStatement(ctx context.Context, engine, db, sql string) (context.Contex
 		return ctx, nil
 	}
 	t := c.t
-	s := &Statement{t: t, start: time.Now()}
-	ctx, s.span = t.tracer.Start(ctx, "", trace.WithSpanKind(trace.SpanKindClient))
 	debug := t.log.Enabled(ctx, slog.LevelDebug)
+	if !t.tracing && !t.dbDuration.Enabled(ctx) && !debug {
+		return ctx, nil
+	}
+	s := &Statement{t: t, start: time.Now(), span: noSpan}
+	if t.tracing {
+		ctx, s.span = t.tracer.Start(ctx, "", trace.WithSpanKind(trace.SpanKindClient))
+	}
 	if !s.span.IsRecording() && !t.dbDuration.Enabled(ctx) && !debug {
 		return ctx, s
 	}

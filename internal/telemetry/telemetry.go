@@ -69,6 +69,9 @@ type Telemetry struct {
 	meter     metric.Meter
 	prop      propagation.TraceContext
 	namespace string
+	// tracing is false without a tracer provider: no span is started, not
+	// even a no-op one, whose context costs allocations on every call.
+	tracing bool
 
 	opDuration      mcpconv.ServerOperationDuration
 	sessionDuration mcpconv.ServerSessionDuration
@@ -103,7 +106,7 @@ func New(o Options) (*Telemetry, error) {
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
-	t := &Telemetry{log: o.Logger, namespace: o.Namespace}
+	t := &Telemetry{log: o.Logger, namespace: o.Namespace, tracing: o.Tracers != nil}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
