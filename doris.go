@@ -48,6 +48,17 @@
 // step's error. The library never handles signals: the host decides when to
 // call Shutdown.
 //
+// # Observability
+//
+// [WithMeterProvider] and [WithTracerProvider] take any OpenTelemetry
+// providers; the library uses only the API, so without them telemetry
+// costs nothing. Metrics and spans follow the semantic conventions for MCP
+// servers and database clients, with the library's own under doris.mcp.*;
+// a request's span joins the caller's trace from params._meta.traceparent.
+// [Server.Stats] gives the same picture without OpenTelemetry. Each tool
+// call logs one Info line with stable keys and never a statement's
+// literals.
+//
 // # Host tools
 //
 // [Server.MCP] returns the underlying go-sdk server, so a host can add its
