@@ -38,7 +38,7 @@ func (s *Server) observe() error {
 			ps := s.pool.stats()
 			out := make([]telemetry.PoolState, len(ps))
 			for i, p := range ps {
-				out[i] = telemetry.PoolState{Name: p.Account + "@" + p.Address, Idle: int64(p.Idle), InUse: int64(p.InUse)}
+				out[i] = telemetry.PoolState{Name: poolName(p), Idle: int64(p.Idle), InUse: int64(p.InUse)}
 			}
 			return out
 		},
@@ -57,6 +57,15 @@ func (s *Server) observe() error {
 	}
 	s.closers = append(s.closers, component{"telemetry", s.cfg.tel.Close})
 	return nil
+}
+
+// poolName is a pool's db.client.connection.pool.name: user@host:port, or
+// "host" for the pool a host passed with WithDB, of which nothing is known.
+func poolName(p PoolStats) string {
+	if p.Account == "" && p.Address == "" {
+		return "host"
+	}
+	return p.Account + "@" + p.Address
 }
 
 func splitAddress(addr string) (string, int) {

@@ -805,3 +805,17 @@ func TestTelemetryOtherMethods(t *testing.T) {
 		})
 	}
 }
+
+func TestPoolName(t *testing.T) {
+	for _, tc := range []struct {
+		p    PoolStats
+		want string
+	}{
+		{PoolStats{Account: "reader", Address: "fe:9030"}, "reader@fe:9030"},
+		{PoolStats{}, "host"},
+	} {
+		if got := poolName(tc.p); got != tc.want {
+			t.Errorf("poolName(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
