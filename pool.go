@@ -241,8 +241,8 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	// this one's place.
 	stop := context.AfterFunc(ctx, func() {
 		defer p.calls.leave()
+		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
 		p.kill(m, id)
-		p.cfg.tel.Killed(killReason(context.Cause(ctx)))
 	})
 	defer func() {
 		if stop() {

@@ -23,7 +23,9 @@ type Stats struct {
 	Pools []PoolStats
 	// Health has the last health check of each FE the Server checks.
 	Health []HealthStats
-	// Killed counts the queries killed in Doris since New, by reason.
+	// Killed counts the queries killed in Doris since New, by reason: the
+	// KILL statements issued, each for a statement still running when its
+	// call ended.
 	Killed KilledStats
 	// Draining is true from the moment Shutdown starts.
 	Draining bool

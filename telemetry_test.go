@@ -466,55 +466,66 @@ func TestTelemetryTraceContext(t *testing.T) {
 // deadline, or a result complete at its byte limit. Stats and the
 // doris.mcp.queries.killed metric agree.
 func TestTelemetryKills(t *testing.T) {
+	// Each case's query is told apart from any other test's in the
+	// process list by its column name.
+	slow := func(marker string) string {
+		return "SELECT COUNT(*) AS " + marker + " FROM seq_1_to_20000 a, seq_1_to_20000 b"
+	}
 	cases := []struct {
 		reason string
-		run    func(t *testing.T, f *otelFixture, db *sql.DB)
+		run    func(t *testing.T, f *otelFixture, db *sql.DB, marker string)
 		want   KilledStats
 	}{{
 		reason: "cancel",
 		want:   KilledStats{Cancel: 1},
-		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": slow(marker), "timeout_seconds": 120})
 				done <- err
 			}()
-			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, marker) == 1 })
 			cancel()
 			<-done
 		},
 	}, {
 		// The engine stops a statement at its limit itself; the client's
-		// deadline, a moment later, kills one it did not stop.
+		// deadline, a moment later, kills one it did not stop. Here that
+		// deadline is the query runtime's cause, given once it runs.
 		reason: "timeout",
 		want:   KilledStats{Timeout: 1},
-		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
-			ctx, cancel := context.WithTimeoutCause(context.Background(), 300*time.Millisecond, &query.TimeoutError{Limit: 300 * time.Millisecond})
-			defer cancel()
-			err := f.s.pool.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
-				rows, err := conn.QueryContext(ctx, longQuery)
-				if err == nil {
-					rows.Close()
-				}
-				return err
-			})
-			if err == nil {
+		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			done := make(chan error, 1)
+			go func() {
+				done <- f.s.pool.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+					rows, err := conn.QueryContext(ctx, slow(marker))
+					if err == nil {
+						rows.Close()
+					}
+					return err
+				})
+			}()
+			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, marker) == 1 })
+			cancel(&query.TimeoutError{Limit: time.Second})
+			if err := <-done; err == nil {
 				t.Error("the statement outlived its deadline")
 			}
 		},
 	}, {
 		reason: "shutdown",
 		want:   KilledStats{Shutdown: 1},
-		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
 			done := make(chan string, 1)
 			go func() {
-				_, msg, _ := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				_, msg, _ := call(context.Background(), cs, "exec_query", map[string]any{"sql": slow(marker), "timeout_seconds": 120})
 				done <- msg
 			}()
-			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
+			waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, marker) == 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			f.s.Shutdown(ctx)
@@ -532,9 +543,10 @@ func TestTelemetryKills(t *testing.T) {
 	}, {
 		reason: "limit",
 		want:   KilledStats{Limit: 1},
-		run: func(t *testing.T, f *otelFixture, db *sql.DB) {
+		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
-			r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": bigScan, "max_bytes": 200})
+			q := "SELECT a.seq AS " + marker + ", b.seq FROM seq_1_to_20000 a, seq_1_to_20000 b"
+			r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": q, "max_bytes": 200})
 			if r.TruncationReason != "byte_limit" {
 				t.Fatalf("truncation %q, want byte_limit", r.TruncationReason)
 			}
@@ -545,7 +557,8 @@ func TestTelemetryKills(t *testing.T) {
 			dsn := backend(t)
 			f := newOTelFixture(t, dsn)
 			db := openDB(t, dsn)
-			tc.run(t, f, db)
+			marker := "killed_by_" + tc.reason
+			tc.run(t, f, db, marker)
 			waitFor(t, 5*time.Second, "the kill to be counted", func() bool { return f.s.Stats().Killed != KilledStats{} })
 			if diff := cmp.Diff(tc.want, f.s.Stats().Killed); diff != "" {
 				t.Errorf("Stats().Killed (-want +got):\n%s", diff)
@@ -554,7 +567,7 @@ func TestTelemetryKills(t *testing.T) {
 			if diff := cmp.Diff(want, f.points(t, "doris.mcp.queries.killed")); diff != "" {
 				t.Errorf("doris.mcp.queries.killed (-want +got):\n%s", diff)
 			}
-			waitFor(t, 5*time.Second, "the query to leave the engine", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
+			waitFor(t, 5*time.Second, "the query to leave the engine", func() bool { return running(t, db, marker) == 0 })
 		})
 	}
 }
