@@ -557,7 +557,9 @@ func TestTelemetryKills(t *testing.T) {
 			dsn := backend(t)
 			f := newOTelFixture(t, dsn)
 			db := openDB(t, dsn)
-			marker := "killed_by_" + tc.reason
+			// Unique to this run too: a query an earlier run left behind
+			// must not pass for this one.
+			marker := fmt.Sprintf("killed_by_%s_%d", tc.reason, time.Now().UnixNano())
 			tc.run(t, f, db, marker)
 			waitFor(t, 5*time.Second, "the kill to be counted", func() bool { return f.s.Stats().Killed != KilledStats{} })
 			if diff := cmp.Diff(tc.want, f.s.Stats().Killed); diff != "" {
@@ -596,6 +598,8 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 		})
 	}
 	const calls = 3
+	marker := fmt.Sprintf("stats_while_calling_%d", time.Now().UnixNano())
+	statsQuery := "SELECT COUNT(*) AS " + marker + " FROM seq_1_to_20000 a, seq_1_to_20000 b"
 	cs := otelTransports[0].connect(t, f.s, nil)
 	stdio := otelTransports[1].connect(t, f.s, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -606,10 +610,10 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 			if i == 0 {
 				c = stdio
 			}
-			call(ctx, c, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+			call(ctx, c, "exec_query", map[string]any{"sql": statsQuery, "timeout_seconds": 120})
 		})
 	}
-	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, "seq_1_to_20000") == calls })
+	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, marker) == calls })
 	st := f.s.Stats()
 	close(stop)
 	readers.Wait()

@@ -227,12 +227,13 @@ func (t *Telemetry) Killed(reason string) {
 	if t == nil {
 		return
 	}
+	// The metric first: whoever sees the count in Stats finds it there too.
+	t.killedCounter.Add(context.Background(), 1, metric.WithAttributes(AttrReason.String(reason)))
 	for i, r := range killReasons {
 		if r == reason {
 			t.killed[i].Add(1)
 		}
 	}
-	t.killedCounter.Add(context.Background(), 1, metric.WithAttributes(AttrReason.String(reason)))
 }
 
 // KilledCounts are the queries killed so far, by reason.
