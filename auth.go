@@ -1336,15 +1336,18 @@ type challengeWriter struct {
 	http.ResponseWriter
 	a           *authenticator
 	credentials bool // the request carried an Authorization header
+	// refused counts a refusal by its reason.
+	refused func(reason string)
 }
 
 func (w *challengeWriter) WriteHeader(code int) {
 	if code == http.StatusUnauthorized {
-		errCode := ""
+		errCode, reason := "", "missing_token"
 		if w.credentials {
-			errCode = "invalid_token"
+			errCode, reason = "invalid_token", "invalid_token"
 		}
 		w.Header().Set("WWW-Authenticate", w.a.challenge(errCode, nil))
+		w.refused(reason)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

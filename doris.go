@@ -78,6 +78,17 @@
 // from SHOW BACKENDS). Every tool is listed whatever the backend; one it
 // cannot serve answers with an error saying what is missing.
 //
+// # Observability
+//
+// [WithMeterProvider] and [WithTracerProvider] take any OpenTelemetry
+// providers; the library uses only the API, so without them telemetry
+// costs nothing. Metrics and spans follow the semantic conventions for MCP
+// servers and database clients, with the library's own under doris.mcp.*;
+// a request's span joins the caller's trace from params._meta.traceparent.
+// [Server.Stats] gives the same picture without OpenTelemetry. Each tool
+// call logs one Info line with stable keys and never a statement's
+// literals.
+//
 // # Host tools
 //
 // [Server.MCP] returns the underlying go-sdk server, so a host can add its
@@ -171,6 +182,9 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
 	}
+	if err := newTelemetry(&cfg); err != nil {
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 
 	s := &Server{
 		cfg:          cfg,
@@ -243,6 +257,10 @@ func New(opts ...Option) (*Server, error) {
 		s.auth.Close(context.Background())
 		return nil, fmt.Errorf("doris: %w", err)
 	}
+	if err := s.observe(); err != nil {
+		s.pool.Close(context.Background())
+		return nil, fmt.Errorf("doris: %w", err)
+	}
 	return s, nil
 }
 
@@ -306,6 +324,7 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
 			s.log.Debug("call started", "method", method, "tool", p.Name)
 		}
+		ctx, call := s.startCall(ctx, method, req)
 		if s.cfg.stateful {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
 				defer s.sessions.call(ss.ID(), cancel)()
@@ -322,7 +341,9 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 			h.hold()
 		}
 		defer h.release()
-		return next(ctx, method, req)
+		res, err := next(ctx, method, req)
+		call.End(res, err)
+		return res, err
 	}
 }
 

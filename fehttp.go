@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dorismcp/doris/internal/dorishttp"
+	"github.com/dorismcp/doris/internal/telemetry"
 )
 
 // feHTTPConfig is where the Doris HTTP APIs are and how to log in.
@@ -116,5 +117,7 @@ func newFEHTTP(c *config) (*dorishttp.Client, error) {
 		Password: passwd,
 		// A call's HTTP requests are bounded like its statements.
 		Timeout: c.queryTimeout,
+		// Each request made for a call is a client span of the call.
+		WrapTransport: telemetry.Transport,
 	})
 }

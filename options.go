@@ -18,9 +18,12 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
+	"github.com/dorismcp/doris/internal/telemetry"
 )
 
 // Defaults used when an option is absent or set to zero, and the ceilings
@@ -106,7 +109,10 @@ type config struct {
 	exemption MaskExemption
 	masker    *query.Masker // compiled from maskRules by normalize
 
-	auth authConfig // see auth.go
+	auth    authConfig // see auth.go
+	meters  metric.MeterProvider
+	tracers trace.TracerProvider
+	tel     *telemetry.Telemetry // built by New
 }
 
 // WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
@@ -224,6 +230,34 @@ func WithStatefulSessions(idle time.Duration) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l
+		return nil
+	}
+}
+
+// WithMeterProvider has the Server record its metrics with mp: the
+// OpenTelemetry semantic conventions' mcp.server.operation.duration,
+// mcp.server.session.duration, db.client.operation.duration and
+// db.client.connection.count, and its own doris.mcp.* metrics (rows and
+// bytes returned, truncations, guard rejections, queries killed, calls in
+// flight, health, shutdown phases). Without it, or with nil, no metric is
+// recorded and none costs anything. The library uses only the
+// OpenTelemetry API: the SDK and its exporters are the host's choice.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		c.meters = mp
+		return nil
+	}
+}
+
+// WithTracerProvider has the Server trace with tp: a server span per MCP
+// request (named like "tools/call exec_query"), joined to the caller's
+// trace from the request's params._meta (traceparent, tracestate) or else
+// its HTTP headers, and a client span per Doris statement, named after its
+// summary, which never holds a literal. Without it, or with nil, nothing is
+// traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) error {
+		c.tracers = tp
 		return nil
 	}
 }

@@ -74,6 +74,8 @@ type member struct {
 	// asked for per query and a changed session is discarded.
 	tracked   bool
 	defaultDB string
+	user      string    // the Doris account, for Stats
+	addr      string    // the FE, for Stats
 	lastUsed  time.Time // guarded by pool.mu
 }
 
@@ -125,7 +127,7 @@ func (p *pool) open(dsn *mysql.Config) *member {
 	ctl.SetMaxOpenConns(2)
 	ctl.SetMaxIdleConns(1)
 	ctl.SetConnMaxIdleTime(p.cfg.connMaxIdleTime)
-	return &member{db: db, ctl: ctl, tracked: true, defaultDB: dsn.DBName}
+	return &member{db: db, ctl: ctl, tracked: true, defaultDB: dsn.DBName, user: dsn.User, addr: dsn.Addr}
 }
 
 // maxUserPools bounds the per-user pools open at once.
@@ -269,6 +271,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	// this one's place.
 	stop := context.AfterFunc(ctx, func() {
 		defer p.calls.leave()
+		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
 		p.kill(m, id)
 	})
 	defer func() {

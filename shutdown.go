@@ -64,6 +64,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	dctx, cancel := drainContext(ctx)
 	drainErr := s.gate.wait(dctx)
 	cancel()
+	phase := s.phaseTimer("drain", start)
 	if drainErr != nil {
 		n := s.gate.active()
 		s.log.Warn("shutdown deadline: cancelling calls in flight", "calls", n)
@@ -74,15 +75,18 @@ func (s *Server) shutdown(ctx context.Context) error {
 			s.log.Warn("calls still unanswered at the deadline", "calls", s.gate.active())
 		}
 		errs = append(errs, fmt.Errorf("doris: shutdown: %d calls cancelled: %w", n, drainErr))
+		phase("cancel")
 	}
 	s.stopHard(errShuttingDown)
 
 	if s.closeSessions(gctx) != nil {
 		errs = append(errs, fmt.Errorf("doris: shutdown: closing sessions: %w", ctx.Err()))
 	}
+	phase("sessions")
 	if s.streams.wait(gctx) != nil {
 		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.active(), ctx.Err()))
 	}
+	phase("streams")
 
 	slots := make([]error, len(s.closers))
 	var g errgroup.Group
@@ -95,6 +99,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		})
 	}
 	g.Wait()
+	phase("close")
 	errs = append(errs, slots...)
 
 	err := errors.Join(errs...)

@@ -104,10 +104,12 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Authentication comes before the content checks, so the body of an
 	// unauthenticated request is never read.
 	if h.authed != nil {
-		h.authed.ServeHTTP(&challengeWriter{ResponseWriter: w, a: h.s.auth, credentials: r.Header.Get("Authorization") != ""}, r)
+		refused := func(reason string) { h.s.cfg.tel.AuthFailed(r.Context(), reason) }
+		h.authed.ServeHTTP(&challengeWriter{ResponseWriter: w, a: h.s.auth, credentials: r.Header.Get("Authorization") != "", refused: refused}, r)
 		return
 	}
 	if !h.s.auth.insecure && !arrivedOnLoopback(r) {
+		h.s.cfg.tel.AuthFailed(r.Context(), "not_loopback")
 		http.Error(w, "Forbidden: no authentication is configured, so only loopback requests are served; configure authentication, or WithInsecureNoAuth to serve without it", http.StatusForbidden)
 		return
 	}
@@ -162,6 +164,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if missing := h.s.auth.refusedScopes(r.Context(), in.tools); len(missing) > 0 {
+		h.s.cfg.tel.AuthFailed(r.Context(), "insufficient_scope")
 		w.Header().Set("WWW-Authenticate", h.s.auth.challenge("insufficient_scope", missing))
 		http.Error(w, "insufficient scope", http.StatusForbidden)
 		return

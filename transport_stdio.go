@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dorismcp/doris/internal/telemetry"
 )
 
 // ServeStdio serves one MCP session over standard input and output until
@@ -37,6 +40,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	stop, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	cctx := withCarrier(ctx, carrier{stop, func() error { return context.Cause(stop) }})
+	cctx = telemetry.WithTransport(cctx, telemetry.TransportPipe)
 	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.maxInFlight}, nil)
 	if err != nil {
 		return err
@@ -48,6 +52,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
+	defer func(start time.Time) { s.sessionEnded(ss, start, telemetry.TransportPipe, err) }(time.Now())
 	select {
 	case err = <-done:
 	case <-ctx.Done():

@@ -49,6 +49,10 @@ type Config struct {
 	// replaced: see [Client].
 	HTTPClient *http.Client
 
+	// WrapTransport, when set, wraps the client's transport: to trace
+	// each request, say.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+
 	// Timeout bounds each request, from dial to the last byte of the body.
 	// Default 10 s.
 	Timeout time.Duration
@@ -120,6 +124,9 @@ func New(cfg Config) (*Client, error) {
 		hc = http.Client{Transport: newTransport()}
 	}
 	hc.CheckRedirect = sameHostRedirects
+	if cfg.WrapTransport != nil {
+		hc.Transport = cfg.WrapTransport(hc.Transport)
+	}
 	c.http = &hc
 	return c, nil
 }

@@ -165,7 +165,8 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	defer stop(nil)
 
 	res := &Result{Columns: []Column{}, Rows: []json.RawMessage{}}
-	err = ex.Do(rctx, b.session, func(ctx context.Context, conn *sql.Conn) error {
+	sctx, span := startStatement(rctx, be, req)
+	err = ex.Do(sctx, b.session, func(ctx context.Context, conn *sql.Conn) error {
 		rows, err := conn.QueryContext(ctx, b.sql)
 		if err != nil {
 			return err
@@ -174,6 +175,7 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 		return scan(rows, res, lim, req.Mask, req.Columns, b.rowCap, func() { stop(errStop) })
 	})
 	res.ElapsedMS = time.Since(start).Milliseconds()
+	span.End(res.RowCount, statementErrorType(rctx, be.Engine, res, err))
 	if res.Truncated && context.Cause(rctx) == errStop {
 		// The error, if any, comes from the cancellation we asked for.
 		return res, nil

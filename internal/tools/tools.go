@@ -160,6 +160,7 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 		}
 		out, err := run(ctx, args)
 		if err != nil {
+			report(ctx, nil, 0, err)
 			var ue *query.UnavailableError
 			if errors.As(err, &ue) {
 				// The caller learns that Doris is unavailable; the cause
@@ -169,6 +170,7 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 			return errorResult(err), nil
 		}
 		b := out.AppendJSON(nil)
+		report(ctx, out, len(b), nil)
 		return &mcp.CallToolResult{
 			StructuredContent: json.RawMessage(b),
 			// The same bytes, not a copy: b is never written again.

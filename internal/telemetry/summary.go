@@ -1,0 +1,131 @@
+package telemetry
+
+import (
+	"strings"
+
+	"github.com/dorismcp/doris/internal/sqlguard"
+)
+
+// maxSummary bounds db.query.summary, as the conventions advise.
+const maxSummary = 255
+
+// Summary is the db.query.summary of a statement the guard accepted: its
+// operations and the tables it reads, in the order they appear, as in
+// "SELECT orders customers" or "SHOW TABLES". It is built from the guard's
+// tokens with the text of literals withheld, so it can never carry one.
+// An unreadable statement summarises to its first keyword, or "".
+func Summary(sql string) string {
+	toks, err := sqlguard.Tokenize(sql)
+	if err != nil || len(toks) == 0 {
+		return ""
+	}
+	for i := range toks {
+		if toks[i].Kind == sqlguard.String || toks[i].Kind == sqlguard.Number {
+			toks[i].Text = ""
+		}
+	}
+	var b summaryBuilder
+	first := upperWord(toks[0])
+	switch first {
+	case "SHOW", "DESC", "DESCRIBE", "EXPLAIN":
+		// A SHOW names what it shows in keywords ("SHOW CREATE TABLE t");
+		// DESCRIBE and EXPLAIN name their table, or a query read below.
+		b.add(first)
+		i := 1
+		for ; i < len(toks) && i < 4; i++ {
+			w := upperWord(toks[i])
+			if w == "" || w == "SELECT" || w == "WITH" || w == "LIKE" || w == "WHERE" || w == "FROM" || w == "IN" {
+				break
+			}
+			if first == "SHOW" {
+				b.add(toks[i].Text) // keywords and a name alike, as written
+			} else {
+				i = b.name(toks, i)
+				break
+			}
+		}
+		b.tables(toks[i:])
+	default:
+		b.tables(toks)
+	}
+	return b.String()
+}
+
+type summaryBuilder struct{ strings.Builder }
+
+func (b *summaryBuilder) add(s string) {
+	if s == "" || b.Len()+1+len(s) > maxSummary {
+		return
+	}
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteString(s)
+}
+
+// tables adds each SELECT and each table named after FROM or JOIN (and
+// after the commas of a FROM list).
+func (b *summaryBuilder) tables(toks []sqlguard.Token) {
+	for i := 0; i < len(toks); i++ {
+		switch upperWord(toks[i]) {
+		case "SELECT":
+			b.add("SELECT")
+		case "FROM", "JOIN":
+			for {
+				i++
+				if i >= len(toks) || !isName(toks[i]) {
+					break
+				}
+				i = b.name(toks, i)
+				// An alias, then a comma, continues a FROM list.
+				if i+1 < len(toks) && upperWord(toks[i+1]) == "AS" {
+					i++
+				}
+				if i+1 < len(toks) && isName(toks[i+1]) && !clauseWords[upperWord(toks[i+1])] {
+					i++
+				}
+				if i+1 < len(toks) && toks[i+1].Kind == sqlguard.Punct && toks[i+1].Text == "," {
+					i++
+					continue
+				}
+				break
+			}
+		}
+	}
+}
+
+// name adds the possibly qualified name starting at toks[i] and returns
+// the index of its last token.
+func (b *summaryBuilder) name(toks []sqlguard.Token, i int) int {
+	var n strings.Builder
+	n.WriteString(toks[i].Text)
+	for i+2 < len(toks) && toks[i+1].Kind == sqlguard.Punct && toks[i+1].Text == "." && isName(toks[i+2]) {
+		n.WriteByte('.')
+		n.WriteString(toks[i+2].Text)
+		i += 2
+	}
+	b.add(n.String())
+	return i
+}
+
+func isName(t sqlguard.Token) bool {
+	return t.Kind == sqlguard.QuotedIdent || (t.Kind == sqlguard.Word && !clauseWords[strings.ToUpper(t.Text)])
+}
+
+func upperWord(t sqlguard.Token) string {
+	if t.Kind != sqlguard.Word {
+		return ""
+	}
+	return strings.ToUpper(t.Text)
+}
+
+// clauseWords end a table reference: what follows a table is an alias
+// unless it is one of these.
+var clauseWords = map[string]bool{
+	"WHERE": true, "JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true,
+	"CROSS": true, "NATURAL": true, "OUTER": true, "STRAIGHT_JOIN": true, "ON": true, "USING": true,
+	"GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true, "UNION": true, "EXCEPT": true,
+	"INTERSECT": true, "WINDOW": true, "QUALIFY": true, "LATERAL": true, "TABLESAMPLE": true,
+	"PARTITION": true, "TABLET": true, "FOR": true, "INTO": true, "AS": true, "SELECT": true,
+	"LOCK": true, "OFFSET": true, "USE": true, "FORCE": true, "IGNORE": true, "MINUS": true,
+}
