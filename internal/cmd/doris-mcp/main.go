@@ -92,6 +92,10 @@ type config struct {
 	cluster []doris.Option
 	// auth holds the authentication options from the environment.
 	auth []doris.Option
+	// metrics serves /metrics in Prometheus text (HTTP only).
+	metrics bool
+	// lookup reads the environment, for the OTLP exporters' variables.
+	lookup func(string) (string, bool)
 }
 
 // flagError marks an error the FlagSet has already printed.
@@ -125,6 +129,8 @@ Environment (flags override them):
   DORIS_MCP_JWT_ISSUER     required iss of those JWTs
   DORIS_MCP_JWT_AUDIENCE   required aud of those JWTs
   DORIS_MCP_JWT_ALGORITHMS comma-separated (default RS256,ES256)
+  OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_EXPORTER_OTLP_* variables)
+                           export traces and metrics over OTLP/HTTP
 Without authentication, HTTP is served only on a loopback host unless
 -insecure-no-auth is given.
 DORIS_PORT, DORIS_USER, DORIS_PASSWORD or DORIS_DATABASE without DORIS_HOST
@@ -168,6 +174,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", 30*time.Minute, "with -stateful, close sessions idle this long (0: keep them until the client ends them)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log debug events, including every MCP request")
 	insecure := fs.Bool("insecure-no-auth", false, "serve HTTP on a non-loopback host without authentication")
+	fs.BoolVar(&cfg.metrics, "metrics", false, "serve OpenTelemetry metrics in Prometheus text at /metrics (HTTP transport)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -206,6 +213,10 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 		return config{}, err
 	}
 	cfg.cluster = opts
+	if cfg.metrics && cfg.transport != "http" {
+		return config{}, errors.New("-metrics: /metrics is served beside /mcp, on the HTTP transport only")
+	}
+	cfg.lookup = lookup
 	if cfg.auth, err = authOptions(lookup, cfg.transport, *host, *insecure); err != nil {
 		return config{}, err
 	}
@@ -239,6 +250,18 @@ func serve(cfg config, stderr io.Writer) error {
 	}
 	opts = append(opts, cfg.auth...)
 	opts = append(opts, doris.WithLogger(log))
+	tel, err := newTelemetry(cfg.metrics, cfg.lookup)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.close(ctx); err != nil {
+			log.Warn("flushing telemetry", "err", err)
+		}
+	}()
+	opts = append(opts, tel.opts...)
 	if cfg.stateful {
 		opts = append(opts, doris.WithStatefulSessions(cfg.sessionIdle))
 	}
@@ -256,7 +279,7 @@ func serve(cfg config, stderr io.Writer) error {
 	case "stdio":
 		err = serveStdio(srv, stop, cfg.grace)
 	default:
-		err = serveHTTP(srv, stop, cfg.addr, cfg.grace, log)
+		err = serveHTTP(srv, stop, cfg.addr, cfg.grace, tel.metrics, log)
 	}
 	return err
 }
@@ -340,11 +363,14 @@ func serveStdio(srv *doris.Server, stop *stopper, grace time.Duration) error {
 // busy for five seconds. Neither is worth holding the exit for longer.
 const httpGrace = time.Second
 
-func serveHTTP(srv *doris.Server, stop *stopper, addr string, grace time.Duration, log *slog.Logger) error {
+func serveHTTP(srv *doris.Server, stop *stopper, addr string, grace time.Duration, metrics http.Handler, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", srv.Handler())
 	mux.Handle("/live", srv.LiveHandler())
 	mux.Handle("/ready", srv.ReadyHandler())
+	if metrics != nil {
+		mux.Handle("/metrics", metrics)
+	}
 	httpSrv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ln, err := net.Listen("tcp", addr)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -341,6 +342,46 @@ func TestCommand(t *testing.T) {
 		t.Logf("exited %v after SIGTERM", took)
 	})
 
+	// The command wires the OpenTelemetry SDK: Prometheus text at /metrics
+	// with -metrics, OTLP over HTTP to the standard variables' endpoint,
+	// flushed at exit.
+	t.Run("telemetry", func(t *testing.T) {
+		var mu sync.Mutex
+		got := map[string]int{}
+		collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			mu.Lock()
+			got[r.URL.Path]++
+			mu.Unlock()
+		}))
+		defer collector.Close()
+		p, endpoint := startHTTP(t, bin, cleanEnv("OTEL_EXPORTER_OTLP_ENDPOINT="+collector.URL), "-metrics")
+		cs := connect(t, endpoint)
+		if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{"sql": "SELECT COUNT(*) FROM orders"}}); err != nil || res.IsError {
+			t.Fatalf("exec_query: %v %+v", err, res)
+		}
+		resp, err := http.Get(strings.TrimSuffix(endpoint, "/mcp") + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, name := range []string{"mcp_server_operation_duration", "db_client_operation_duration", "doris_mcp_result_rows"} {
+			if !strings.Contains(string(body), name) {
+				t.Errorf("/metrics lacks %s", name)
+			}
+		}
+		p.signal(t, syscall.SIGTERM)
+		if err, _ := p.wait(t, failsafe); err != nil {
+			t.Errorf("exit: %v\n%s", err, p.stderr.String())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if got["/v1/traces"] == 0 || got["/v1/metrics"] == 0 {
+			t.Errorf("OTLP collector received %v, want traces and metrics flushed at exit", got)
+		}
+	})
+
 	// net/http counts a connection accepted without a request yet as busy
 	// for five seconds; it must not hold the exit, nor make it a failure.
 	t.Run("idle connection at SIGTERM", func(t *testing.T) {
@@ -456,7 +497,7 @@ func TestParseConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseConfig: %v\n%s", err, out.String())
 			}
-			got.auth = nil // options are functions; TestAuthOptions checks them
+			got.auth, got.lookup = nil, nil // functions; TestAuthOptions checks the options
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
