@@ -552,15 +552,20 @@ func benchPeakHeap(op func() error) (uint64, error) {
 func BenchmarkShutdownIdleSessions(b *testing.B) {
 	dsn := backend(b)
 	var base float64
-	for _, n := range []int{0, 200} {
+	for _, n := range []int{0, 100, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			var perSession float64
 			for range b.N {
 				b.StopTimer()
-				srv, err := New(WithDSN(dsn), WithStatefulSessions(0))
+				// The clients all connect at once: room for their handshakes.
+				srv, err := New(WithDSN(dsn), WithStatefulSessions(0), WithMaxInFlight(max(256, 2*n)))
 				if err != nil {
 					b.Fatal(err)
 				}
 				hs := serveHTTP(b, srv)
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
 				tr := &http.Transport{MaxIdleConnsPerHost: 2 * n}
 				hc := &http.Client{Transport: tr}
 				var wg sync.WaitGroup
@@ -580,6 +585,12 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 				wg.Wait()
 				for srv.streams.active() < n && !b.Failed() {
 					time.Sleep(time.Millisecond)
+				}
+				if n > 0 {
+					runtime.GC()
+					var after runtime.MemStats
+					runtime.ReadMemStats(&after)
+					perSession = float64(after.HeapInuse-min(before.HeapInuse, after.HeapInuse)) / float64(n)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				b.StartTimer()
@@ -603,6 +614,8 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 				base = ns
 			} else if base > 0 {
 				b.ReportMetric(ns/base, "vs-no-sessions")
+				// Client and server together: both run in this process.
+				b.ReportMetric(perSession/1024, "heap-KiB/session")
 			}
 		})
 	}
