@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,14 +169,9 @@ func TestLoadShutdownMidway(t *testing.T) {
 // readiness follows within a health interval each way, with no restart of
 // the host, and no connection is left in use afterwards.
 func TestLoadDatabaseRestart(t *testing.T) {
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := sim.Addr()
-	defer func() { sim.Close() }()
+	db := restartableDatabase(t)
 	const interval = 100 * time.Millisecond
-	s := newServer(t, sim.DSN(dorissim.SampleDB), WithHealthCheckInterval(interval), WithPoolWait(time.Second))
+	s := newServer(t, db.dsn, WithHealthCheckInterval(interval), WithPoolWait(time.Second))
 	hs := serveHTTP(t, s)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
@@ -182,7 +181,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 	stop := make(chan struct{})
 	wait := callers(64, stop, func(w, i int) {
 		start := time.Now()
-		outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, "SELECT COUNT(*) FROM orders")
+		outcome, detail := rawCall(context.Background(), hc, hs.URL+"/mcp", w*100000+i, "SELECT COUNT(*) FROM seq_1_to_100")
 		took := time.Since(start)
 		for old := slowest.Load(); int64(took) > old && !slowest.CompareAndSwap(old, int64(took)); old = slowest.Load() {
 		}
@@ -197,7 +196,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 		return got.n["answered"] >= 100
 	})
 
-	sim.Close()
+	db.stop()
 	down := time.Now()
 	waitFor(t, 10*interval+5*time.Second, "/ready to report Doris down", func() bool { return status(t, hs.URL+"/ready") == http.StatusServiceUnavailable })
 	t.Logf("/ready said 503 %v after the database stopped", time.Since(down))
@@ -207,9 +206,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 		return got.n["tool error"] >= 10
 	})
 
-	if sim, err = dorissim.Start(dorissim.Options{Addr: addr}); err != nil {
-		t.Fatalf("restarting the database on %s: %v", addr, err)
-	}
+	db.start()
 	up := time.Now()
 	waitFor(t, 10*interval+5*time.Second, "/ready to report Doris back", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
 	t.Logf("/ready said 200 %v after the database came back", time.Since(up))
@@ -268,4 +265,77 @@ func TestStdioClientGoneKillsQuery(t *testing.T) {
 	waitFor(t, 2*time.Second, "the query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
 	t.Logf("query gone %v after the client's pipe closed", time.Since(start))
 	<-served
+}
+
+// restartable is a database a test may stop and start again at the same
+// address: a MariaDB of its own when the suite runs against MariaDB
+// (DORIS_TEST_DSN set and mariadbd installed), else a simulator.
+type restartable struct {
+	dsn         string
+	stop, start func()
+}
+
+func restartableDatabase(t *testing.T) *restartable {
+	t.Helper()
+	if os.Getenv("DORIS_TEST_DSN") != "" {
+		if _, err := exec.LookPath("mariadbd"); err == nil {
+			return privateMariaDB(t)
+		}
+	}
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := sim.Addr()
+	t.Cleanup(func() { sim.Close() })
+	return &restartable{
+		dsn:  sim.DSN(dorissim.SampleDB),
+		stop: func() { sim.Close() },
+		start: func() {
+			if sim, err = dorissim.Start(dorissim.Options{Addr: addr}); err != nil {
+				t.Fatalf("restarting the simulator on %s: %v", addr, err)
+			}
+		},
+	}
+}
+
+// privateMariaDB starts a MariaDB of the test's own in a temporary folder,
+// on a unix socket, so stopping it touches nothing else.
+func privateMariaDB(t *testing.T) *restartable {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "sock")
+	install := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--user=root",
+		"--auth-root-authentication-method=normal", "--skip-test-db")
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
+	}
+	var cmd *exec.Cmd
+	var exited chan struct{}
+	r := &restartable{dsn: "root@unix(" + sock + ")/mysql"}
+	r.start = func() {
+		cmd = exec.Command("mariadbd", "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--socket="+sock,
+			"--skip-networking", "--user=root", "--skip-log-bin", "--log-error="+filepath.Join(dir, "error.log"))
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting mariadbd: %v", err)
+		}
+		exited = make(chan struct{})
+		go func(c *exec.Cmd, done chan struct{}) { c.Wait(); close(done) }(cmd, exited)
+		db := openDB(t, r.dsn)
+		waitFor(t, 30*time.Second, "the private MariaDB to answer", func() bool { return db.Ping() == nil })
+		db.Close()
+	}
+	r.stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}
+	r.start()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			r.stop()
+		}
+	})
+	return r
 }
