@@ -99,8 +99,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strconv"
 	"sync"
 	"time"
 
@@ -109,6 +112,7 @@ import (
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
+	"github.com/dorismcp/doris/internal/telemetry"
 	"github.com/dorismcp/doris/internal/tools"
 )
 
@@ -460,4 +464,235 @@ func withHolder(ctx context.Context, h *budgetHolder) context.Context {
 func holderFrom(ctx context.Context) *budgetHolder {
 	h, _ := ctx.Value(holderKey{}).(*budgetHolder)
 	return h
+}
+
+// newTelemetry builds the Server's telemetry from its options (no-op
+// without providers) into cfg.
+func newTelemetry(cfg *config) error {
+	ns := ""
+	if cfg.dsn != nil {
+		ns = cfg.dsn.DBName
+	}
+	tel, err := telemetry.New(telemetry.Options{Meters: cfg.meters, Tracers: cfg.tracers, Logger: cfg.logger, Namespace: ns})
+	if err != nil {
+		return err
+	}
+	cfg.tel = tel
+	return nil
+}
+
+// observe registers the instruments read at each collection, and has
+// Shutdown unregister them.
+func (s *Server) observe() error {
+	err := s.cfg.tel.Observe(telemetry.Source{
+		InFlight: func() int64 { return int64(s.gate.active()) },
+		Pools: func() []telemetry.PoolState {
+			ps := s.pool.stats()
+			out := make([]telemetry.PoolState, len(ps))
+			for i, p := range ps {
+				out[i] = telemetry.PoolState{Name: poolName(p), Idle: int64(p.Idle), InUse: int64(p.InUse)}
+			}
+			return out
+		},
+		Health: func() []telemetry.HealthState {
+			hs := s.pool.health()
+			out := make([]telemetry.HealthState, len(hs))
+			for i, h := range hs {
+				host, port := splitAddress(h.Address)
+				out[i] = telemetry.HealthState{Address: host, Port: port, Healthy: h.Healthy}
+			}
+			return out
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, component{"telemetry", s.cfg.tel.Close})
+	return nil
+}
+
+// poolName is a pool's db.client.connection.pool.name: user@host:port, or
+// "host" for the pool a host passed with WithDB, of which nothing is known.
+func poolName(p PoolStats) string {
+	if p.Account == "" && p.Address == "" {
+		return "host"
+	}
+	return p.Account + "@" + p.Address
+}
+
+func splitAddress(addr string) (string, int) {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			port, err := strconv.Atoi(addr[i+1:])
+			if err != nil {
+				return addr, 0
+			}
+			return addr[:i], port
+		}
+	}
+	return addr, 0
+}
+
+// protocolVersionHeader carries the negotiated MCP version on HTTP requests.
+const protocolVersionHeader = "Mcp-Protocol-Version"
+
+// startCall starts the telemetry of one MCP request: its server span, its
+// duration, its log line. Once a stateful session is initialized, its
+// duration is recorded when it ends.
+func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) (context.Context, *telemetry.Call) {
+	r := telemetry.Request{Method: method, Transport: telemetry.TransportFrom(ctx)}
+	// A request without params (tools/list, say) has a typed nil.
+	if params := req.GetParams(); params != nil && !reflect.ValueOf(params).IsNil() {
+		r.Meta = params.GetMeta()
+		if p, ok := params.(*mcp.CallToolParamsRaw); ok {
+			r.Tool = p.Name
+		}
+	}
+	// The version each request carries (2026-07-28 on), else the one its
+	// session negotiated.
+	if pv, ok := req.(interface{ ProtocolVersion() string }); ok {
+		r.Protocol = pv.ProtocolVersion()
+	}
+	if extra := req.GetExtra(); extra != nil && extra.Header != nil {
+		r.Header = extra.Header
+		if r.Protocol == "" {
+			r.Protocol = extra.Header.Get(protocolVersionHeader)
+		}
+	}
+	if p := principalOf(ctx, req); p != nil {
+		r.Principal = p.Name
+	}
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
+		r.Session = ss.ID()
+		if method == "notifications/initialized" && r.Transport == telemetry.TransportTCP {
+			// A stateful HTTP session; ServeTransport records its own.
+			go func(start time.Time) { s.sessionEnded(ss, start, r.Transport, ss.Wait()) }(time.Now())
+		}
+	}
+	return s.cfg.tel.StartRequest(ctx, r)
+}
+
+// sessionEnded records the duration of a session that ended with err;
+// Shutdown closes every session, so none outlives the Server.
+func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport string, err error) {
+	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || s.gate.isClosed() {
+		err = nil
+	}
+	protocol := ""
+	if ip := ss.InitializeParams(); ip != nil {
+		protocol = ip.ProtocolVersion
+	}
+	s.cfg.tel.RecordSession(time.Since(start), transport, protocol, err)
+}
+
+// killReason is why a statement whose context ended with cause is killed.
+func killReason(cause error) string {
+	var te *query.TimeoutError
+	switch {
+	case errors.Is(cause, errShuttingDown):
+		return telemetry.KillShutdown
+	case errors.As(cause, &te):
+		return telemetry.KillTimeout
+	case query.LimitStop(cause):
+		return telemetry.KillLimit
+	}
+	return telemetry.KillCancel
+}
+
+// phaseTimer records the phase that has just ended, timed from start, and
+// returns a func that records each next phase from the end of the last.
+func (s *Server) phaseTimer(first string, start time.Time) func(phase string) {
+	last := start
+	record := func(phase string) {
+		now := time.Now()
+		s.cfg.tel.ShutdownPhase(phase, now.Sub(last))
+		last = now
+	}
+	record(first)
+	return record
+}
+
+// Stats is a snapshot of what the Server is doing, for hosts that watch it
+// without OpenTelemetry (a status page, a test, a log line). It is cheap:
+// it reads counters and database/sql's pool statistics, takes no lock that
+// a call holds while it runs, and sends nothing to Doris.
+type Stats struct {
+	// InFlight counts the calls admitted and not yet answered, over every
+	// transport: the work Shutdown drains.
+	InFlight int
+	// Sessions counts the MCP sessions open: stateful HTTP sessions, stdio
+	// and other ServeTransport sessions, and the one-request sessions of
+	// stateless HTTP calls in progress.
+	Sessions int
+	// Pools has one entry per connection pool: the default account first,
+	// then one per Doris account that per-user connections opened.
+	Pools []PoolStats
+	// Health has the last health check of each FE the Server checks.
+	Health []HealthStats
+	// Killed counts the queries killed in Doris since New, by reason: the
+	// KILL statements issued, each for a statement still running when its
+	// call ended.
+	Killed KilledStats
+	// Draining is true from the moment Shutdown starts.
+	Draining bool
+}
+
+// PoolStats describes one connection pool.
+type PoolStats struct {
+	// Account is the Doris user the pool connects as; empty for a pool the
+	// host passed with [WithDB].
+	Account string
+	// Address is the FE's host:port the pool connects to; empty with WithDB.
+	Address string
+	// Open is the number of connections open, in use or idle.
+	Open int
+	// InUse is the number of connections running a statement.
+	InUse int
+	// Idle is the number of open connections waiting for work.
+	Idle int
+	// WaitCount is the number of times a call waited for a free
+	// connection, in all.
+	WaitCount int64
+	// WaitDuration is the total time calls waited for a free connection.
+	WaitDuration time.Duration
+}
+
+// HealthStats is the last health check of one FE.
+type HealthStats struct {
+	// Address is the FE's host:port; empty with WithDB.
+	Address string
+	// Healthy is true when the last check reached Doris. It is false
+	// before the first check completes.
+	Healthy bool
+	// Checked is when the last check completed; zero before the first.
+	Checked time.Time
+}
+
+// KilledStats counts queries killed in Doris, by why they were.
+type KilledStats struct {
+	// Cancel: the caller cancelled the call, closed its request or pipe,
+	// or its session was deleted.
+	Cancel int64
+	// Timeout: the call's time limit ran out before the engine stopped
+	// the statement itself.
+	Timeout int64
+	// Shutdown: Shutdown's deadline cancelled the call.
+	Shutdown int64
+	// Limit: the result reached its row or byte limit and the rest of the
+	// statement was not wanted.
+	Limit int64
+}
+
+// Stats returns a snapshot of the Server's activity. It is safe to call
+// often and concurrently, also during and after Shutdown.
+func (s *Server) Stats() Stats {
+	k := s.cfg.tel.KilledSoFar()
+	return Stats{
+		InFlight: s.gate.active(),
+		Sessions: s.sessionCount(),
+		Pools:    s.pool.stats(),
+		Health:   s.pool.health(),
+		Killed:   KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
+		Draining: s.gate.isClosed(),
+	}
 }

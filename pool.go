@@ -1,6 +1,7 @@
 package doris
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -697,4 +700,44 @@ func (s *sessionConn) ResetSession(ctx context.Context) error {
 	}
 	s.dbChanged, s.resets = false, s.resets[:0]
 	return nil
+}
+
+// stats reads the statistics of every pool, the default one first, then
+// the per-user ones by account.
+func (p *pool) stats() []PoolStats {
+	p.mu.Lock()
+	members := make([]*member, 0, len(p.fes)+len(p.secondary))
+	for _, fe := range p.fes {
+		members = append(members, fe.m)
+	}
+	var others []*member
+	for _, m := range p.secondary {
+		others = append(others, m)
+	}
+	p.mu.Unlock()
+	slices.SortFunc(others, func(a, b *member) int {
+		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.addr, b.addr))
+	})
+	members = append(members, others...)
+	out := make([]PoolStats, len(members))
+	for i, m := range members {
+		st := m.db.Stats()
+		out[i] = PoolStats{
+			Account: m.user, Address: m.addr,
+			Open: st.OpenConnections, InUse: st.InUse, Idle: st.Idle,
+			WaitCount: st.WaitCount, WaitDuration: st.WaitDuration,
+		}
+	}
+	return out
+}
+
+// health reads the last health check of each FE.
+func (p *pool) health() []HealthStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]HealthStats, len(p.fes))
+	for i, fe := range p.fes {
+		out[i] = HealthStats{Address: fe.m.addr, Healthy: p.checked && !fe.down, Checked: p.lastCheck}
+	}
+	return out
 }
