@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -183,7 +184,7 @@ func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Res
 		out = append(out, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil,
 			parseSize(text(field(dnames, r, "Size"))), num(field(dnames, r, "ReplicaCount"))})
 	}
-	return newResult(start, cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
+	return c.result(ctx, start, c.metaLimits(), cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
 		"scan_bytes", "BIGINT", "scan_rows", "BIGINT", "cpu_time_ms", "BIGINT", "max_peak_memory_bytes", "BIGINT",
 		"data_size_bytes", "BIGINT", "replica_count", "BIGINT"), out)
 }
@@ -211,7 +212,8 @@ func statements(res *query.Result, err error, hide bool) (*query.Result, error) 
 		}
 		r[at] = cut(s, stmtChars)
 	}
-	out, err := newResult(time.Now(), res.Columns, rows)
+	// The rows are those of res, statements shortened: no limit can cut them.
+	out, err := table(res.Columns, rows, query.Limits{MaxRows: len(rows), MaxBytes: math.MaxInt}, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -83,11 +83,7 @@ func (c *catalog) clusterNodes(ctx context.Context, _ struct{}) (*query.Result, 
 			opt(b.get(r, "ErrMsg")),
 		})
 	}
-	res, err := table(nodeColumns, rows, c.metaLimits(), start)
-	if err != nil {
-		return nil, err
-	}
-	return c.hold(ctx, res)
+	return c.result(ctx, start, c.metaLimits(), nodeColumns, rows)
 }
 
 // opt is a column value that may be absent: null then.

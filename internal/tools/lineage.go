@@ -349,7 +349,7 @@ func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, err
 	for _, n := range l.notes {
 		out = append(out, []any{"coverage", nil, nil, nil, n[0], n[1]})
 	}
-	return newResult(start, lineageCols, out)
+	return c.result(ctx, start, c.metaLimits(), lineageCols, out)
 }
 
 type columnLineageArgs struct {
@@ -440,6 +440,6 @@ func (c *catalog) columnLineage(ctx context.Context, in columnLineageArgs) (*que
 	for _, n := range l.notes {
 		out = append(out, []any{"(coverage)", nil, nil, nil, n[0], n[1]})
 	}
-	return newResult(start, cols("target_column", "VARCHAR", "depth", "INT", "column", "VARCHAR", "source_column", "VARCHAR",
+	return c.result(ctx, start, c.metaLimits(), cols("target_column", "VARCHAR", "depth", "INT", "column", "VARCHAR", "source_column", "VARCHAR",
 		"via", "VARCHAR", "evidence", "VARCHAR"), out)
 }

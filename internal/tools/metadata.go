@@ -103,7 +103,7 @@ func (c *catalog) tableIndexes(ctx context.Context, in catalogTableArgs) (*query
 	for _, ix := range order {
 		out = append(out, []any{ix.name, ix.unique, ix.kind, strings.Join(ix.columns, ", "), len(ix.columns), ix.comment})
 	}
-	return newResult(start, cols("index_name", "VARCHAR", "unique", "BOOLEAN", "index_type", "VARCHAR", "columns", "VARCHAR",
+	return c.result(ctx, start, c.metaLimits(), cols("index_name", "VARCHAR", "unique", "BOOLEAN", "index_type", "VARCHAR", "columns", "VARCHAR",
 		"column_count", "INT", "comment", "VARCHAR"), out)
 }
 
@@ -154,7 +154,7 @@ func (c *catalog) tableBasicInfo(ctx context.Context, in catalogTableArgs) (*que
 	if isView {
 		out[8] = nil
 	}
-	return newResult(start, cols("db_name", "VARCHAR", "table_name", "VARCHAR", "table_type", "VARCHAR", "engine", "VARCHAR",
+	return c.result(ctx, start, c.metaLimits(), cols("db_name", "VARCHAR", "table_name", "VARCHAR", "table_type", "VARCHAR", "engine", "VARCHAR",
 		"row_count", "BIGINT", "row_count_source", "VARCHAR", "column_count", "INT", "partition_count", "INT",
 		"data_size_bytes", "BIGINT", "comment", "VARCHAR", "create_time", "DATETIME", "update_time", "DATETIME"), [][]any{out})
 }

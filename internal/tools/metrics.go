@@ -225,11 +225,7 @@ func (c *catalog) monitoringMetrics(ctx context.Context, in metricsArgs) (*query
 		}
 	}
 	lim := c.metaLimits()
-	res, err := table(metricColumns, rows, lim, start)
-	if err != nil {
-		return nil, err
-	}
-	return c.hold(ctx, res)
+	return c.result(ctx, start, lim, metricColumns, rows)
 }
 
 func sortedFamilies(m *dorishttp.Metrics) []string {
@@ -357,9 +353,5 @@ func (c *catalog) memoryStats(ctx context.Context, in memoryArgs) (*query.Result
 			}
 		}
 	}
-	res, err := table(memoryColumns, rows, c.metaLimits(), start)
-	if err != nil {
-		return nil, err
-	}
-	return c.hold(ctx, res)
+	return c.result(ctx, start, c.metaLimits(), memoryColumns, rows)
 }

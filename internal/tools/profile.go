@@ -94,14 +94,14 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 		cut := strings.LastIndexByte(text[:max(budget, 0)], '\n')
 		text, truncated = text[:max(cut, 0)], true
 	}
-	out, err := table(profileColumns, [][]any{{traceID, qid, res.RowCount, text}}, query.Limits{MaxRows: 1, MaxBytes: lim.MaxBytes + 4096}, start)
+	out, err := c.result(ctx, start, query.Limits{MaxRows: 1, MaxBytes: lim.MaxBytes + 4096}, profileColumns, [][]any{{traceID, qid, res.RowCount, text}})
 	if err != nil {
 		return nil, err
 	}
 	if truncated {
 		out.Truncated, out.TruncationReason = true, query.ByteLimit
 	}
-	return c.hold(ctx, out)
+	return out, nil
 }
 
 // fetchProfile finds the query run under traceID and its text profile,
@@ -208,9 +208,5 @@ func (c *catalog) tableDataSize(ctx context.Context, in dataSizeArgs) (*query.Re
 	for i, e := range list {
 		rows[i] = []any{db, e.name, e.size, replicas}
 	}
-	res, err := table(dataSizeColumns, rows, c.metaLimits(), start)
-	if err != nil {
-		return nil, err
-	}
-	return c.hold(ctx, res)
+	return c.result(ctx, start, c.metaLimits(), dataSizeColumns, rows)
 }

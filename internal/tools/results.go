@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -189,22 +188,6 @@ func text(v any) string {
 func integer(v any) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(text(v)), 10, 64)
 	return n, err == nil
-}
-
-// newResult builds a result of the given columns (name, type pairs) and
-// rows of Go values.
-func newResult(start time.Time, cols []query.Column, rows [][]any) (*query.Result, error) {
-	res := &query.Result{Columns: cols, Rows: make([]json.RawMessage, 0, len(rows))}
-	for _, r := range rows {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return nil, fmt.Errorf("encoding a result row: %w", err)
-		}
-		res.Rows = append(res.Rows, b)
-	}
-	res.RowCount = len(res.Rows)
-	res.ElapsedMS = time.Since(start).Milliseconds()
-	return res, nil
 }
 
 // cols is a shorthand for result columns: name, type, name, type, ...

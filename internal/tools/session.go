@@ -149,11 +149,13 @@ func table(cols []query.Column, rows [][]any, lim query.Limits, start time.Time)
 	return res, nil
 }
 
-// hold accounts for a result built here in the Server's memory budget, as
-// query results are, until its response is delivered.
-func (c *catalog) hold(ctx context.Context, res *query.Result) (*query.Result, error) {
-	if c.cfg.Reserve == nil {
-		return res, nil
+// result builds a tool's own result from Go values, bounded by lim like a
+// query's, and holds it in the Server's memory budget, as query results
+// are, until its response is delivered.
+func (c *catalog) result(ctx context.Context, start time.Time, lim query.Limits, cols []query.Column, rows [][]any) (*query.Result, error) {
+	res, err := table(cols, rows, lim, start)
+	if err != nil || c.cfg.Reserve == nil {
+		return res, err
 	}
 	n := res.Size()
 	shrink, err := c.cfg.Reserve(ctx, n)

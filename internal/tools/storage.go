@@ -185,7 +185,7 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 			text(field(pn, p, "StorageMedium")), parseSize(text(field(pn, p, "DataSize"))), nil, nil,
 			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime"))})
 	}
-	return newResult(start, cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
+	return c.result(ctx, start, c.metaLimits(), cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
 		"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
 		"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
 		"visible_version_time", "DATETIME"), out)
@@ -265,7 +265,7 @@ func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Resul
 		}
 		out = append(out, row)
 	}
-	return newResult(start, cols("table_name", "VARCHAR", "last_change", "DATETIME", "hours_since_change", "DOUBLE",
+	return c.result(ctx, start, c.metaLimits(), cols("table_name", "VARCHAR", "last_change", "DATETIME", "hours_since_change", "DOUBLE",
 		"stale", "BOOLEAN", "source", "VARCHAR", "partitions", "INT"), out)
 }
 
