@@ -4,18 +4,15 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,7 +29,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/sync/singleflight"
+
+	"github.com/dorismcp/doris/internal/jwks"
 )
 
 // Authentication bounds and defaults.
@@ -44,19 +42,12 @@ const (
 	// minStaticToken is the shortest static secret accepted: shorter ones
 	// can be guessed.
 	minStaticToken = 16
-	// minHMACKey is the shortest HMAC key accepted for JWTs (RFC 7518 §3.2
-	// asks for at least the hash size).
-	minHMACKey = 32
 
 	defaultLeeway     = 30 * time.Second
 	maxLeeway         = 5 * time.Minute
 	defaultIntroTTL   = time.Minute
 	maxIntroCache     = 10_000
 	defaultFilePoll   = time.Second
-	jwksFetchTimeout  = 10 * time.Second
-	jwksMaxBytes      = 1 << 20
-	jwksRefreshEvery  = 5 * time.Minute
-	jwksMinBackoff    = 500 * time.Millisecond
 	jwksKidRefreshGap = 10 * time.Second
 	introFetchTimeout = 10 * time.Second
 	introMaxBytes     = 64 << 10
@@ -258,7 +249,7 @@ func WithJWT(cfg JWTConfig) Option {
 		}
 		keys := make(map[string]any, len(cfg.Keys))
 		for kid, k := range cfg.Keys {
-			if err := checkKey(k); err != nil {
+			if err := jwks.CheckKey(k); err != nil {
 				return fmt.Errorf("WithJWT: key %q: %w", kid, err)
 			}
 			if b, ok := k.([]byte); ok {
@@ -283,30 +274,6 @@ func WithJWT(cfg JWTConfig) Option {
 		c.auth.jwt = &cfg
 		return nil
 	}
-}
-
-func checkKey(k any) error {
-	switch k := k.(type) {
-	case []byte:
-		if len(k) < minHMACKey {
-			return fmt.Errorf("HMAC key of %d bytes is shorter than %d", len(k), minHMACKey)
-		}
-	case *rsa.PublicKey:
-		if k == nil || k.N == nil || k.N.BitLen() < 2048 {
-			return errors.New("RSA key shorter than 2048 bits")
-		}
-	case *ecdsa.PublicKey:
-		if k == nil {
-			return errors.New("nil ECDSA key")
-		}
-	case ed25519.PublicKey:
-		if len(k) != ed25519.PublicKeySize {
-			return errors.New("malformed Ed25519 key")
-		}
-	default:
-		return fmt.Errorf("unusable key type %T (want []byte, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey)", k)
-	}
-	return nil
 }
 
 // checkFetchURL accepts https URLs, and http ones on loopback hosts: keys
@@ -575,7 +542,7 @@ func newAuthenticator(cfg *authConfig, log *slog.Logger) (*authenticator, error)
 		a.jwt = newJWTVerifier(*cfg.jwt, log, a.transport)
 		a.leeway = cfg.jwt.Leeway
 		if a.jwt.jwks != nil {
-			a.start(a.jwt.jwks.loop)
+			a.start(a.jwt.jwks.Run)
 		}
 	}
 	if cfg.introspection != nil {
@@ -867,7 +834,7 @@ func (f *tokenFile) watch(ctx context.Context, every time.Duration) {
 type jwtVerifier struct {
 	cfg    JWTConfig
 	parser *jwt.Parser
-	jwks   *jwksCache // nil without JWKSURL
+	jwks   *jwks.Cache // nil without JWKSURL
 }
 
 func newJWTVerifier(cfg JWTConfig, log *slog.Logger, rt http.RoundTripper) *jwtVerifier {
@@ -885,13 +852,7 @@ func newJWTVerifier(cfg JWTConfig, log *slog.Logger, rt http.RoundTripper) *jwtV
 	}
 	v := &jwtVerifier{cfg: cfg, parser: jwt.NewParser(opts...)}
 	if cfg.JWKSURL != "" {
-		v.jwks = &jwksCache{
-			url:    cfg.JWKSURL,
-			log:    log,
-			client: &http.Client{Transport: rt, Timeout: jwksFetchTimeout},
-			gap:    cfg.kidRefreshGap,
-		}
-		v.jwks.keys.Store(&map[string]any{})
+		v.jwks = jwks.New(cfg.JWKSURL, rt, cfg.kidRefreshGap, log)
 	}
 	return v
 }
@@ -931,11 +892,11 @@ func (v *jwtVerifier) key(ctx context.Context, kid string) (any, error) {
 	if v.jwks == nil {
 		return nil, fmt.Errorf("unknown kid %q", kid)
 	}
-	if k, ok := (*v.jwks.keys.Load())[kid]; ok {
+	if k, ok := v.jwks.Key(kid); ok {
 		return k, nil
 	}
-	v.jwks.refreshForKid(ctx)
-	if k, ok := (*v.jwks.keys.Load())[kid]; ok {
+	v.jwks.RefreshForKid()
+	if k, ok := v.jwks.Key(kid); ok {
 		return k, nil
 	}
 	return nil, fmt.Errorf("unknown kid %q", kid)
@@ -979,189 +940,6 @@ func scopesOf(claims map[string]any) []string {
 		return out
 	}
 	return nil
-}
-
-// jwksCache holds the keys of a JWKS, swapped atomically on each refresh.
-type jwksCache struct {
-	url    string
-	log    *slog.Logger
-	client *http.Client
-	keys   atomic.Pointer[map[string]any]
-	group  singleflight.Group
-	gap    time.Duration
-
-	mu         sync.Mutex
-	lastKidRef time.Time
-	ctx        context.Context // the loop's, for refreshes triggered by requests
-}
-
-// loop fetches the keys at once, then every jwksRefreshEvery, retrying
-// failures with exponential backoff.
-func (c *jwksCache) loop(ctx context.Context) {
-	c.mu.Lock()
-	c.ctx = ctx
-	c.mu.Unlock()
-	backoff := jwksMinBackoff
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		wait := jwksRefreshEvery
-		if err := c.refresh(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			c.log.Warn("JWKS fetch failed; keeping the cached keys", "url", c.url, "err", err, "retry_in", backoff)
-			wait, backoff = backoff, min(2*backoff, jwksRefreshEvery)
-		} else {
-			backoff = jwksMinBackoff
-		}
-		t.Reset(wait)
-	}
-}
-
-// refreshForKid refreshes the keys for a token whose kid is unknown, at
-// most once per gap, sharing the fetch with concurrent callers.
-func (c *jwksCache) refreshForKid(ctx context.Context) {
-	c.mu.Lock()
-	lctx := c.ctx
-	if lctx == nil || time.Since(c.lastKidRef) < c.gap {
-		c.mu.Unlock()
-		return
-	}
-	c.lastKidRef = time.Now()
-	c.mu.Unlock()
-	// Bound by the loop's context, not the caller's: others wait for it.
-	if err := c.refresh(lctx); err != nil {
-		c.log.Warn("JWKS fetch for an unknown kid failed", "url", c.url, "err", err)
-	}
-}
-
-func (c *jwksCache) refresh(ctx context.Context) error {
-	_, err, _ := c.group.Do("", func() (any, error) {
-		keys, err := c.fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c.keys.Store(&keys)
-		c.log.Debug("JWKS fetched", "url", c.url, "keys", len(keys))
-		return nil, nil
-	})
-	return err
-}
-
-func (c *jwksCache) fetch(ctx context.Context) (map[string]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > jwksMaxBytes {
-		return nil, fmt.Errorf("JWKS larger than %d bytes", jwksMaxBytes)
-	}
-	return parseJWKS(body, c.log)
-}
-
-// jwk is the part of a JSON Web Key (RFC 7517, 7518, 8037) read here.
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Crv string `json:"crv"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-}
-
-// parseJWKS reads the public keys of a key set by kid. Neither golang-jwt
-// nor the go-sdk parses JWKs. Keys it cannot use (symmetric ones,
-// encryption keys, unknown types, short RSA keys) are skipped and logged;
-// a document that is not a key set is an error.
-func parseJWKS(body []byte, log *slog.Logger) (map[string]any, error) {
-	var set struct {
-		Keys []jwk `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("not a JWKS: %w", err)
-	}
-	keys := make(map[string]any, len(set.Keys))
-	for _, k := range set.Keys {
-		if k.Use != "" && k.Use != "sig" {
-			continue
-		}
-		key, err := k.publicKey()
-		if err == nil {
-			err = checkKey(key)
-		}
-		if err != nil {
-			log.Warn("JWKS key skipped", "kid", k.Kid, "err", err)
-			continue
-		}
-		keys[k.Kid] = key
-	}
-	return keys, nil
-}
-
-func (k jwk) publicKey() (any, error) {
-	b64 := base64.RawURLEncoding
-	switch k.Kty {
-	case "RSA":
-		n, err1 := b64.DecodeString(k.N)
-		e, err2 := b64.DecodeString(k.E)
-		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, errors.New("malformed RSA key")
-		}
-		eb := new(big.Int).SetBytes(e)
-		if eb.Int64() < 3 || eb.Int64()%2 == 0 {
-			return nil, errors.New("malformed RSA exponent")
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(eb.Int64())}, nil
-	case "EC":
-		var curve elliptic.Curve
-		switch k.Crv {
-		case "P-256":
-			curve = elliptic.P256()
-		case "P-384":
-			curve = elliptic.P384()
-		case "P-521":
-			curve = elliptic.P521()
-		default:
-			return nil, fmt.Errorf("unsupported curve %q", k.Crv)
-		}
-		size := (curve.Params().BitSize + 7) / 8
-		x, err1 := b64.DecodeString(k.X)
-		y, err2 := b64.DecodeString(k.Y)
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, errors.New("malformed EC key")
-		}
-		return ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-	case "OKP":
-		x, err := b64.DecodeString(k.X)
-		if k.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("malformed or unsupported OKP key")
-		}
-		return ed25519.PublicKey(x), nil
-	}
-	return nil, fmt.Errorf("unsupported key type %q", k.Kty)
 }
 
 // introspector asks an authorization server about opaque tokens (RFC 7662)

@@ -35,6 +35,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"go.uber.org/goleak"
+
+	jwkset "github.com/dorismcp/doris/internal/jwks"
 )
 
 // Test keys, generated once per test binary run.
@@ -463,7 +465,7 @@ func TestJWKSUnknownKidRateLimited(t *testing.T) {
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	// The background loop's first fetch, not one for an unknown kid.
 	waitFor(t, 5*time.Second, "the first JWKS fetch", func() bool {
-		_, ok := (*s.auth.jwt.jwks.keys.Load())["r1"]
+		_, ok := s.auth.jwt.jwks.Key("r1")
 		return ok
 	})
 	before := jwks.fetches.Load()
@@ -488,7 +490,7 @@ func TestParseJWKS(t *testing.T) {
 		"rsa": &k.rsa.PublicKey, "ec": &k.ec.PublicKey, "ed": k.ed.Public(),
 		"oct": k.hmac, "short": &small.PublicKey,
 	})
-	keys, err := parseJWKS(body, slog.New(slog.DiscardHandler))
+	keys, err := jwkset.Parse(body, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,14 +506,14 @@ func TestParseJWKS(t *testing.T) {
 		t.Error("parsed keys differ from the published ones")
 	}
 	for _, bad := range []string{`{"keys": 3}`, `[]`, `not json`} {
-		if _, err := parseJWKS([]byte(bad), slog.New(slog.DiscardHandler)); err == nil {
-			t.Errorf("parseJWKS(%s): no error", bad)
+		if _, err := jwkset.Parse([]byte(bad), slog.New(slog.DiscardHandler)); err == nil {
+			t.Errorf("Parse(%s): no error", bad)
 		}
 	}
 	// A point off the curve is refused.
 	off := fmt.Sprintf(`{"keys":[{"kty":"EC","kid":"x","crv":"P-256","x":%q,"y":%q}]}`,
 		base64.RawURLEncoding.EncodeToString(make([]byte, 32)), base64.RawURLEncoding.EncodeToString(append(make([]byte, 31), 1)))
-	if keys, _ := parseJWKS([]byte(off), slog.New(slog.DiscardHandler)); len(keys) != 0 {
+	if keys, _ := jwkset.Parse([]byte(off), slog.New(slog.DiscardHandler)); len(keys) != 0 {
 		t.Errorf("a point off the curve was accepted")
 	}
 }
