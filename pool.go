@@ -272,16 +272,24 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	// rather than waited for, so its id can never be reused for another
 	// caller, and a kill waiting for a free connection of a full pool gets
 	// this one's place.
-	stop := context.AfterFunc(ctx, func() {
+	kill := func() {
 		defer p.calls.leave()
 		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
 		p.kill(m, id)
-	})
+	}
+	stop := context.AfterFunc(ctx, kill)
 	defer func() {
-		if stop() {
-			p.calls.leave()
-		} else {
+		switch {
+		case !stop():
+			discard = true // the kill is under way
+		case ctx.Err() != nil:
+			// The driver saw the cancellation first and fn returned before
+			// the kill started; the server may still be running the
+			// statement, so the kill goes ahead all the same.
 			discard = true
+			go kill()
+		default:
+			p.calls.leave()
 		}
 	}()
 	err = fn(ctx, conn)
