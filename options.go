@@ -96,6 +96,7 @@ type config struct {
 	maxInFlight    int
 	frontends      []string // FE query addresses besides the DSN's
 	allowExternal  bool
+	allowedFuncs   []string
 	resultBudget   int64
 
 	retryAfter   time.Duration
@@ -551,6 +552,25 @@ func WithResultBudget(bytes int64) Option {
 func WithExternalFunctions() Option {
 	return func(c *config) error {
 		c.allowExternal = true
+		return nil
+	}
+}
+
+// WithAllowedFunctions lets callers' SQL call the functions named, besides
+// the engine's built-ins known to be free of side effects: typically the
+// deployment's own user-defined or stored functions, or a built-in of a
+// newer Doris release. Every other name is refused, since an unqualified
+// call can reach a stored function of the caller's database whose body
+// the guard cannot read. Names are matched without regard to case and
+// cannot be qualified.
+func WithAllowedFunctions(names ...string) Option {
+	return func(c *config) error {
+		for _, n := range names {
+			if n == "" || strings.ContainsAny(n, ".`'\" (),;") || !utf8.ValidString(n) {
+				return fmt.Errorf("WithAllowedFunctions: %q is not a plain function name", n)
+			}
+		}
+		c.allowedFuncs = append(c.allowedFuncs, names...)
 		return nil
 	}
 }

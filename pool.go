@@ -188,7 +188,7 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 			return query.Backend{}, err
 		}
 		defer conn.Close()
-		detected, err := query.Detect(dctx, conn)
+		detected, err := query.Detect(dctx, conn, query.FunctionPolicy{Allowed: p.cfg.allowedFuncs, External: p.cfg.allowExternal})
 		if err != nil {
 			return detected, err
 		}
@@ -224,7 +224,11 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		return err
 	}
 	discard := false
+	handedOff := false // the kill owns the connection now
 	defer func() {
+		if handedOff {
+			return
+		}
 		if discard {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
@@ -268,29 +272,37 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		}
 	}
 	armed = true
-	// The kill, once fired, runs on its own: the connection is discarded
-	// rather than waited for, so its id can never be reused for another
-	// caller, and a kill waiting for a free connection of a full pool gets
-	// this one's place.
+	// The kill, once fired, runs on its own. It keeps the connection, so
+	// that it still counts against the pool, until the server reports
+	// the statement gone: a statement that ignores the kill for a while
+	// (a long string function, say) cannot make the pool open one more
+	// connection per call. The connection is then discarded, never
+	// reused, so its id cannot reach another caller.
+	returned := make(chan struct{})
 	kill := func() {
 		defer p.calls.leave()
 		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
 		p.kill(m, id)
+		<-returned
+		p.awaitGone(m, id)
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
 	}
 	stop := context.AfterFunc(ctx, kill)
 	defer func() {
 		switch {
 		case !stop():
-			discard = true // the kill is under way
+			handedOff = true // the kill is under way
 		case ctx.Err() != nil:
 			// The driver saw the cancellation first and fn returned before
 			// the kill started; the server may still be running the
 			// statement, so the kill goes ahead all the same.
-			discard = true
+			handedOff = true
 			go kill()
 		default:
 			p.calls.leave()
 		}
+		close(returned)
 	}()
 	err = fn(ctx, conn)
 	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
@@ -425,6 +437,35 @@ func (p *pool) kill(m *member, id uint64) {
 		return
 	}
 	p.log.Info("killed query", "connection_id", id)
+}
+
+// awaitGone waits until server connection id has left the server's
+// process list, or the pool closes. The statement of a killed connection
+// may run on for a while: MariaDB and MySQL look for a kill between rows,
+// not inside one expression.
+func (p *pool) awaitGone(m *member, id uint64) {
+	wait := 20 * time.Millisecond
+	for {
+		var n int
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		err := m.ctl.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = "+strconv.FormatUint(id, 10)).Scan(&n)
+		cancel()
+		switch {
+		case err == nil && n == 0:
+			return
+		case err != nil && p.ctx.Err() == nil:
+			// A server without the table (or a process list of other
+			// FEs): the kill's answer is all there is.
+			p.log.Debug("cannot read the process list after a kill", "connection_id", id, "err", err)
+			return
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 func connectionID(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, err error) {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -44,6 +45,36 @@ type Backend struct {
 	Engine         Engine
 	Version        string // @@version
 	VersionComment string // @@version_comment
+	// Functions are the functions statements may call on this server.
+	Functions *sqlguard.Functions
+	// MemLimit is the server's own exec_mem_limit on Doris, in bytes; 0
+	// when unknown.
+	MemLimit int64
+}
+
+// functions are the functions statements may call: those detected, or,
+// for a Backend made without detection, the engine's own.
+func (b Backend) functions() *sqlguard.Functions {
+	switch {
+	case b.Functions != nil:
+		return b.Functions
+	case b.Engine == Doris:
+		return dorisFunctions()
+	}
+	return mariadbFunctions()
+}
+
+var (
+	dorisFunctions   = sync.OnceValue(func() *sqlguard.Functions { return sqlguard.DorisFunctions("", false) })
+	mariadbFunctions = sync.OnceValue(sqlguard.MariaDBFunctions)
+)
+
+// FunctionPolicy is what a deployment adds to the functions of the
+// engine: its own functions by name, and the functions that call outside
+// services.
+type FunctionPolicy struct {
+	Allowed  []string
+	External bool
 }
 
 // Detect asks the server what it is. Doris answers VERSION() like MySQL
@@ -53,7 +84,10 @@ type Backend struct {
 // not UTF-8 (see [sqlguard.SafeCharset]). The guard reads SQL as the
 // default mode and UTF-8 do, and otherwise a statement it checked could
 // mean something else to the server.
-func Detect(ctx context.Context, conn *sql.Conn) (Backend, error) {
+//
+// The functions statements may call are those of the engine, with what
+// policy adds.
+func Detect(ctx context.Context, conn *sql.Conn, policy FunctionPolicy) (Backend, error) {
 	var b Backend
 	var comment, mode, client, connection sql.NullString
 	err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment, @@sql_mode, @@character_set_client, @@character_set_connection").
@@ -69,6 +103,18 @@ func Detect(ctx context.Context, conn *sql.Conn) (Backend, error) {
 	}
 	b.VersionComment = comment.String
 	b.Engine = classify(b.Version, b.VersionComment)
+	if b.Engine == Doris {
+		b.Functions = sqlguard.DorisFunctions(b.VersionComment, policy.External)
+		var limit sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT @@exec_mem_limit").Scan(&limit); err == nil {
+			b.MemLimit = limit.Int64
+		}
+	} else {
+		b.Functions = sqlguard.MariaDBFunctions()
+	}
+	if len(policy.Allowed) > 0 {
+		b.Functions = b.Functions.With(policy.Allowed...)
+	}
 	return b, nil
 }
 
@@ -206,14 +252,13 @@ func (e Engine) boundOther(st *sqlguard.Statement, lim Limits, db string) bounde
 	return b
 }
 
-// plannerVars are the only variables a caller's SET_VAR optimizer hint may
-// set. A hint beats the session variables and the runtime's own hint, so a
-// hint that could set any variable could lift the limits the runtime sets
-// (query_timeout, sql_select_limit, max_execution_time), raise what a query
-// may use (exec_mem_limit, parallel_pipeline_task_num) or change how later
-// text is read (sql_mode). The variables here only choose between plans
-// that return the same rows: join order and method, runtime filters, rule
-// switches and the result caches.
+// plannerVars are variables a caller's SET_VAR optimizer hint may set to
+// any value: they only choose between plans that return the same rows
+// (join order and method, runtime filters, rule switches, the result
+// caches). A hint beats the session variables and the runtime's own hint,
+// so a hint that could set any variable could lift the limits the runtime
+// sets or change how later text is read (sql_mode); the variables that
+// bound a statement are in boundedVars instead.
 var plannerVars = map[string]bool{
 	// Apache Doris
 	"enable_nereids_planner":                     true,
@@ -227,6 +272,7 @@ var plannerVars = map[string]bool{
 	"broadcast_row_count_limit":                  true,
 	"runtime_filter_mode":                        true,
 	"runtime_filter_type":                        true,
+	"runtime_filter_wait_time_ms":                true,
 	"enable_runtime_filter_prune":                true,
 	"disable_nereids_rules":                      true,
 	"enable_common_expr_pushdown":                true,
@@ -236,6 +282,8 @@ var plannerVars = map[string]bool{
 	"enable_pushdown_count_on_index":             true,
 	"enable_sql_cache":                           true,
 	"enable_query_cache":                         true,
+	"enable_partition_cache":                     true,
+	"enable_profile":                             true,
 	// MySQL
 	"optimizer_switch":          true,
 	"optimizer_search_depth":    true,
@@ -243,12 +291,60 @@ var plannerVars = map[string]bool{
 	"eq_range_index_dive_limit": true,
 }
 
+// maxParallelism bounds the parallelism a hint may ask for.
+const maxParallelism = 64
+
+// boundedVars are variables a hint may set within bounds: parallelism up
+// to maxParallelism, memory up to the server's own limit, time up to the
+// call's.
+var boundedVars = map[string]func(v int64, lim Limits, be Backend) string{
+	"parallel_pipeline_task_num":          parallelism,
+	"parallel_fragment_exec_instance_num": parallelism,
+	"exec_mem_limit": func(v int64, _ Limits, be Backend) string {
+		if be.MemLimit <= 0 || v > be.MemLimit {
+			return "at most the server's own exec_mem_limit (" + strconv.FormatInt(be.MemLimit, 10) + " bytes)"
+		}
+		return ""
+	},
+	"query_timeout": func(v int64, lim Limits, _ Backend) string {
+		if s := int64(lim.Timeout / time.Second); v > s {
+			return "at most the call's time limit, " + strconv.FormatInt(s, 10) + " seconds"
+		}
+		return ""
+	},
+	"max_execution_time": func(v int64, lim Limits, _ Backend) string {
+		if ms := lim.Timeout.Milliseconds(); v > ms {
+			return "at most the call's time limit, " + strconv.FormatInt(ms, 10) + " milliseconds"
+		}
+		return ""
+	},
+}
+
+func parallelism(v int64, _ Limits, _ Backend) string {
+	if v > maxParallelism {
+		return "at most " + strconv.Itoa(maxParallelism)
+	}
+	return ""
+}
+
 // checkHints refuses a statement whose SET_VAR hints set anything but a
-// planner variable.
-func checkHints(st *sqlguard.Statement) error {
+// planner variable, or a bounded variable within its bounds.
+func checkHints(st *sqlguard.Statement, lim Limits, be Backend) error {
 	for _, v := range st.SetVars {
-		if !plannerVars[v] {
-			return fmt.Errorf("optimizer hints may not set %s: SET_VAR may only set planner variables such as disable_join_reorder or optimizer_switch, and the server sets the limits", v)
+		if plannerVars[v.Name] {
+			continue
+		}
+		bound, ok := boundedVars[v.Name]
+		if !ok {
+			return fmt.Errorf("optimizer hints may not set %s: SET_VAR may set planner variables such as disable_join_reorder, "+
+				"parallel_pipeline_task_num, exec_mem_limit and query_timeout within the call's limits, and the server sets the rest", v.Name)
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil || v.Quoted || n < 0 || n == 0 && v.Name != "parallel_pipeline_task_num" && v.Name != "parallel_fragment_exec_instance_num" {
+			return fmt.Errorf("optimizer hint SET_VAR(%s=...): the value must be a whole number above 0", v.Name)
+		}
+		if why := bound(n, lim, be); why != "" {
+			return fmt.Errorf("optimizer hint SET_VAR(%s=%d): the value must be %s", v.Name, n, why)
 		}
 	}
 	return nil

@@ -16,36 +16,54 @@ import (
 )
 
 func TestCheckHints(t *testing.T) {
+	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
+	be := Backend{Engine: Doris, MemLimit: 2 << 30}
 	for _, tc := range []struct {
 		sql     string
-		refused string // the variable named in the error; "" when accepted
+		refused string // in the error; "" when accepted
 	}{
 		{"SELECT query_timeout, sql_select_limit FROM settings", ""},
 		{"SELECT /*+ LEADING(a b) */ query_timeout FROM settings", ""},
 		{"SELECT /*+ SET_VAR(disable_join_reorder=true, enable_nereids_planner=true) */ 1", ""},
 		{"SELECT /*+ SET_VAR(optimizer_switch='index_merge=off') */ 1", ""},
-		{"SELECT /*+ SET_VAR(query_timeout=100000) */ 1", "query_timeout"},
-		{"SELECT /*+ SET_VAR(disable_join_reorder=true, sql_select_limit=1000000) */ 1", "sql_select_limit"},
-		{"SELECT /*+ SET_VAR(EXEC_MEM_LIMIT=1e12) */ 1", "exec_mem_limit"},
-		{"SELECT /*+ SET_VAR(`parallel_pipeline_task_num`=64) */ 1", "parallel_pipeline_task_num"},
-		{"SELECT /*+ SET_VAR(sql_mode='ANSI_QUOTES') */ 1", "sql_mode"},
-		{"SELECT /*+ MAX_EXECUTION_TIME(1) SET_VAR(max_execution_time=0) */ 1", "max_execution_time"},
-		// The old parser of Doris reads "/* +" as a hint too.
-		{"SELECT /* + SET_VAR(query_timeout=100000) */ 1", "query_timeout"},
-		{"EXPLAIN SELECT /*+ SET_VAR(insert_timeout=1) */ 1", "insert_timeout"},
-		{"SELECT 1 UNION SELECT /*+ SET_VAR(time_zone='+00:00') */ 2", "time_zone"},
+		// Parallelism, memory and time within the call's and the server's
+		// limits.
+		{"SELECT /*+ SET_VAR(parallel_pipeline_task_num=8) */ 1", ""},
+		{"SELECT /*+ SET_VAR(`parallel_pipeline_task_num`=65) */ 1", "parallel_pipeline_task_num=65): the value must be at most 64"},
+		{"SELECT /*+ SET_VAR(exec_mem_limit=1073741824) */ 1", ""},
+		{"SELECT /*+ SET_VAR(EXEC_MEM_LIMIT=4294967296) */ 1", "at most the server's own exec_mem_limit"},
+		{"SELECT /*+ SET_VAR(EXEC_MEM_LIMIT=1e12) */ 1", "whole number"},
+		{"SELECT /*+ SET_VAR(query_timeout=10) */ 1", ""},
+		{"SELECT /*+ SET_VAR(query_timeout=30) */ 1", ""},
+		{"SELECT /*+ SET_VAR(query_timeout=31) */ 1", "at most the call's time limit, 30 seconds"},
+		{"SELECT /*+ SET_VAR(query_timeout=100000) */ 1", "at most the call's time limit"},
+		{"SELECT /*+ SET_VAR(query_timeout=0) */ 1", "whole number above 0"},
+		{"SELECT /*+ SET_VAR(query_timeout='5') */ 1", "whole number above 0"},
+		{"SELECT /*+ SET_VAR(enable_profile=true) */ 1", ""},
+		{"SELECT /*+ SET_VAR(disable_join_reorder=true, sql_select_limit=1000000) */ 1", "may not set sql_select_limit:"},
+		{"SELECT /*+ SET_VAR(sql_mode='ANSI_QUOTES') */ 1", "may not set sql_mode:"},
+		{"SELECT /*+ MAX_EXECUTION_TIME(1) SET_VAR(max_execution_time=0) */ 1", "whole number above 0"},
+		{"EXPLAIN SELECT /*+ SET_VAR(insert_timeout=1) */ 1", "may not set insert_timeout:"},
+		{"SELECT 1 UNION SELECT /*+ SET_VAR(time_zone='+00:00') */ 2", "may not set time_zone:"},
+		// Doris's comma is optional: both variables count.
+		{"SELECT /*+ SET_VAR(enable_sql_cache=true query_timeout=3600) */ 1", "query_timeout=3600)"},
 	} {
 		st, err := sqlguard.Check(tc.sql)
 		if err != nil {
 			t.Fatalf("Check(%q): %v", tc.sql, err)
 		}
-		err = checkHints(st)
+		err = checkHints(st, lim, be)
 		switch {
 		case tc.refused == "" && err != nil:
 			t.Errorf("checkHints(%q) = %v, want it accepted", tc.sql, err)
-		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), "may not set "+tc.refused+":")):
-			t.Errorf("checkHints(%q) = %v, want a refusal naming %s", tc.sql, err, tc.refused)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("checkHints(%q) = %v, want a refusal containing %q", tc.sql, err, tc.refused)
 		}
+	}
+	// Without the server's own limit, memory cannot be raised at all.
+	st, _ := sqlguard.Check("SELECT /*+ SET_VAR(exec_mem_limit=1) */ 1")
+	if err := checkHints(st, lim, Backend{Engine: Doris}); err == nil {
+		t.Error("exec_mem_limit accepted with the server's limit unknown")
 	}
 }
 
@@ -118,7 +136,7 @@ func (x *dbExecutor) Backend(ctx context.Context) (Backend, error) {
 		return Backend{}, err
 	}
 	defer conn.Close()
-	return Detect(ctx, conn)
+	return Detect(ctx, conn, FunctionPolicy{})
 }
 
 func (x *dbExecutor) Do(ctx context.Context, s Session, fn func(context.Context, *sql.Conn) error) error {

@@ -43,7 +43,7 @@ func detect(t *testing.T, db *sql.DB) Backend {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	be, err := Detect(context.Background(), conn)
+	be, err := Detect(context.Background(), conn, FunctionPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,9 +142,6 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	if lim.MaxRows <= 0 || lim.MaxBytes <= 0 || lim.Timeout <= 0 {
 		return nil, fmt.Errorf("query: invalid limits %+v", lim)
 	}
-	if err := checkHints(req.Stmt); err != nil {
-		return nil, err
-	}
 	start := time.Now()
 	// The time limit covers finding out what the server is, on first use,
 	// and the engine gets a moment to enforce the limit itself first.
@@ -153,6 +150,12 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	be, err := ex.Backend(tctx)
 	if err != nil {
 		return nil, explain(tctx, err)
+	}
+	if err := req.Stmt.CheckCalls(be.functions()); err != nil {
+		return nil, err
+	}
+	if err := checkHints(req.Stmt, lim, be); err != nil {
+		return nil, err
 	}
 	b := be.Engine.bound(req.Stmt, lim, req.DB)
 	if !b.timeCap {

@@ -12,11 +12,74 @@ const allowedMsg = "only SELECT, WITH ... SELECT, SHOW, DESCRIBE and EXPLAIN are
 // checker applies the rules to the tokens of one statement. toks ends before
 // the statement's ';', if it has one.
 type checker struct {
-	src     string
-	toks    []token
-	hints   []int
-	setVars []setVar
-	opts    Options
+	src    string
+	toks   []token
+	hints  []parsedHint // the hints kept, indexed by token.hint-1
+	opts   Options
+	calls  []call
+	target int // index of the first token of an EXPLAIN's query, or 0
+}
+
+// attachHints keeps the optimizer hints that directly follow a SELECT of
+// the statement, read anew, and drops the others: MySQL reads a "/*+"
+// anywhere else as a comment.
+func (c *checker) attachHints(hints []hint) *Error {
+	for _, h := range hints {
+		if h.after < 0 || h.after >= len(c.toks) || c.id(h.after) != kwSelect {
+			continue
+		}
+		t := &c.toks[h.after]
+		if t.hint != 0 {
+			return reject(h.pos, "only one optimizer hint comment may follow SELECT; put all hints in one /*+ ... */")
+		}
+		ph, err := parseHint(c.src, h)
+		if err != nil {
+			return err
+		}
+		c.hints = append(c.hints, ph)
+		t.hint = int32(len(c.hints))
+	}
+	return nil
+}
+
+// finish writes the canonical text of the accepted statement and fills in
+// what is read from it.
+func (c *checker) finish(st *Statement) {
+	st.calls = c.calls
+	sql, offs := c.emit(c.target)
+	st.SQL = sql
+	st.SelectOffset = -1
+	if c.id(0) == kwSelect {
+		st.SelectOffset = 0
+	}
+	st.HasHint, st.SetVars = c.hintsFrom(0)
+	if c.target > 0 {
+		tg := &Statement{Kind: Select, SQL: sql[offs[0]:], SelectOffset: -1}
+		if c.id(c.target) == kwSelect {
+			tg.SelectOffset = 0
+		}
+		tg.HasHint, tg.SetVars = c.hintsFrom(c.target)
+		for _, cl := range c.calls {
+			if cl.pos >= c.toks[c.target].pos {
+				tg.calls = append(tg.calls, cl)
+			}
+		}
+		st.Target = tg
+	}
+}
+
+// hintsFrom reports whether a hint follows a token from index from on, and
+// the variables such hints set.
+func (c *checker) hintsFrom(from int) (bool, []SetVar) {
+	has := false
+	var vars []SetVar
+	for i := from; i < len(c.toks); i++ {
+		if h := c.toks[i].hint; h > 0 {
+			has = true
+			vars = append(vars, c.hints[h-1].vars...)
+		}
+	}
+	return has, vars
 }
 
 func (c *checker) tok(i int) *token {
@@ -56,7 +119,6 @@ func (c *checker) offset(i int) int {
 
 // statement classifies the statement and checks it.
 func (c *checker) statement(st *Statement) *Error {
-	st.SelectOffset = -1
 	if err := c.leadingKeyword(0); err != nil {
 		return err
 	}
@@ -70,7 +132,6 @@ func (c *checker) statement(st *Statement) *Error {
 		}
 	case kwSelect:
 		st.Kind = Select
-		st.SelectOffset = c.toks[0].pos
 		if err := c.scan(1, false); err != nil {
 			return err
 		}
@@ -89,6 +150,9 @@ func (c *checker) statement(st *Statement) *Error {
 		st.Kind = Show
 		if c.id(1) == kwLoad && c.id(2) == kwWarnings && c.id(3) == kwOn {
 			return reject(c.toks[3].pos, "SHOW LOAD WARNINGS ON '<url>' makes the server fetch a URL; use SHOW LOAD WARNINGS WHERE LABEL = '...' instead")
+		}
+		if err := c.show(); err != nil {
+			return err
 		}
 		if err := c.scan(1, true); err != nil {
 			return err
@@ -109,8 +173,6 @@ func (c *checker) statement(st *Statement) *Error {
 			return err
 		}
 	}
-	st.HasHint = c.hasHint(0, len(st.SQL))
-	st.SetVars = c.setVarsIn(0, len(st.SQL))
 	return nil
 }
 
@@ -158,21 +220,14 @@ func (c *checker) explain(st *Statement) *Error {
 		if err := c.leadingKeyword(k); err != nil {
 			return err
 		}
-		base := c.toks[k].pos
-		target := &Statement{Kind: Select, SQL: st.SQL[base:], SelectOffset: -1}
-		if c.id(k) == kwSelect {
-			target.SelectOffset = 0
-		}
 		if err := c.queryStart(k, verb+" can only explain SELECT or WITH ... SELECT; got "); err != nil {
 			return err
 		}
 		if err := c.scan(k, false); err != nil {
 			return err
 		}
-		target.HasHint = c.hasHint(base, len(st.SQL))
-		target.SetVars = c.setVarsIn(base, len(st.SQL))
 		st.Kind = Explain
-		st.Target = target
+		c.target = k
 		return nil
 	}
 	// A table to describe: DESC t, DESCRIBE db.t col, EXPLAIN t,
@@ -276,39 +331,10 @@ func (c *checker) skipParens(i int) int {
 	return -1
 }
 
-// scan applies the rules that hold anywhere in a statement to the tokens
-// from index from on. With noWrites it skips the write keyword rule, which
-// SHOW needs.
-func (c *checker) scan(from int, noWrites bool) *Error {
-	for i := from; i < len(c.toks); i++ {
-		t := &c.toks[i]
-		switch t.kind {
-		case tokQuotedIdent:
-			if c.isPunct(i+1, '(') {
-				// `sleep`(1) calls SLEEP too: both servers look a quoted
-				// name up among the built-in functions like a bare one.
-				if err := c.call(i, strings.ReplaceAll(c.src[t.pos+1:t.end-1], "``", "`")); err != nil {
-					return err
-				}
-			}
-		case tokWord:
-			if err := c.word(i, noWrites); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // word applies the rules to the bare word at i.
 func (c *checker) word(i int, noWrites bool) *Error {
 	t := &c.toks[i]
 	info := t.info
-	if c.isPunct(i+1, '(') {
-		// A function call, qualified or not, so not a keyword. Its name
-		// decides.
-		return c.call(i, c.src[t.pos:t.end])
-	}
 	if info == nil {
 		return nil
 	}
@@ -360,52 +386,8 @@ func (c *checker) word(i int, noWrites bool) *Error {
 	return nil
 }
 
-// call judges a call of the function name, whose name is token i.
-func (c *checker) call(i int, name string) *Error {
-	if info := lookupCall(name); info != nil {
-		if info.callClass != classExternal {
-			return c.callError(i, name, info.call)
-		}
-		if !c.opts.AllowExternal {
-			return c.callError(i, name, info.call+", and calls to outside services are not enabled")
-		}
-	}
-	if strings.EqualFold(name, "LAST_INSERT_ID") && !c.isPunct(i+2, ')') {
-		return reject(c.toks[i].pos, "LAST_INSERT_ID() with an argument is not allowed: it sets the value for the session")
-	}
-	if c.isPunct(i-1, '.') {
-		// Built-in functions cannot be qualified, so db.f(x) is a stored or
-		// loadable function: code the guard cannot read, which may write
-		// (MySQL's sys schema functions set session and user variables).
-		return reject(c.toks[i].pos, strings.ToUpper(clip(name))+"() is not allowed: a call qualified with a database name runs a stored or user-defined function, which may change data or session state; call built-in functions without a qualifier")
-	}
-	return nil
-}
-
 func (c *checker) callError(i int, name, reason string) *Error {
 	return reject(c.toks[i].pos, strings.ToUpper(clip(name))+"() is not allowed: "+reason)
-}
-
-// setVarsIn returns the names of the variables set by SET_VAR hints that
-// start in [from, to), or nil.
-func (c *checker) setVarsIn(from, to int) []string {
-	var names []string
-	for _, v := range c.setVars {
-		if v.pos >= from && v.pos < to {
-			names = append(names, v.name)
-		}
-	}
-	return names
-}
-
-// hasHint reports whether an optimizer hint comment starts in [from, to).
-func (c *checker) hasHint(from, to int) bool {
-	for _, h := range c.hints {
-		if h >= from && h < to {
-			return true
-		}
-	}
-	return false
 }
 
 // describe names token i for an error message.

@@ -14,11 +14,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// safeFunctions reads testdata/safe_functions.txt: the functions judged free
+// safeFunctions reads funcs/mariadb.txt: the functions judged free
 // of side effects, one upper-case name a line.
 func safeFunctions(t *testing.T) map[string]bool {
 	t.Helper()
-	f, err := os.Open("testdata/safe_functions.txt")
+	f, err := os.Open("funcs/mariadb.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestServerFunctionsClassified(t *testing.T) {
 	sort.Strings(unjudged)
 	t.Logf("%s: %d candidate names, %d of them functions", version, len(names), len(functions))
 	if len(unjudged) > 0 {
-		t.Errorf("functions of the server that are neither on testdata/safe_functions.txt nor refused by the guard: %s",
+		t.Errorf("functions of the server that are neither on funcs/mariadb.txt nor refused by the guard: %s",
 			strings.Join(unjudged, " "))
 	}
 	for _, f := range [...]string{"SLEEP", "MASTER_GTID_WAIT", "WSREP_SYNC_WAIT_UPTO_GTID", "GET_LOCK"} {

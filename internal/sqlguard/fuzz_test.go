@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // This file checks Check against an independent scanner. The scanner is
@@ -323,44 +326,100 @@ func verifyAccepted(t *testing.T, sql string, st *Statement) {
 	if st == nil {
 		t.Fatalf("Check(%q) returned neither a statement nor an error", sql)
 	}
-	if st.SQL == "" || !strings.HasPrefix(sql, st.SQL) {
-		t.Fatalf("Check(%q).SQL = %q is not a non-empty prefix of the input", sql, st.SQL)
+	if st.SQL == "" {
+		t.Fatalf("Check(%q).SQL is empty", sql)
 	}
-	// Only a ';' and comments may have been cut off.
-	rest, ok := dialects[0].scan(sql[len(st.SQL):])
-	if !ok || len(rest.toks) > 1 || len(rest.toks) == 1 && rest.toks[0].text != ";" {
-		t.Fatalf("Check(%q) cut %q, which is more than a ';' and comments", sql, sql[len(st.SQL):])
-	}
+	// One reading: every dialect splits the canonical text into the same
+	// tokens, and they are the tokens of the input.
+	want := normalTokens(t, sql)
 	for _, d := range dialects {
 		if err := verifyReading(d, st.SQL); err != nil {
 			t.Fatalf("Check(%q) accepted: %v", sql, err)
 		}
+		res, ok := d.scan(st.SQL)
+		if !ok || res.unclosed {
+			t.Fatalf("Check(%q): %s cannot read the canonical text %q", sql, d.name, st.SQL)
+		}
+		var got []string
+		for k, tk := range res.toks {
+			if tk.inHint || tk.kind == 'h' {
+				continue
+			}
+			got = append(got, refNormal(tk, k > 0 && res.toks[k-1].text == "."))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("Check(%q): %s reads the canonical text %q as other tokens (-input +canonical):\n%s", sql, d.name, st.SQL, diff)
+		}
+	}
+	for _, cm := range mustScan(t, st.SQL).comments {
+		if !strings.HasPrefix(cm, "/*+ ") {
+			t.Fatalf("Check(%q): the canonical text %q has the comment %q", sql, st.SQL, cm)
+		}
 	}
 	verifyShape(t, sql, st, false)
 
-	// Checking the returned text again gives the same answer.
+	// Checking the returned text again gives the same text.
 	again, err := Check(st.SQL)
 	if err != nil {
 		t.Fatalf("Check(%q) accepted, but Check of its SQL %q = %v", sql, st.SQL, err)
 	}
-	if again.Kind != st.Kind || again.SQL != st.SQL || again.SelectOffset != st.SelectOffset || again.HasHint != st.HasHint {
+	if again.Kind != st.Kind || again.SQL != st.SQL || again.SelectOffset != st.SelectOffset || again.HasHint != st.HasHint ||
+		!cmp.Equal(again.SetVars, st.SetVars, cmpopts.EquateEmpty()) {
 		t.Fatalf("Check(%q) = %+v, but Check of its SQL = %+v", sql, *st, *again)
 	}
 
 	// The documented way to add a hint keeps the statement acceptable.
 	for _, s := range []*Statement{st, st.Target} {
-		if s == nil || s.SelectOffset < 0 {
+		if s == nil || s.SelectOffset < 0 || s.HasHint {
 			continue
 		}
 		o := s.SelectOffset + len("SELECT")
 		hinted := s.SQL[:o] + " /*+ SET_VAR(query_timeout=1) */" + s.SQL[o:]
 		h, err := Check(hinted)
-		// A hint after a lone SELECT is a trailing comment, which SQL drops.
-		wantHint := s.HasHint || o < len(s.SQL)
-		if err != nil || h.HasHint != wantHint || h.Kind != Select || h.SelectOffset != s.SelectOffset {
+		if err != nil || !h.HasHint || h.Kind != Select || h.SelectOffset != s.SelectOffset {
 			t.Fatalf("Check(%q) after adding a hint to %q = %+v, %v", hinted, sql, h, err)
 		}
 	}
+}
+
+func mustScan(t *testing.T, s string) refScan {
+	res, ok := dialects[0].scan(s)
+	if !ok {
+		t.Fatalf("cannot scan %q", s)
+	}
+	return res
+}
+
+// normalTokens is the MySQL reading of the input up to its ';', each token
+// as refNormal writes it.
+func normalTokens(t *testing.T, sql string) []string {
+	var out []string
+	res := mustScan(t, sql)
+	for k, tk := range res.toks {
+		if tk.text == ";" {
+			break
+		}
+		if tk.inHint || tk.kind == 'h' {
+			continue
+		}
+		out = append(out, refNormal(tk, k > 0 && res.toks[k-1].text == "."))
+	}
+	return out
+}
+
+// refNormal writes a token so that two spellings of one token compare
+// equal: a string by its value, a name by its name.
+func refNormal(tk refToken, afterDot bool) string {
+	switch {
+	case tk.kind == 's':
+		return "s:" + stringValue(tk.text)
+	case tk.kind == 'q':
+		_, name, _ := unquoteIdent(tk.text, 0)
+		return "n:" + name
+	case tk.kind == 'w' && afterDot:
+		return "n:" + tk.text
+	}
+	return string(tk.kind) + ":" + tk.text
 }
 
 // verifyShape checks Kind, SelectOffset, HasHint and Target against the

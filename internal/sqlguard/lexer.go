@@ -21,6 +21,7 @@ type token struct {
 	info     *wordInfo // facts about a tokWord that the rules care about; nil for plain names
 	kind     tokKind
 	ch       byte // the byte of a tokPunct
+	hint     int32 // 1 + the index in lexer.hints of the hint comment right after this token; 0 for none
 }
 
 func (t *token) isPunct(c byte) bool { return t.kind == tokPunct && t.ch == c }
@@ -56,19 +57,15 @@ func scanIdent(s string, i int) int {
 // The token slice is threaded through run as a local value, not stored in
 // the lexer, so that Check's inline token array can stay on the stack.
 type lexer struct {
-	src     string
-	hints   []int    // offsets of optimizer hint comments, in order
-	bodies  []span   // the text of "/*+" and "/* +" comments after the '+'
-	setVars []setVar // variables set by SET_VAR hints, in order
+	src   string
+	hints []hint // optimizer hint comments, in order
 }
 
-// span is a range of input offsets.
-type span struct{ from, to int }
-
-// setVar is a variable named in a SET_VAR hint.
-type setVar struct {
-	pos  int
-	name string // lower case
+// hint is an optimizer hint comment, /*+ ... */.
+type hint struct {
+	pos      int // offset of the "/*+"
+	from, to int // its text, between "/*+" and "*/"
+	after    int // index of the token it follows, or -1
 }
 
 func wordToken(s string, pos, end int) token {
@@ -133,7 +130,7 @@ func (lx *lexer) run(toks []token) ([]token, *Error) {
 			}
 			j, err = lx.lineComment(i, i+2)
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			j, err = lx.blockComment(i)
+			j, err = lx.blockComment(i, len(toks)-1)
 		case c == '*' && i+1 < len(s) && s[i+1] == '/':
 			// MySQL reads '*/' outside a comment as '*' '/', and Doris reads
 			// it as the end of a hint. In "2*/* ; DROP ... */" that moves
@@ -156,6 +153,10 @@ func (lx *lexer) run(toks []token) ([]token, *Error) {
 		case c == '.' && i+1 < len(s) && isDigit(s[i+1]):
 			j = fractionEnd(s, i+1)
 			toks = append(toks, token{pos: i, end: j, kind: tokNumber})
+		case c == '\\':
+			// MySQL and MariaDB read \N as NULL, one token with whatever
+			// letters follow it: "\NINTO" is NULL and INTO.
+			return nil, reject(i, "'\\' outside a string literal is not allowed; write NULL instead of \\N")
 		case c < ' ' || c == 0x7f:
 			return nil, reject(i, "control character 0x"+strconv.FormatUint(uint64(c), 16)+" is not allowed outside string literals")
 		default:
@@ -296,33 +297,15 @@ func (lx *lexer) lineComment(start, body int) (int, *Error) {
 		// line, and MySQL does not.
 		return 0, reject(start, "a line comment may not end with a backslash (Apache Doris would continue the comment onto the next line)")
 	}
-	text := s[body:j]
-	if s[start] == '#' {
-		// Doris has no '#' comments and reads the rest of the line as code.
-		// That is only a syntax error, unless the line can open a string or
-		// a comment, or end the statement.
-		if k := strings.IndexAny(text, "'\"`;"); k >= 0 {
-			return 0, reject(body+k, "a '#' comment may not contain quotes, backticks or ';' (Apache Doris does not read '#' as a comment); use '-- ' instead")
-		}
-		if k := strings.Index(text, "/*"); k >= 0 {
-			return 0, reject(body+k, "a '#' comment may not contain '/*' (Apache Doris does not read '#' as a comment); use '-- ' instead")
-		}
-		return j, nil
-	}
-	// Older Doris versions read "-- +" as a line-long optimizer hint and lex
-	// its contents, including quotes.
-	k := 0
-	for k < len(text) && text[k] == ' ' {
-		k++
-	}
-	if k < len(text) && text[k] == '+' {
-		return 0, reject(start, "'-- +' comments are read as optimizer hints by Apache Doris; use /*+ ... */ for hints or drop the '+'")
-	}
+	// The comment is dropped from the text sent to the server, so what it
+	// holds (quotes, a '+' that old Doris versions read as a hint) can no
+	// longer be read differently.
 	return j, nil
 }
 
-// blockComment skips a /* ... */ comment starting at i.
-func (lx *lexer) blockComment(i int) (int, *Error) {
+// blockComment skips a /* ... */ comment starting at i. An optimizer hint,
+// "/*+ ... */", is recorded with the index of the token it follows.
+func (lx *lexer) blockComment(i, after int) (int, *Error) {
 	s := lx.src
 	k := strings.Index(s[i+2:], "*/")
 	if k < 0 {
@@ -333,132 +316,21 @@ func (lx *lexer) blockComment(i int) (int, *Error) {
 	if strings.HasPrefix(body, "!") || len(body) >= 2 && body[0]|0x20 == 'm' && body[1] == '!' {
 		return 0, reject(i, "executable comments /*! ... */ are not allowed: the server runs their contents as SQL")
 	}
-	h := 0
-	for h < len(body) && body[h] == ' ' {
-		h++
-	}
-	hintLike := h < len(body) && body[h] == '+'
-	// Doris nests block comments and MySQL does not, so after a second '/*'
-	// inside a comment Doris needs one more "*/" than MySQL to end it. If no
-	// "*/" follows, Doris fails on an unterminated comment and MySQL runs
-	// the statement Check read. Otherwise the two would disagree about
-	// where the comment ends. The byte range includes the '*' of the
-	// closing "*/", to catch "/* a /*/". Doris reads a hint's contents as
-	// tokens, so a '/*' there is refused outright.
-	if n := strings.Index(s[i+2:bodyEnd+1], "/*"); n >= 0 && (hintLike || strings.Contains(s[bodyEnd+2:], "*/")) {
+	isHint := strings.HasPrefix(body, "+")
+	// Doris nests block comments and MySQL does not. The comment never
+	// reaches the server, but a statement written for Doris would mean
+	// something else than it reads here, so it is refused when a later "*/"
+	// shows that the author expected nesting.
+	if n := strings.Index(s[i+2:bodyEnd+1], "/*"); n >= 0 && (isHint || strings.Contains(s[bodyEnd+2:], "*/")) {
 		return 0, reject(i+2+n, "nested comments are not allowed: remove the '/*' inside the comment (Apache Doris nests comments and MySQL does not)")
 	}
-	if hintLike {
-		// "/*+" is a hint everywhere. "/* +" is one only to the parser of
-		// Doris 2.0 and older, which also lexes its contents; both follow
-		// the hint rules so that no reading can differ.
-		text, base := body[h+1:], i+2+h+1
-		if err := checkHint(text, base); err != nil {
+	if isHint {
+		if err := checkHint(body[1:], i+3); err != nil {
 			return 0, err
 		}
-		lx.bodies = append(lx.bodies, span{base, bodyEnd})
-		if h == 0 {
-			lx.hints = append(lx.hints, i)
-		}
+		lx.hints = append(lx.hints, hint{pos: i, from: i + 3, to: bodyEnd, after: after})
 	}
 	return bodyEnd + 2, nil
-}
-
-// readAllSetVars records the variables that the SET_VAR hints in the hint
-// comments found by run set. It runs after run, not from it, so that the
-// lexer is not recursive and its token arrays can stay on the stack.
-func (lx *lexer) readAllSetVars() *Error {
-	for _, b := range lx.bodies {
-		if err := lx.readSetVars(lx.src[b.from:b.to], b.from); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readSetVars records the variables that the SET_VAR hints in the text of
-// one hint comment set. base is the offset of the text in the input. The text
-// is read with the lexer, so a quoted value or a name such as
-// query_timeout_x cannot be mistaken for something else. A SET_VAR that
-// does not have the form SET_VAR(name = value, ...) is refused, since the
-// servers would read it in ways Check cannot tell.
-func (lx *lexer) readSetVars(text string, base int) *Error {
-	if !containsFold(text, "set_var") {
-		return nil
-	}
-	sub := lexer{src: text}
-	var inline [32]token
-	toks, err := sub.run(inline[:0])
-	if err != nil {
-		err.Offset += base
-		return err
-	}
-	for j := 0; j < len(toks); j++ {
-		t := &toks[j]
-		if t.kind != tokWord || !strings.EqualFold(text[t.pos:t.end], "SET_VAR") {
-			continue
-		}
-		bad := func(k int) *Error {
-			at := base + t.pos
-			if k < len(toks) {
-				at = base + toks[k].pos
-			}
-			return reject(at, "cannot read the SET_VAR hint: write SET_VAR(variable = value, ...)")
-		}
-		k := j + 1
-		if k >= len(toks) || !toks[k].isPunct('(') {
-			return bad(k)
-		}
-		for {
-			k++
-			if k >= len(toks) || toks[k].kind != tokWord && toks[k].kind != tokQuotedIdent {
-				return bad(k)
-			}
-			name := text[toks[k].pos:toks[k].end]
-			if toks[k].kind == tokQuotedIdent {
-				name = name[1 : len(name)-1]
-			}
-			lx.setVars = append(lx.setVars, setVar{pos: base + toks[k].pos, name: strings.ToLower(name)})
-			k++
-			if k >= len(toks) || !toks[k].isPunct('=') {
-				return bad(k)
-			}
-			// The value runs to the next ',' or ')' outside parentheses.
-			k++
-			start, depth := k, 0
-			for ; k < len(toks); k++ {
-				if toks[k].isPunct('(') {
-					depth++
-				} else if toks[k].isPunct(')') {
-					if depth == 0 {
-						break
-					}
-					depth--
-				} else if toks[k].isPunct(',') && depth == 0 {
-					break
-				}
-			}
-			if k == start || k >= len(toks) {
-				return bad(k)
-			}
-			if toks[k].isPunct(')') {
-				break
-			}
-		}
-		j = k
-	}
-	return nil
-}
-
-// containsFold reports whether s contains the lower-case ASCII word w in
-// any case.
-func containsFold(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(w)], w) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkHint checks the text of an optimizer hint comment. base is the

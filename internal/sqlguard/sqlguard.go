@@ -42,39 +42,49 @@ func (k Kind) String() string {
 type Statement struct {
 	Kind Kind
 
-	// SQL is the statement text up to the end of its last token. A trailing
-	// ';' and any whitespace and comments after the last token are removed.
-	// Leading whitespace and comments are kept as they are.
+	// SQL is the text to send to the server: the statement written anew
+	// from the tokens Check accepted, in a canonical form that MySQL,
+	// MariaDB and Apache Doris all split into exactly those tokens.
+	// Comments are dropped, tokens are separated by single spaces where
+	// that does not change their meaning, strings are single-quoted with
+	// only backslashes, quotes and NUL escaped, and names after a '.' are
+	// backtick-quoted. An optimizer hint after SELECT is written anew from
+	// its parsed content. Checking SQL again gives the same SQL.
 	SQL string
 
 	// SelectOffset is the byte offset in SQL of the SELECT keyword when the
-	// statement's first token is SELECT, and -1 otherwise. Leading comments
-	// are skipped but parentheses are not, so "(SELECT 1)" gives -1. Callers
-	// may add an optimizer hint right after the keyword, and Check makes sure
-	// the added text cannot change how the rest of the statement is read:
+	// statement's first token is SELECT (so 0), and -1 otherwise: "(SELECT
+	// 1)" gives -1. Callers may add an optimizer hint right after the
+	// keyword when HasHint is false:
 	//
 	//	st.SQL[:st.SelectOffset+6] + " /*+ SET_VAR(query_timeout=10) */" + st.SQL[st.SelectOffset+6:]
 	SelectOffset int
 
-	// HasHint reports whether SQL already contains an optimizer hint comment
-	// (/*+ ... */) anywhere. Only "/*+" with nothing between '*' and '+'
-	// opens a hint for MySQL and the current Apache Doris parser, so
-	// "/* + note */" is a comment. (The parser of Doris 2.0 and older also
-	// reads "/* +" as a hint; Check holds such comments to the lexical rules
-	// of hints and reports their SET_VAR variables, so either reading is
-	// safe.)
+	// HasHint reports whether SQL contains an optimizer hint comment
+	// (/*+ ... */). Only a hint directly after a SELECT keyword is kept;
+	// one anywhere else is a comment to MySQL and is dropped.
 	HasHint bool
 
-	// SetVars names the variables that SET_VAR optimizer hints in SQL set,
-	// lower-cased, in order, from "/*+" hints and "/* +" comments alike. A
-	// hint may set any session variable for the statement, including the
-	// ones that bound it, so the caller decides which ones it accepts.
-	SetVars []string
+	// SetVars are the variables that SET_VAR optimizer hints in SQL set,
+	// in order. A hint may set any session variable for the statement,
+	// including the ones that bound it, so the caller decides which ones it
+	// accepts.
+	SetVars []SetVar
 
 	// Target is the explained query of an EXPLAIN statement, already checked.
-	// Its SQL starts at the query's first token. Target is nil for other
-	// kinds.
+	// Its SQL is the end of SQL from the query's first token. Target is nil
+	// for other kinds.
 	Target *Statement
+
+	// calls are the functions the statement calls.
+	calls []call
+}
+
+// call is a function call: its name as written, unquoted, and its offset
+// in the input.
+type call struct {
+	name string
+	pos  int
 }
 
 // Error is the error Check returns for a statement it rejects. The quoting
@@ -116,6 +126,12 @@ type Options struct {
 	// resource for every row. They change nothing in the database, but each
 	// call takes time, may cost money and hands the data to a third party.
 	AllowExternal bool
+
+	// Own marks a statement that the library wrote itself from validated
+	// names. The rules that keep one caller from reading what other
+	// sessions did (the process list, the audit log) do not apply; all the
+	// others do.
+	Own bool
 }
 
 // Check decides whether sql may run for a read-only caller. It accepts exactly
@@ -141,9 +157,6 @@ func CheckWith(sql string, opts Options) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := lx.readAllSetVars(); err != nil {
-		return nil, err
-	}
 
 	n := len(toks)
 	for i := range toks {
@@ -162,11 +175,15 @@ func CheckWith(sql string, opts Options) (*Statement, error) {
 		return nil, reject(toks[n+1].pos, "multiple statements are not allowed; send one statement per call")
 	}
 
-	c := checker{src: sql, toks: toks[:n], hints: lx.hints, setVars: lx.setVars, opts: opts}
-	st := &Statement{SQL: sql[:toks[n-1].end]}
+	c := checker{src: sql, toks: toks[:n], opts: opts}
+	if err := c.attachHints(lx.hints); err != nil {
+		return nil, err
+	}
+	st := &Statement{}
 	if err := c.statement(st); err != nil {
 		return nil, err
 	}
+	c.finish(st)
 	return st, nil
 }
 

@@ -37,6 +37,7 @@ const (
 	kwLoad
 	kwWarnings
 	kwOn
+	kwFunction
 )
 
 // wordInfo is what the rules know about an unquoted word. A word may play
@@ -56,6 +57,11 @@ type wordInfo struct {
 	// explainOption marks the modifiers MySQL and Doris accept between
 	// EXPLAIN and the explained statement.
 	explainOption bool
+	// notCall marks keywords that '(' may follow without calling a
+	// function: IN (...), OVER (...), PARTITION (p1).
+	notCall bool
+	// typeName marks data types that take a length: DECIMAL(10, 2).
+	typeName bool
 }
 
 // writeWords are rejected wherever they appear as bare keywords in a query,
@@ -169,6 +175,12 @@ var blockedCalls = [...]struct {
 	{"LOAD_REWRITE_RULES", "it reloads the server's query rewrite rules", classBlocked},
 	{"MLE_SESSION_RESET", "it resets the session's stored program state", classBlocked},
 	{"MLE_SET_SESSION_STATE", "it changes the session's stored program state", classBlocked},
+	// What the previous statement on the connection left behind, which may
+	// have been another caller's.
+	{"FOUND_ROWS", "it reads what the previous statement on the connection left behind", classBlocked},
+	{"ROW_COUNT", "it reads what the previous statement on the connection left behind", classBlocked},
+	{"LAST_INSERT_ID", "it reads or sets what the previous statement on the connection left behind", classBlocked},
+	{"LAST_QUERY_ID", "it reads what the previous statement on the connection left behind", classBlocked},
 	// Apache Doris table functions that reach outside the database.
 	{"QUERY", "it sends raw SQL to an external catalog without this check", classBlocked},
 	{"LOCAL", "it reads files from a backend's local filesystem", classBlocked},
@@ -177,13 +189,33 @@ var blockedCalls = [...]struct {
 	{"HDFS", "it makes the server fetch data from an arbitrary endpoint", classBlocked},
 	{"HTTP", "it makes the server fetch an arbitrary URL", classBlocked},
 	// Apache Doris functions that send their arguments to a model service
-	// configured as an AI resource. The AI_ family is matched by prefix.
+	// configured as an AI resource, by exact name.
 	{"EMBED", "it sends data to an external model service", classExternal},
+	{"AI_CLASSIFY", "it sends data to an external model service", classExternal},
+	{"AI_EXTRACT", "it sends data to an external model service", classExternal},
+	{"AI_FILTER", "it sends data to an external model service", classExternal},
+	{"AI_FIXGRAMMAR", "it sends data to an external model service", classExternal},
+	{"AI_GENERATE", "it sends data to an external model service", classExternal},
+	{"AI_MASK", "it sends data to an external model service", classExternal},
+	{"AI_SENTIMENT", "it sends data to an external model service", classExternal},
+	{"AI_SIMILARITY", "it sends data to an external model service", classExternal},
+	{"AI_SUMMARIZE", "it sends data to an external model service", classExternal},
+	{"AI_TRANSLATE", "it sends data to an external model service", classExternal},
+	{"AI_AGG", "it sends data to an external model service", classExternal},
+	{"LLM_CLASSIFY", "it sends data to an external model service", classExternal},
+	{"LLM_EXTRACT", "it sends data to an external model service", classExternal},
+	{"LLM_FILTER", "it sends data to an external model service", classExternal},
+	{"LLM_FIXGRAMMAR", "it sends data to an external model service", classExternal},
+	{"LLM_GENERATE", "it sends data to an external model service", classExternal},
+	{"LLM_MASK", "it sends data to an external model service", classExternal},
+	{"LLM_SENTIMENT", "it sends data to an external model service", classExternal},
+	{"LLM_SIMILARITY", "it sends data to an external model service", classExternal},
+	{"LLM_SUMMARIZE", "it sends data to an external model service", classExternal},
+	{"LLM_TRANSLATE", "it sends data to an external model service", classExternal},
 }
 
 // blockedCallPrefixes are families of functions blocked by name prefix:
-// MySQL plugin and component functions that administer the server, and
-// the Apache Doris AI functions.
+// MySQL plugin and component functions that administer the server.
 var blockedCallPrefixes = [...]struct {
 	prefix, reason string
 	class          int
@@ -198,8 +230,6 @@ var blockedCallPrefixes = [...]struct {
 	{"FIREWALL_GROUP_", "it reconfigures the server firewall", classBlocked},
 	{"GEN_DICTIONARY_", "it loads or drops data masking dictionaries", classBlocked},
 	{"MASKING_DICTIONAR", "it changes data masking dictionaries", classBlocked},
-	{"AI_", "it sends data to an external model service", classExternal},
-	{"LLM_", "it sends data to an external model service", classExternal},
 }
 
 // explainOptions are the modifiers accepted between EXPLAIN and the
@@ -232,6 +262,31 @@ var structuralWords = map[string]kwID{
 	"USE": kwUse, "INDEX": kwIndex, "KEY": kwKey, "NEXT": kwNext,
 	"VALUE": kwValue, "FORMAT": kwFormat,
 	"VALUES": kwValues, "TABLE": kwTable, "LOAD": kwLoad, "WARNINGS": kwWarnings, "ON": kwOn,
+	"FUNCTION": kwFunction,
+}
+
+// notCallWords are keywords of the grammar that '(' may follow without
+// the pair being a function call. Each is reserved, or is read by the
+// grammar before any function is looked up, in MySQL, MariaDB and Apache
+// Doris, so none can reach a stored function.
+var notCallWords = [...]string{
+	"AND", "OR", "NOT", "XOR", "IN", "EXISTS", "ON", "USING", "OVER", "FROM", "JOIN",
+	"WHERE", "SELECT", "HAVING", "BY", "WHEN", "THEN", "ELSE", "CASE", "IS", "LIKE",
+	"REGEXP", "RLIKE", "BETWEEN", "ALL", "ANY", "SOME", "UNION", "INTERSECT", "EXCEPT",
+	"MINUS", "DISTINCT", "VALUES", "INTERVAL", "PARTITION", "PARTITIONS", "INDEX", "KEY",
+	"LATERAL", "DIV", "ESCAPE", "WINDOW", "LIMIT", "OFFSET", "ROLLUP", "CUBE", "SETS",
+	"TABLET", "TABLESAMPLE", "WITH", "ROW", "AGAINST", "GROUP", "AS", "RETURN",
+	"FOR", "OF", "MATCH", "MATCH_ANY", "MATCH_ALL",
+	"MATCH_PHRASE", "MATCH_PHRASE_PREFIX", "MATCH_REGEXP", "MATCH_PHRASE_EDGE", "ASC",
+	"DESC", "EXPLAIN", "DESCRIBE", "SHOW", "LEADING", "ORDERED", "COLUMNS", "PATH",
+}
+
+// typeNames are data types that take a length or precision.
+var typeNames = [...]string{
+	"DECIMAL", "DECIMALV2", "DECIMALV3", "NUMERIC", "DEC", "CHAR", "VARCHAR", "NCHAR",
+	"NVARCHAR", "BINARY", "VARBINARY", "DATETIME", "DATETIMEV2", "TIMESTAMP", "TIME",
+	"FLOAT", "DOUBLE", "INT", "INTEGER", "BIGINT", "TINYINT", "SMALLINT", "MEDIUMINT",
+	"SIGNED", "UNSIGNED", "STRING", "TEXT", "BIT", "YEAR",
 }
 
 // statementWords begin statements that EXPLAIN could explain, in addition
@@ -268,6 +323,12 @@ func buildWords() map[string]*wordInfo {
 	}
 	for _, w := range explainOptions {
 		get(w).explainOption = true
+	}
+	for _, w := range notCallWords {
+		get(w).notCall = true
+	}
+	for _, w := range typeNames {
+		get(w).typeName = true
 	}
 	return m
 }

@@ -30,7 +30,7 @@ func (e *countingExec) Backend(ctx context.Context) (query.Backend, error) {
 		return query.Backend{}, err
 	}
 	defer conn.Close()
-	return query.Detect(ctx, conn)
+	return query.Detect(ctx, conn, query.FunctionPolicy{})
 }
 
 func (e *countingExec) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {

@@ -124,7 +124,11 @@ func (c *catalog) execQuery(ctx context.Context, in execQueryArgs) (*query.Resul
 	if err := c.requireCatalog(ctx, "exec_query", in.CatalogName); err != nil {
 		return nil, err
 	}
-	return c.runIn(ctx, in.CatalogName, in.DBName, in.SQL, lim, c.mask(ctx), nil)
+	st, err := c.check(in.SQL, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.runChecked(ctx, in.CatalogName, in.DBName, st, lim, c.mask(ctx), nil)
 }
 
 // timeoutArg takes timeout as the alias of timeout_seconds it is.
@@ -136,7 +140,7 @@ func timeoutArg(seconds, alias int) (int, error) {
 }
 
 func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, error) {
-	st, err := c.check(in.SQL)
+	st, err := c.check(in.SQL, false)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +161,11 @@ func (c *catalog) explain(ctx context.Context, in explainArgs) (*query.Result, e
 	if err := c.requireCatalog(ctx, "get_sql_explain", in.CatalogName); err != nil {
 		return nil, err
 	}
-	return c.runIn(ctx, in.CatalogName, in.DBName, stmt+st.SQL, c.metaLimits(), nil, nil)
+	est, err := c.check(stmt+st.SQL, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.runChecked(ctx, in.CatalogName, in.DBName, est, c.metaLimits(), nil, nil)
 }
 
 func (c *catalog) dbList(ctx context.Context, in catalogArgs) (*query.Result, error) {

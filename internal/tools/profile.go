@@ -46,7 +46,7 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 	if strings.TrimSpace(in.SQL) == "" {
 		return nil, errors.New("sql is required")
 	}
-	st, err := c.check(in.SQL)
+	st, err := c.check(in.SQL, false)
 	if err != nil {
 		return nil, err
 	}

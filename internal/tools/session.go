@@ -62,13 +62,18 @@ func (c *catalog) inCatalog(catalogName string) (query.Executor, error) {
 	return setupExec{Executor: c.cfg.Exec, setup: []string{"SWITCH " + q}}, nil
 }
 
-// runIn is run in a catalog.
+// runIn is run in a catalog, for a statement the library wrote itself.
 func (c *catalog) runIn(ctx context.Context, catalogName, db, stmt string, lim query.Limits, mask *query.Masker, columns []string) (*query.Result, error) {
-	ex, err := c.inCatalog(catalogName)
+	st, err := c.check(stmt, true)
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.check(stmt)
+	return c.runChecked(ctx, catalogName, db, st, lim, mask, columns)
+}
+
+// runChecked runs a statement the guard accepted in a catalog.
+func (c *catalog) runChecked(ctx context.Context, catalogName, db string, st *sqlguard.Statement, lim query.Limits, mask *query.Masker, columns []string) (*query.Result, error) {
+	ex, err := c.inCatalog(catalogName)
 	if err != nil {
 		return nil, err
 	}

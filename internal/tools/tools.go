@@ -262,7 +262,7 @@ func resolve(name string, asked, def, top int) (int, error) {
 // run checks stmt with the guard, whoever wrote it, and runs it through
 // the bounded runtime.
 func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, mask *query.Masker) (*query.Result, error) {
-	st, err := c.check(stmt)
+	st, err := c.check(stmt, true)
 	if err != nil {
 		return nil, err
 	}
@@ -299,12 +299,15 @@ func (c *catalog) queryOn(ctx context.Context, ex query.Executor, req query.Requ
 const resultOverhead = 4 << 10
 
 // check refuses a statement over the size limit before reading it, then
-// has the guard read it.
-func (c *catalog) check(stmt string) (*sqlguard.Statement, error) {
+// has the guard read it. own marks a statement the library wrote itself
+// from validated names, as opposed to a caller's SQL.
+func (c *catalog) check(stmt string, own bool) (*sqlguard.Statement, error) {
 	if c.cfg.MaxStatement > 0 && len(stmt) > c.cfg.MaxStatement {
 		return nil, fmt.Errorf("sql is %d bytes; this server accepts statements of at most %d bytes", len(stmt), c.cfg.MaxStatement)
 	}
-	return sqlguard.CheckWith(stmt, c.cfg.Guard)
+	opts := c.cfg.Guard
+	opts.Own = own
+	return sqlguard.CheckWith(stmt, opts)
 }
 
 // mask is the masking of a data result for the caller of ctx. The
