@@ -92,4 +92,3 @@ func TestCheckCalls(t *testing.T) {
 		}
 	}
 }
-

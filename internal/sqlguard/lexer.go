@@ -20,7 +20,7 @@ type token struct {
 	pos, end int
 	info     *wordInfo // facts about a tokWord that the rules care about; nil for plain names
 	kind     tokKind
-	ch       byte // the byte of a tokPunct
+	ch       byte  // the byte of a tokPunct
 	hint     int32 // 1 + the index in lexer.hints of the hint comment right after this token; 0 for none
 }
 

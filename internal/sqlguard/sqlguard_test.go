@@ -117,7 +117,7 @@ var acceptCases = []acceptCase{
 	{"SELECT 1.5e3, .5, 0x1F, 0b101, 1e-3, 1.e2, x'41', b'01', N'abc', _utf8mb4'x'", sel("", 0)},
 	{"SELECT a->'$.b', a->>'$.c' FROM t", sel("", 0)},
 	{`SELECT * FROM t WHERE a LIKE 'x\_%' ESCAPE '\\'`, sel("", 0)},
-	
+
 	{"SELECT NAME_CONST('a', 1), UUID_SHORT(), LASTVAL(s)", sel("", 0)},
 	{"SELECT sleep, `sleep`, t.sleep FROM t", sel("", 0)},
 	{"SELECT 2 * 3 / 4, 5 % 2, 1 << 2, 3 & 1, 1 | 2, ~0, 1 ^ 1, !0", sel("", 0)},
