@@ -2,8 +2,9 @@
 // run against Apache Doris (or MySQL) on behalf of that caller.
 //
 // Every statement an MCP client submits passes [Check] before it reaches the
-// database. Check accepts exactly one SELECT, WITH ... SELECT, VALUES, TABLE,
-// SHOW, DESCRIBE or EXPLAIN statement. It rejects anything that writes data,
+// database, and what reaches the database is the text Check returns, not
+// the caller's. Check accepts exactly one SELECT, WITH ... SELECT, VALUES,
+// TABLE, SHOW, DESCRIBE or EXPLAIN statement. It rejects anything that writes data,
 // changes the schema, privileges, session or server state, takes locks,
 // stalls a connection on purpose, reads files through the server, makes the
 // server fetch a URL, or hides a second statement behind the first. Calls
@@ -21,32 +22,57 @@
 // doubled-quote escapes, backtick identifiers, and all three comment styles.
 // Its rules look only at tokens and never at raw text.
 //
-// # Where the servers disagree
+// # One reading
 //
-// MySQL and Apache Doris do not always split the same text into the same
-// tokens. Doris reads '--x' as a comment and MySQL reads it as two minus
-// signs. Doris nests /* */ comments, has raw strings R'...', continues a '--'
-// comment after a trailing backslash, ends line comments at a bare carriage
-// return and has no '#' comments. It also lexes the inside of an optimizer
-// hint as tokens, and its older parser (Doris 2.0, and the fallback of 2.1)
-// reads "/* +" as a hint too. Check does not guess which server is on the
-// other end. Where such a difference could move the end of a string or
-// comment, it rejects the construct with a message that says how to rewrite
-// it. Then no reading of an accepted statement can reveal code that the
-// guard did not inspect.
+// MySQL, MariaDB and Apache Doris do not always split the same text into
+// the same tokens: MySQL and MariaDB read \N as NULL and "@a." as one user
+// variable, Doris reads '--x' as a comment and nests /* */ comments, and
+// each release may find another difference. A guard that must mirror
+// every server's lexer byte for byte keeps losing that race. So the text
+// the server receives is not the caller's: [Statement.SQL] is written anew
+// from the tokens Check accepted, in a canonical form that every
+// supported server splits into exactly those tokens (see canon.go).
+// Comments are dropped; tokens are separated by spaces except where a
+// space would change the meaning and the servers agree (f(x), a.b, <=,
+// @@v); strings are single-quoted with only the backslash, the quote and
+// NUL escaped; a name after '.' is backtick-quoted so that no server can
+// read it as a keyword; an optimizer hint after SELECT is written again
+// from its parsed content. A token Check cannot classify exactly as every
+// server does is refused with a message that says how to write it: '\'
+// outside a string, user variables, hex literals with other than hex
+// digits, character set introducers whose multi-byte characters may
+// contain a backslash.
+//
+// Where the caller's text would mean something else to Doris than to this
+// reading ('--x', nested comments, R'...' with a backslash), Check still
+// refuses it, so that a statement written for Doris does not silently
+// change its meaning.
 //
 // # Functions
 //
-// A function call is judged by its name, bare or backtick-quoted, since
-// both servers resolve `f`(x) to the built-in f. The names refused were
-// chosen by going through the function lists of MariaDB 10.11, MySQL 8 and
-// Apache Doris 2.1 to 4.0 for everything that waits, locks, advances a
-// sequence, sets connection state (LAST_INSERT_ID(x)), reads server files or
-// administers the server; a test asks a live MariaDB for every function it
-// knows and fails on any that is neither refused nor on the list of
-// functions judged safe. A call qualified with a database name, db.f(x) or
-// sys.format_bytes(x), is refused: built-in functions cannot be qualified,
-// so it runs a stored or loadable function whose body Check cannot read.
+// A function call is accepted by allowlist. Check refuses the built-ins
+// that wait, lock, advance sequences, read server files, read what the
+// previous statement on the connection left (FOUND_ROWS, ROW_COUNT,
+// LAST_INSERT_ID, LAST_QUERY_ID) or call outside services, with a reason,
+// whatever the engine. Which other names are built-ins depends on the
+// engine, so the runtime then checks every call with
+// [Statement.CheckCalls] against the engine's [Functions]: for MariaDB and
+// MySQL the functions of the server's own list judged free of side effects
+// (funcs/mariadb.txt), for Apache Doris those of the function registries
+// of its frontend source (funcs/doris.tsv), plus what the deployment
+// allows by name. A stored function or UDF reached by an unqualified name
+// is therefore refused, and so is a call qualified with a database name.
+// Expressions the engines cannot interrupt once they run are bounded:
+// REPEAT, SPACE, LPAD and RPAD take a literal length of at most 10,000 and
+// may not feed one another or REPLACE, INSERT or REGEXP_* functions.
+//
+// # Other sessions
+//
+// Unless [Options.Own] marks the library's own statement, Check refuses
+// reads of what other sessions run (the process list, current queries,
+// the audit log, statement history) and of what this connection's
+// previous statements left (warnings, errors, session status, user
+// variables): a pooled connection serves many callers one after another.
 //
 // # Assumptions
 //
@@ -57,13 +83,11 @@
 // the session's sql_mode and character sets before its first statement and
 // refuses to run on any other (see [SafeCharset] for what goes wrong under
 // gbk or latin1). Optimizer hints may set session variables for one
-// statement; Check reports the variables of SET_VAR hints in
+// statement; Check reports them, with their values, in
 // [Statement.SetVars] and leaves it to the runtime, which sets the limits,
-// to accept only planner variables.
+// to accept only planner variables and values within the call's limits.
 //
-// Check is one layer of defence. An unqualified call can still reach a
-// stored function of the current database, and Check cannot see inside it.
-// The account that runs agent queries should still hold read-only
-// privileges, and the driver should keep multi-statement support switched
-// off.
+// Check is one layer of defence. The account that runs agent queries
+// should still hold read-only privileges, and the driver should keep
+// multi-statement support switched off.
 package sqlguard
