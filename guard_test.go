@@ -94,7 +94,7 @@ func TestStoredFunctionRefused(t *testing.T) {
 		hs := serveHTTP(t, s)
 		cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
 		for _, q := range []string{"SELECT touch_me('guard-test')", "SELECT `touch_me` ('guard-test')"} {
-			r, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q, "db_name": "sample"})
+			r, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": q, "db_name": "guardtest"})
 			if err != nil {
 				t.Fatal(err)
 			}
