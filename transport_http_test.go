@@ -260,7 +260,7 @@ func TestGateWriteTimeout(t *testing.T) {
 	hs := serveHTTP(t, s)
 	// 12 MB of rows: more than the socket buffers take.
 	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
-		`"sql":"SELECT REPEAT('x', 15000) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`)
+		`"sql":"SELECT REPEAT('xxxxxxxxxx', 1500) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`)
 	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.active() == 1 })
 	start := time.Now()
 	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
