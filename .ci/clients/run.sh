@@ -87,10 +87,17 @@ start() {
 	exit 1
 }
 
+# sample NAME: the address of the sample database behind a started command,
+# from its log, for the checks that look at the database directly.
+sample() {
+	sed -n 's/.*DORIS_HOST is not set.* addr=\([0-9.]*:[0-9]*\).*/\1/p' "$tmp/$1.log" | head -1
+}
+
 start stateless
 stateless_url=$url
 start stateful -stateful
 stateful_url=$url
+export STATELESS_SAMPLE=$(sample stateless) STATEFUL_SAMPLE=$(sample stateful)
 echo "stateless: $stateless_url  stateful: $stateful_url"
 
 failures=()
