@@ -1,9 +1,6 @@
 package sqlguard
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // The text sent to the server is not the caller's text. It is written anew
 // from the tokens Check accepted, in a form that MySQL, MariaDB and every
@@ -205,23 +202,18 @@ func stringValue(lit string) string {
 	return b.String()
 }
 
-// emitHint writes the canonical text of an optimizer hint after SELECT.
-func (c *checker) emitHint(e *emitter, h *parsedHint) {
-	e.b.WriteString(" /*+ ")
-	e.b.WriteString(h.text)
-	e.b.WriteString(" */")
-}
-
-// emit writes the canonical text of the statement's tokens and returns
-// it with the offset in it of each token listed in want (token indexes),
-// in the same order.
-func (c *checker) emit(want ...int) (string, []int) {
-	e := emitter{src: c.src}
-	e.b.Grow(len(c.src) + 16)
+// emit writes the canonical text of toks, read from src, with the hints
+// they carry, and returns it with the offset in it of each token listed in
+// want (token indexes), in the same order. It is a function of its parts,
+// not a checker method, so that Check's token array, which toks may be,
+// stays on the stack: nothing of toks is kept.
+func emit(src string, toks []token, hints []parsedHint, want []int) (string, []int) {
+	e := emitter{src: src}
+	e.b.Grow(len(src) + 16)
 	offs := make([]int, len(want))
 	var prev *token
-	for i := range c.toks {
-		t := &c.toks[i]
+	for i := range toks {
+		t := &toks[i]
 		if prev != nil && prev.hint > 0 {
 			prev = nil // the hint ends with a comment; a space follows
 			e.b.WriteByte(' ')
@@ -229,14 +221,14 @@ func (c *checker) emit(want ...int) (string, []int) {
 		for k, w := range want {
 			if w == i {
 				offs[k] = e.b.Len()
-				if prev != nil && !glue(c.src, prev, t) {
+				if prev != nil && !glue(src, prev, t) {
 					offs[k]++
 				}
 			}
 		}
-		e.write(prev, t, c.isName(i))
+		e.write(prev, t, isName(toks, i))
 		if t.hint > 0 {
-			c.emitHint(&e, &c.hints[t.hint-1])
+			e.b.WriteString(" /*+ " + hints[t.hint-1].text + " */")
 		}
 		prev = t
 	}
@@ -245,14 +237,11 @@ func (c *checker) emit(want ...int) (string, []int) {
 
 // isName reports whether token i is read as a name whatever its spelling:
 // a word right after a '.' that is not part of a system variable.
-func (c *checker) isName(i int) bool {
-	t := &c.toks[i]
-	if t.kind != tokWord || !c.isPunct(i-1, '.') {
+func isName(toks []token, i int) bool {
+	punct := func(k int, ch byte) bool { return k >= 0 && k < len(toks) && toks[k].isPunct(ch) }
+	if toks[i].kind != tokWord || !punct(i-1, '.') {
 		return false
 	}
 	// @@session.sql_mode: the name after the scope stays as written.
-	return !(c.isPunct(i-3, '@') && c.isPunct(i-4, '@'))
+	return !(punct(i-3, '@') && punct(i-4, '@'))
 }
-
-// itoa is strconv.Itoa, for messages.
-func itoa(n int) string { return strconv.Itoa(n) }

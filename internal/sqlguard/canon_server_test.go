@@ -1,27 +1,13 @@
 package sqlguard
 
-import (
-	"database/sql"
-	"os"
-	"testing"
-
-	_ "github.com/go-sql-driver/mysql"
-)
+import "testing"
 
 // TestCanonicalOnServer asks a live MariaDB to read the canonical text:
 // literals keep their values, and every accepted statement of the tables
 // above prepares on the server exactly when the caller's text does, with
 // the same number of result columns.
 func TestCanonicalOnServer(t *testing.T) {
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		t.Skip("DORIS_TEST_DSN is not set")
-	}
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := liveDB(t)
 	db.SetMaxOpenConns(1)
 	for _, lit := range []string{
 		`'plain'`, `'it''s'`, `"dq""x"`, `'a\'b'`, `'back\\slash'`, `'\%\_'`, `'\n\t\r\b\Z\0'`, `'\q'`,

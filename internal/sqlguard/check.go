@@ -16,50 +16,61 @@ type checker struct {
 	toks   []token
 	hints  []parsedHint // the hints kept, indexed by token.hint-1
 	opts   Options
-	calls  []call
-	target int // index of the first token of an EXPLAIN's query, or 0
+	callAt []int // token indexes of the names of the calls
+	target int   // index of the first token of an EXPLAIN's query, or 0
 }
 
 // attachHints keeps the optimizer hints that directly follow a SELECT of
 // the statement, read anew, and drops the others: MySQL reads a "/*+"
-// anywhere else as a comment.
-func (c *checker) attachHints(hints []hint) *Error {
+// anywhere else as a comment. Each kept hint is marked on its SELECT
+// token.
+func attachHints(src string, toks []token, hints []hint) ([]parsedHint, *Error) {
+	var kept []parsedHint
 	for _, h := range hints {
-		if h.after < 0 || h.after >= len(c.toks) || c.id(h.after) != kwSelect {
+		if h.after < 0 || h.after >= len(toks) || toks[h.after].info == nil || toks[h.after].info.id != kwSelect {
 			continue
 		}
-		t := &c.toks[h.after]
+		t := &toks[h.after]
 		if t.hint != 0 {
-			return reject(h.pos, "only one optimizer hint comment may follow SELECT; put all hints in one /*+ ... */")
+			return nil, reject(h.pos, "only one optimizer hint comment may follow SELECT; put all hints in one /*+ ... */")
 		}
-		ph, err := parseHint(c.src, h)
+		ph, err := parseHint(src, h)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		c.hints = append(c.hints, ph)
-		t.hint = int32(len(c.hints))
+		kept = append(kept, ph)
+		t.hint = int32(len(kept))
 	}
-	return nil
+	return kept, nil
 }
 
 // finish writes the canonical text of the accepted statement and fills in
-// what is read from it.
+// what is read from it: the calls are named as the canonical text spells
+// them.
 func (c *checker) finish(st *Statement) {
-	st.calls = c.calls
-	sql, offs := c.emit(c.target)
+	want := append([]int{c.target}, c.callAt...)
+	sql, offs := emit(c.src, c.toks, c.hints, want)
 	st.SQL = sql
 	st.SelectOffset = -1
 	if c.id(0) == kwSelect {
 		st.SelectOffset = 0
 	}
-	st.HasHint, st.SetVars = c.hintsFrom(0)
+	st.HasHint, st.SetVars = hintsFrom(c.toks, c.hints, 0)
+	for k, i := range c.callAt {
+		t := &c.toks[i]
+		name := sql[offs[k+1] : offs[k+1]+t.end-t.pos]
+		if t.kind == tokQuotedIdent {
+			_, name, _ = unquoteIdent(name, 0)
+		}
+		st.calls = append(st.calls, call{name: name, pos: t.pos})
+	}
 	if c.target > 0 {
 		tg := &Statement{Kind: Select, SQL: sql[offs[0]:], SelectOffset: -1}
 		if c.id(c.target) == kwSelect {
 			tg.SelectOffset = 0
 		}
-		tg.HasHint, tg.SetVars = c.hintsFrom(c.target)
-		for _, cl := range c.calls {
+		tg.HasHint, tg.SetVars = hintsFrom(c.toks, c.hints, c.target)
+		for _, cl := range st.calls {
 			if cl.pos >= c.toks[c.target].pos {
 				tg.calls = append(tg.calls, cl)
 			}
@@ -70,13 +81,13 @@ func (c *checker) finish(st *Statement) {
 
 // hintsFrom reports whether a hint follows a token from index from on, and
 // the variables such hints set.
-func (c *checker) hintsFrom(from int) (bool, []SetVar) {
+func hintsFrom(toks []token, hints []parsedHint, from int) (bool, []SetVar) {
 	has := false
 	var vars []SetVar
-	for i := from; i < len(c.toks); i++ {
-		if h := c.toks[i].hint; h > 0 {
+	for i := from; i < len(toks); i++ {
+		if h := toks[i].hint; h > 0 {
 			has = true
-			vars = append(vars, c.hints[h-1].vars...)
+			vars = append(vars, hints[h-1].vars...)
 		}
 	}
 	return has, vars

@@ -14,6 +14,21 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
+// liveDB opens the server named by DORIS_TEST_DSN, or skips the test.
+func liveDB(t *testing.T) *sql.DB {
+	t.Helper()
+	dsn := os.Getenv("DORIS_TEST_DSN")
+	if dsn == "" {
+		t.Skip("DORIS_TEST_DSN is not set")
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // safeFunctions reads funcs/mariadb.txt: the functions judged free
 // of side effects, one upper-case name a line.
 func safeFunctions(t *testing.T) map[string]bool {
@@ -67,15 +82,7 @@ var identName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // SELECT name() or SELECT name(1) fails with something other than "does not
 // exist" or a syntax error; preparing runs nothing.
 func TestServerFunctionsClassified(t *testing.T) {
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		t.Skip("DORIS_TEST_DSN is not set")
-	}
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := liveDB(t)
 	ctx := context.Background()
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {

@@ -55,7 +55,7 @@ func scanIdent(s string, i int) int {
 // that could move the end of a string, identifier or comment.
 //
 // The token slice is threaded through run as a local value, not stored in
-// the lexer, so that Check's inline token array can stay on the stack.
+// the lexer, so that Check can hand it a recycled array.
 type lexer struct {
 	src   string
 	hints []hint // optimizer hint comments, in order

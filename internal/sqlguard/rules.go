@@ -117,7 +117,7 @@ func (c *checker) call(i int, name string, open []openCall) *Error {
 	if err := c.expansion(i, name, open); err != nil {
 		return err
 	}
-	c.calls = append(c.calls, call{name: name, pos: c.toks[i].pos})
+	c.callAt = append(c.callAt, i)
 	return nil
 }
 
@@ -286,47 +286,49 @@ func (c *checker) name(i int) *Error {
 	if c.opts.Own || c.isPunct(i+1, '.') {
 		return nil
 	}
-	t := &c.toks[i]
-	n := c.unquoted(i)
+	n := c.nameOf(i)
 	qual := ""
 	if c.isPunct(i-1, '.') {
 		if q := c.tok(i - 2); q != nil && (q.kind == tokWord || q.kind == tokQuotedIdent) {
-			qual = c.unquoted(i - 2)
+			qual = c.nameOf(i - 2)
 		}
 	}
 	if why := hiddenTable(qual, n); why != "" {
-		return reject(t.pos, clip(n)+" may not be read: "+why)
+		return reject(c.toks[i].pos, clip(strings.ToLower(n))+" may not be read: "+why)
 	}
 	return nil
 }
 
-// unquoted is the name token i spells, lower case.
-func (c *checker) unquoted(i int) string {
+// nameOf is the name token i spells, as written; a quoted name without its
+// backticks (doubled backticks are left as they are: no hidden table has
+// one).
+func (c *checker) nameOf(i int) string {
 	t := &c.toks[i]
-	n := c.src[t.pos:t.end]
 	if t.kind == tokQuotedIdent {
-		_, n, _ = unquoteIdent(n, 0)
+		return c.src[t.pos+1 : t.end-1]
 	}
-	return strings.ToLower(n)
+	return c.src[t.pos:t.end]
 }
 
 // hiddenTable says why a caller may not read a table, or "": it lists the
 // statements of every session, literals included, or what this session's
-// previous statements did.
+// previous statements did. Names compare without regard to case.
 func hiddenTable(qual, name string) string {
 	const others = "it shows the statements of other sessions, with their literals"
+	is := strings.EqualFold
+	hasPrefix := func(p string) bool { return len(name) > len(p) && is(name[:len(p)], p) }
 	switch {
-	case name == "processlist" || name == "x$processlist" || name == "active_queries":
+	case is(name, "processlist") || is(name, "x$processlist") || is(name, "active_queries"):
 		return others
-	case name == "audit_log" && (qual == "" || qual == "__internal_schema"):
+	case is(name, "audit_log") && (qual == "" || is(qual, "__internal_schema")):
 		return others + "; the audit log tools show it without literals"
-	case strings.HasPrefix(name, "events_statements_") || strings.HasPrefix(name, "events_transactions_"):
+	case hasPrefix("events_statements_") || hasPrefix("events_transactions_"):
 		return others
-	case qual == "performance_schema" && name == "threads":
+	case is(qual, "performance_schema") && is(name, "threads"):
 		return others
-	case qual == "sys" && (name == "session" || name == "x$session"):
+	case is(qual, "sys") && (is(name, "session") || is(name, "x$session")):
 		return others
-	case name == "session_status":
+	case is(name, "session_status"):
 		return "it shows what the connection's previous statements did"
 	}
 	return ""

@@ -3,6 +3,7 @@ package sqlguard
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -113,9 +114,13 @@ func reject(offset int, reason string) *Error {
 	return &Error{Reason: reason, Offset: offset}
 }
 
-// inlineTokens is the number of tokens Check can hold without allocating,
-// enough for typical interactive queries.
-const inlineTokens = 96
+// tokenBufs recycles the token arrays of Check: nothing a Statement holds
+// refers to them, so one array serves call after call.
+var tokenBufs = sync.Pool{New: func() any { b := make([]token, 0, 96); return &b }}
+
+// maxPooledTokens bounds the arrays kept for reuse, so that one huge
+// statement does not pin its array.
+const maxPooledTokens = 4096
 
 // Options adjust what CheckWith accepts. The zero value is what Check
 // accepts.
@@ -151,12 +156,18 @@ func CheckWith(sql string, opts Options) (*Statement, error) {
 		return nil, reject(firstInvalidUTF8(sql), "the statement is not valid UTF-8")
 	}
 
-	var inline [inlineTokens]token
+	buf := tokenBufs.Get().(*[]token)
+	defer func() {
+		if cap(*buf) <= maxPooledTokens {
+			tokenBufs.Put(buf)
+		}
+	}()
 	lx := lexer{src: sql}
-	toks, err := lx.run(inline[:0])
+	toks, err := lx.run((*buf)[:0])
 	if err != nil {
 		return nil, err
 	}
+	*buf = toks[:0] // grown, if it had to
 
 	n := len(toks)
 	for i := range toks {
@@ -175,10 +186,11 @@ func CheckWith(sql string, opts Options) (*Statement, error) {
 		return nil, reject(toks[n+1].pos, "multiple statements are not allowed; send one statement per call")
 	}
 
-	c := checker{src: sql, toks: toks[:n], opts: opts}
-	if err := c.attachHints(lx.hints); err != nil {
-		return nil, err
+	hints, herr := attachHints(sql, toks[:n], lx.hints)
+	if herr != nil {
+		return nil, herr
 	}
+	c := checker{src: sql, toks: toks[:n], hints: hints, opts: opts}
 	st := &Statement{}
 	if err := c.statement(st); err != nil {
 		return nil, err
