@@ -583,7 +583,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 					})
 				}
 				wg.Wait()
-				for srv.streams.active() < n && !b.Failed() {
+				for srv.streams.Active() < n && !b.Failed() {
 					time.Sleep(time.Millisecond)
 				}
 				if n > 0 {

@@ -114,6 +114,8 @@ import (
 	"github.com/dorismcp/doris/internal/sqlguard"
 	"github.com/dorismcp/doris/internal/telemetry"
 	"github.com/dorismcp/doris/internal/tools"
+
+	"github.com/dorismcp/doris/internal/admit"
 )
 
 // ErrServerClosed is returned by [Server.ServeStdio], and to new work, once
@@ -144,11 +146,11 @@ type Server struct {
 
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.
-	gate gate
+	gate admit.Gate
 	// streams counts the long-lived HTTP requests (GET streams, listens)
 	// admitted before Shutdown: it returns only once those it ended have
 	// left, so the host's http.Server.Shutdown finds nothing to wait for.
-	streams gate
+	streams admit.Gate
 	// hard is merged into every request's context; Shutdown cancels it when
 	// the drain runs out of time.
 	hard     context.Context
@@ -485,7 +487,7 @@ func newTelemetry(cfg *config) error {
 // Shutdown unregister them.
 func (s *Server) observe() error {
 	err := s.cfg.tel.Observe(telemetry.Source{
-		InFlight: func() int64 { return int64(s.gate.active()) },
+		InFlight: func() int64 { return int64(s.gate.Active()) },
 		Pools: func() []telemetry.PoolState {
 			ps := s.pool.stats()
 			out := make([]telemetry.PoolState, len(ps))
@@ -575,7 +577,7 @@ func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) 
 // sessionEnded records the duration of a session that ended with err;
 // Shutdown closes every session, so none outlives the Server.
 func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport string, err error) {
-	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || s.gate.isClosed() {
+	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || s.gate.IsClosed() {
 		err = nil
 	}
 	protocol := ""
@@ -688,11 +690,11 @@ type KilledStats struct {
 func (s *Server) Stats() Stats {
 	k := s.cfg.tel.KilledSoFar()
 	return Stats{
-		InFlight: s.gate.active(),
+		InFlight: s.gate.Active(),
 		Sessions: s.sessionCount(),
 		Pools:    s.pool.stats(),
 		Health:   s.pool.health(),
 		Killed:   KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
-		Draining: s.gate.isClosed(),
+		Draining: s.gate.IsClosed(),
 	}
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
+
+	"github.com/dorismcp/doris/internal/admit"
 )
 
 // pool is the connection manager: the default *sql.DB, secondary pools keyed
@@ -40,7 +42,7 @@ type pool struct {
 	ctx      context.Context // ends when Close starts
 	cancel   context.CancelFunc
 	loops    sync.WaitGroup
-	calls    gate // calls in Do and the kills they fired
+	calls    admit.Gate // calls in Do and the kills they fired
 	closeErr error
 	closed   sync.Once
 
@@ -215,12 +217,12 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
 	// Every call counts until it is over and its kill, if any, is done:
 	// Close waits for them.
-	if !p.calls.enter() {
+	if !p.calls.Enter() {
 		return ErrServerClosed
 	}
 	m, conn, err := p.connect(ctx)
 	if err != nil {
-		p.calls.leave()
+		p.calls.Leave()
 		return err
 	}
 	discard := false
@@ -237,7 +239,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	armed := false
 	defer func() {
 		if !armed {
-			p.calls.leave()
+			p.calls.Leave()
 		}
 	}()
 	id, err := connectionID(ctx, conn, m.tracked)
@@ -280,7 +282,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	// reused, so its id cannot reach another caller.
 	returned := make(chan struct{})
 	kill := func() {
-		defer p.calls.leave()
+		defer p.calls.Leave()
 		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
 		p.kill(m, id)
 		<-returned
@@ -300,7 +302,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			handedOff = true
 			go kill()
 		default:
-			p.calls.leave()
+			p.calls.Leave()
 		}
 		close(returned)
 	}()
@@ -601,11 +603,11 @@ func (p *pool) prune(now time.Time) {
 func (p *pool) Close(ctx context.Context) error {
 	p.closed.Do(func() {
 		p.cancel()
-		p.calls.close()
+		p.calls.Close()
 		p.loops.Wait() // the loops end at once: their context is done
 		var errs []error
-		if err := p.calls.wait(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%d calls or kills still running: %w", p.calls.active(), err))
+		if err := p.calls.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%d calls or kills still running: %w", p.calls.Active(), err))
 		}
 		p.mu.Lock()
 		ms := make([]*member, 0, len(p.secondary)+1)

@@ -54,25 +54,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	start := time.Now()
-	s.gate.close()
-	s.log.Info("shutdown started", "in_flight", s.gate.active())
+	s.gate.Close()
+	s.log.Info("shutdown started", "in_flight", s.gate.Active())
 	// Everything past ctx's end shares one grace.
 	gctx, cancelGrace := graceContext(ctx, s.grace)
 	defer cancelGrace()
 
 	var errs []error
 	dctx, cancel := drainContext(ctx)
-	drainErr := s.gate.wait(dctx)
+	drainErr := s.gate.Wait(dctx)
 	cancel()
 	phase := s.phaseTimer("drain", start)
 	if drainErr != nil {
-		n := s.gate.active()
+		n := s.gate.Active()
 		s.log.Warn("shutdown deadline: cancelling calls in flight", "calls", n)
 		s.stopHard(errShuttingDown)
 		// The cancelled calls now answer with error results; give them the
 		// reserve to be written.
-		if s.gate.wait(gctx) != nil {
-			s.log.Warn("calls still unanswered at the deadline", "calls", s.gate.active())
+		if s.gate.Wait(gctx) != nil {
+			s.log.Warn("calls still unanswered at the deadline", "calls", s.gate.Active())
 		}
 		errs = append(errs, fmt.Errorf("doris: shutdown: %d calls cancelled: %w", n, drainErr))
 		phase("cancel")
@@ -83,8 +83,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("doris: shutdown: closing sessions: %w", ctx.Err()))
 	}
 	phase("sessions")
-	if s.streams.wait(gctx) != nil {
-		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.active(), ctx.Err()))
+	if s.streams.Wait(gctx) != nil {
+		errs = append(errs, fmt.Errorf("doris: shutdown: %d HTTP streams still open: %w", s.streams.Active(), ctx.Err()))
 	}
 	phase("streams")
 
@@ -169,90 +169,3 @@ func (s *Server) closeSessions(ctx context.Context) error {
 // what is ending anyway: error results being written, idle sessions
 // closing, components releasing what they hold.
 const closeGrace = 100 * time.Millisecond
-
-// gate admits new work until it is closed and counts the work admitted and
-// not yet finished.
-type gate struct {
-	mu     sync.Mutex
-	closed bool
-	n      int
-	idle   chan struct{} // closed when n drops to zero; nil while nobody waits
-}
-
-// enter admits one unit of work, or reports false once the gate is closed.
-func (g *gate) enter() bool { return g.enterN(1, 0) == gateOpen }
-
-// What enterN made of a request to enter.
-const (
-	gateOpen   = iota // admitted
-	gateClosed        // refused: the gate is closed
-	gateFull          // refused: limit units are in already
-)
-
-// enterN admits n units of work at once, unless the gate is closed or
-// they would take it past limit (0: no limit).
-func (g *gate) enterN(n, limit int) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return gateClosed
-	}
-	if limit > 0 && g.n+n > limit {
-		return gateFull
-	}
-	g.n += n
-	return gateOpen
-}
-
-func (g *gate) leave() { g.leaveN(1) }
-
-func (g *gate) leaveN(n int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.n -= n
-	if g.n < 0 {
-		panic("doris: gate left more often than entered")
-	}
-	if g.n == 0 && g.idle != nil {
-		close(g.idle)
-		g.idle = nil
-	}
-}
-
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-}
-
-func (g *gate) isClosed() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.closed
-}
-
-func (g *gate) active() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.n
-}
-
-// wait returns nil once no work is admitted, or ctx's error.
-func (g *gate) wait(ctx context.Context) error {
-	g.mu.Lock()
-	if g.n == 0 {
-		g.mu.Unlock()
-		return nil
-	}
-	if g.idle == nil {
-		g.idle = make(chan struct{})
-	}
-	idle := g.idle
-	g.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}

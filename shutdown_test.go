@@ -148,14 +148,14 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 		}
 	})
 	waitFor(t, 10*time.Second, "32 calls in flight", func() bool {
-		peak = max(peak, s.gate.active())
-		return s.gate.active() == calls && running(t, db, "seq_1_to_1000") > 0
+		peak = max(peak, s.gate.Active())
+		return s.gate.Active() == calls && running(t, db, "seq_1_to_1000") > 0
 	})
 
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	go func() {
-		for !s.gate.isClosed() {
+		for !s.gate.IsClosed() {
 			time.Sleep(time.Millisecond)
 		}
 		release()
@@ -399,8 +399,8 @@ func TestShutdownOneGracePastDeadline(t *testing.T) {
 	cs, _ := servePipes(t, context.Background(), s, nil)
 	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "stuck"})
 	<-started
-	s.pool.calls.enter() // a kill that hangs
-	defer s.pool.calls.leave()
+	s.pool.calls.Enter() // a kill that hangs
+	defer s.pool.calls.Leave()
 
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -523,7 +523,7 @@ func TestShutdownCountsCalls(t *testing.T) {
 	}
 	batch := "[" + one(1) + "," + one(2) + "," + one(3) + "]"
 	postAsync(context.Background(), hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"})
-	waitFor(t, 5*time.Second, "the calls to be admitted", func() bool { return s.gate.active() == 3 })
+	waitFor(t, 5*time.Second, "the calls to be admitted", func() bool { return s.gate.Active() == 3 })
 	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, "seq_1_to_20000") >= 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

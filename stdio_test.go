@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/dorismcp/doris/internal/admit"
 )
 
 // ServeTransport returns promptly when its context ends, cancelling the
@@ -31,7 +33,7 @@ func TestServeTransportContextEnds(t *testing.T) {
 	}
 	waitFor(t, 3*time.Second, "the query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
 	t.Logf("query gone from the engine %v after the context ended", time.Since(start))
-	if n := s.gate.active(); n != 0 {
+	if n := s.gate.Active(); n != 0 {
 		t.Errorf("%d calls still counted in flight", n)
 	}
 }
@@ -66,7 +68,7 @@ func (f *fakeConn) SessionID() string                            { return "" }
 // call's response (the go-sdk runs it as a call of its own), and calls left
 // unanswered at Close.
 func TestStdioReusedID(t *testing.T) {
-	var g gate
+	var g admit.Gate
 	f := &fakeConn{in: make(chan jsonrpc.Message, 8), closed: make(chan struct{})}
 	c := &trackedConn{Connection: f, gate: &g, pending: map[jsonrpc.ID]int{}, dups: map[jsonrpc.ID]int{}}
 	ctx := context.Background()
@@ -81,7 +83,7 @@ func TestStdioReusedID(t *testing.T) {
 	answer := func(i jsonrpc.ID) { c.Write(ctx, &jsonrpc.Response{ID: i, Result: []byte("{}")}) }
 	want := func(n int) {
 		t.Helper()
-		if got := g.active(); got != n {
+		if got := g.Active(); got != n {
 			t.Fatalf("%d calls counted, want %d", got, n)
 		}
 	}

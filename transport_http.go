@@ -22,6 +22,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/envelope"
+
+	"github.com/dorismcp/doris/internal/admit"
 )
 
 // methodListen is the long-lived subscription request of MCP 2026-07-28; it
@@ -123,7 +125,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.s.cfg.http.WriteTimeout}
 	if r.Method != http.MethodPost {
-		if h.s.gate.isClosed() {
+		if h.s.gate.IsClosed() {
 			h.s.refuse(w, jsonrpc.ID{})
 			return
 		}
@@ -182,15 +184,15 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.calls > 0:
-		switch h.s.gate.enterN(in.calls, h.s.cfg.maxInFlight) {
-		case gateClosed:
+		switch h.s.gate.EnterN(in.calls, h.s.cfg.maxInFlight) {
+		case admit.Closed:
 			h.s.refuse(w, in.id)
 			return
-		case gateFull:
+		case admit.Full:
 			h.s.busy(w, in.id)
 			return
 		}
-		defer h.s.gate.leaveN(in.calls)
+		defer h.s.gate.LeaveN(in.calls)
 		if h.s.cfg.stateful && sid != "" {
 			defer h.s.sessions.post(sid)()
 		}
@@ -224,7 +226,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 			h.s.stateless.cancel(callKey(r, id))
 		}
 	case in.listen:
-		if h.s.gate.isClosed() {
+		if h.s.gate.IsClosed() {
 			h.s.refuse(w, in.id)
 			return
 		}
@@ -384,8 +386,8 @@ func (c *statelessCalls) cancel(key string) {
 // stream, a subscription listen), counting it so that Shutdown returns
 // only once the streams it ended have left the handler.
 func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
-	h.s.streams.enter()
-	defer h.s.streams.leave()
+	h.s.streams.Enter()
+	defer h.s.streams.Leave()
 	h.next.ServeHTTP(w, r)
 }
 
@@ -602,7 +604,7 @@ func (s *Server) LiveHandler() http.Handler {
 // from the moment Shutdown starts.
 func (s *Server) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.gate.isClosed() {
+		if s.gate.IsClosed() {
 			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.retryAfter.Seconds())))
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
 			return

@@ -261,9 +261,9 @@ func TestGateWriteTimeout(t *testing.T) {
 	// 12 MB of rows: more than the socket buffers take.
 	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
 		`"sql":"SELECT REPEAT('xxxxxxxxxx', 1500) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`)
-	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.active() == 1 })
+	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.Active() == 1 })
 	start := time.Now()
-	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
+	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 })
 	t.Logf("given up %v after admission", time.Since(start))
 }
 
@@ -321,7 +321,7 @@ func TestResultBudget(t *testing.T) {
 			s.budget.sem.Release(resultCost * 2 << 20)
 			return false
 		}
-		return s.gate.active() == 1
+		return s.gate.Active() == 1
 	})
 
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
@@ -329,7 +329,7 @@ func TestResultBudget(t *testing.T) {
 	if _, msg, _ := call(context.Background(), cs, "exec_query", args); !strings.Contains(msg, "memory budget") {
 		t.Errorf("call with no room in the budget: %q, want the busy message", msg)
 	}
-	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.active() == 0 })
+	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 })
 	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.RowCount != 10 {
 		t.Errorf("after the budget freed: %d rows", r.RowCount)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/telemetry"
+
+	"github.com/dorismcp/doris/internal/admit"
 )
 
 // ServeStdio serves one MCP session over standard input and output until
@@ -30,7 +32,7 @@ func (s *Server) ServeStdio(ctx context.Context) error {
 // session over t (pipes, an in-memory transport, a connection the host
 // accepted), with the same results and the same shutdown behaviour.
 func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
-	if s.gate.isClosed() {
+	if s.gate.IsClosed() {
 		return ErrServerClosed
 	}
 	// Closing a session waits for its handlers: when ctx ends they are
@@ -46,7 +48,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 		return err
 	}
 	// Shutdown may have enumerated the sessions before this one existed.
-	if s.gate.isClosed() {
+	if s.gate.IsClosed() {
 		ss.Close()
 		return ErrServerClosed
 	}
@@ -62,7 +64,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 		return ctx.Err()
 	}
 	s.log.Debug("stream session ended", "err", err)
-	if s.gate.isClosed() {
+	if s.gate.IsClosed() {
 		return ErrServerClosed
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed) {
@@ -78,7 +80,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 // answered with an error without reaching the server.
 type trackedTransport struct {
 	mcp.Transport
-	gate  *gate
+	gate  *admit.Gate
 	limit int // calls in flight, over the whole Server
 }
 
@@ -92,7 +94,7 @@ func (t *trackedTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 
 type trackedConn struct {
 	mcp.Connection
-	gate  *gate
+	gate  *admit.Gate
 	limit int
 
 	mu sync.Mutex
@@ -124,9 +126,9 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		if closed {
 			return msg, nil // the go-sdk answers nothing read after Close
 		}
-		if refused := c.gate.enterN(1, c.limit); refused != gateOpen {
+		if refused := c.gate.EnterN(1, c.limit); refused != admit.Admitted {
 			e := shutdownError
-			if refused == gateFull {
+			if refused == admit.Full {
 				e = busyError
 			}
 			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: e}); err != nil {
@@ -137,7 +139,7 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
-			c.gate.leave()
+			c.gate.Leave()
 			return msg, nil
 		}
 		if c.pending[req.ID] > 0 {
@@ -153,7 +155,7 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 func (c *trackedConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	err := c.Connection.Write(ctx, msg)
 	if resp, ok := msg.(*jsonrpc.Response); ok && c.answered(resp.ID) {
-		c.gate.leave()
+		c.gate.Leave()
 	}
 	return err
 }
@@ -199,6 +201,6 @@ func (c *trackedConn) Close() error {
 	clear(c.dups)
 	c.closed = true
 	c.mu.Unlock()
-	c.gate.leaveN(n)
+	c.gate.LeaveN(n)
 	return err
 }
