@@ -262,7 +262,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 		defer cancel()
 		shut <- s.Shutdown(sctx)
 	}()
-	waitFor(t, time.Second, "the gate to close", s.gate.isClosed)
+	waitFor(t, time.Second, "the gate to close", s.gate.IsClosed)
 
 	if resp, err := http.Get(hs.URL + "/ready"); err != nil {
 		t.Fatal(err)
@@ -358,7 +358,7 @@ func TestShutdownSecondCallerOwnContext(t *testing.T) {
 		defer cancel()
 		first <- s.Shutdown(ctx)
 	}()
-	waitFor(t, time.Second, "the gate to close", s.gate.isClosed)
+	waitFor(t, time.Second, "the gate to close", s.gate.IsClosed)
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Shutdown(expired); !errors.Is(err, context.Canceled) {
