@@ -108,7 +108,6 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -135,7 +134,9 @@ type Server struct {
 	handler http.Handler
 	pool    *pool
 	auth    *authenticator
-	budget  *budget
+	budget  *admit.Budget
+	// inflight shares the limit on calls in flight between principals.
+	inflight *admit.Share
 	// builtin names the library's own tools, which never send
 	// notifications while they run.
 	builtin map[string]bool
@@ -199,7 +200,8 @@ func New(opts ...Option) (*Server, error) {
 		grace:        closeGrace,
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
-	s.budget = newBudget(cfg.resultBudget, cfg.poolWait)
+	s.inflight = admit.NewShare(int64(cfg.maxInFlight))
+	s.budget = admit.NewBudget(cfg.resultBudget, resultCost, min(cfg.poolWait, memoryWait))
 	var err error
 	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
@@ -234,7 +236,7 @@ func New(opts ...Option) (*Server, error) {
 		Logger:       cfg.logger,
 		MaxStatement: cfg.maxStatement,
 		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
-		Reserve:      s.budget.reserve,
+		Memory:       memory,
 		FEHTTP:       feHTTP,
 		BEConfigured: len(cfg.feHTTP.backends) > 0,
 	})
@@ -339,14 +341,14 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		// What the call's result holds of the memory budget is released
 		// when the handler returns, or later, when the HTTP request that
 		// carries its response ends.
-		h := holderFrom(ctx)
-		if h == nil {
-			h = s.budget.holder()
-			ctx = withHolder(ctx, h)
+		c := chargeFrom(ctx)
+		if c == nil {
+			c = s.budget.Charge(principalName(ctx, req))
+			ctx = withCharge(ctx, c)
 		} else {
-			h.hold()
+			c.Hold()
 		}
-		defer h.release()
+		defer c.Release()
 		res, err := next(ctx, method, req)
 		call.End(res, err)
 		return res, err
@@ -369,103 +371,32 @@ func withCarrier(ctx context.Context, c carrier) context.Context {
 	return context.WithValue(ctx, carrierKey{}, c)
 }
 
-// budget bounds the memory the Server's results hold at once, over every
-// call. A result of n bytes costs about resultCost·n while it is read,
-// encoded and sent (its rows, their encoding, the text copy, the protocol's
-// encoding of the message). A call holds room for its largest result while
-// it runs, and for the result it got until its response is delivered, so
-// clients that ask for large results and read them slowly cannot make the
-// host's memory grow without bound.
-type budget struct {
-	sem  *semaphore.Weighted
-	size int64
-	wait time.Duration
-}
-
 // resultCost is the memory a result byte costs at the peak of its call,
 // measured with results of 16 MiB.
 const resultCost = 8
 
-func newBudget(size int64, wait time.Duration) *budget {
-	return &budget{sem: semaphore.NewWeighted(size), size: size, wait: wait}
+// memoryWait is the longest a result waits for room in the budget before
+// it ends early.
+const memoryWait = time.Second
+
+type chargeKey struct{}
+
+// withCharge gives the calls of ctx the budget account c.
+func withCharge(ctx context.Context, c *admit.Charge) context.Context {
+	return context.WithValue(ctx, chargeKey{}, c)
 }
 
-// reserve holds room for a result of up to n bytes, waiting at most the
-// budget's wait, on behalf of the holder in ctx.
-func (b *budget) reserve(ctx context.Context, n int) (shrink func(used int), err error) {
-	h := holderFrom(ctx)
-	if h == nil {
-		return nil, errors.New("internal error: no budget holder for this call")
+func chargeFrom(ctx context.Context) *admit.Charge {
+	c, _ := ctx.Value(chargeKey{}).(*admit.Charge)
+	return c
+}
+
+// memory is the budget room of the call of ctx, for the tool catalog.
+func memory(ctx context.Context) query.Memory {
+	if c := chargeFrom(ctx); c != nil {
+		return c
 	}
-	want := min(resultCost*int64(n), b.size) // a result larger than the budget waits for all of it
-	wctx, cancel := context.WithTimeout(ctx, b.wait)
-	defer cancel()
-	if err := b.sem.Acquire(wctx, want); err != nil {
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		return nil, fmt.Errorf("server busy: results in flight fill its memory budget; retry shortly or ask for a smaller max_bytes (this one may take %d bytes)", n)
-	}
-	h.add(want)
-	return func(used int) {
-		h.giveBack(want - min(resultCost*int64(used), want))
-	}, nil
-}
-
-func (b *budget) holder() *budgetHolder { return &budgetHolder{b: b, refs: 1} }
-
-// A budgetHolder holds the budget reserved for the calls of one request
-// until the last of its references is released: the handler that ran the
-// call, and the HTTP request that delivers its response.
-type budgetHolder struct {
-	b    *budget
-	mu   sync.Mutex
-	refs int
-	n    int64
-}
-
-func (h *budgetHolder) hold() {
-	h.mu.Lock()
-	h.refs++
-	h.mu.Unlock()
-}
-
-func (h *budgetHolder) add(n int64) {
-	h.mu.Lock()
-	h.n += n
-	h.mu.Unlock()
-}
-
-// giveBack releases n of what h holds at once.
-func (h *budgetHolder) giveBack(n int64) {
-	h.mu.Lock()
-	h.n -= n
-	h.mu.Unlock()
-	h.b.sem.Release(n)
-}
-
-func (h *budgetHolder) release() {
-	h.mu.Lock()
-	h.refs--
-	var n int64
-	if h.refs == 0 {
-		n, h.n = h.n, 0
-	}
-	h.mu.Unlock()
-	if n > 0 {
-		h.b.sem.Release(n)
-	}
-}
-
-type holderKey struct{}
-
-func withHolder(ctx context.Context, h *budgetHolder) context.Context {
-	return context.WithValue(ctx, holderKey{}, h)
-}
-
-func holderFrom(ctx context.Context) *budgetHolder {
-	h, _ := ctx.Value(holderKey{}).(*budgetHolder)
-	return h
+	return nil
 }
 
 // newTelemetry builds the Server's telemetry from its options (no-op
@@ -697,4 +628,12 @@ func (s *Server) Stats() Stats {
 		Killed:   KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
 		Draining: s.gate.IsClosed(),
 	}
+}
+
+// principalName names who a call runs for; "" for anonymous callers.
+func principalName(ctx context.Context, req mcp.Request) string {
+	if p := principalOf(ctx, req); p != nil {
+		return p.Name
+	}
+	return ""
 }

@@ -77,7 +77,11 @@ type member struct {
 	// tracked is true when db's connections are sessionConns that carry their
 	// server connection id and can restore their session; otherwise the id is
 	// asked for per query and a changed session is discarded.
-	tracked   bool
+	tracked bool
+	// slots shares db's connections between principals (nil: db's
+	// connections are not bounded), so one principal's slow calls cannot
+	// hold every connection while another waits.
+	slots     *admit.Share
 	defaultDB string
 	user      string    // the Doris account, for Stats
 	addr      string    // the FE, for Stats
@@ -100,6 +104,9 @@ func newPool(cfg *config) *pool {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if cfg.db != nil {
 		p.def = &member{db: cfg.db, ctl: cfg.db}
+		if n := cfg.db.Stats().MaxOpenConnections; n > 0 {
+			p.def.slots = admit.NewShare(int64(n))
+		}
 		p.fes = []*frontend{{addr: "host pool", m: p.def}}
 	} else {
 		p.base = cfg.dsn
@@ -125,6 +132,7 @@ func (p *pool) open(dsn *mysql.Config) *member {
 	inner, _ := mysql.NewConnector(dsn) // dsn was validated by ParseDSN/normalize
 	db := sql.OpenDB(&connector{inner: inner, defaultDB: dsn.DBName})
 	db.SetMaxOpenConns(p.cfg.maxOpenConns)
+	slots := admit.NewShare(int64(p.cfg.maxOpenConns))
 	db.SetMaxIdleConns(p.cfg.maxIdleConns)
 	db.SetConnMaxLifetime(p.cfg.connMaxLifetime)
 	db.SetConnMaxIdleTime(p.cfg.connMaxIdleTime)
@@ -132,7 +140,7 @@ func (p *pool) open(dsn *mysql.Config) *member {
 	ctl.SetMaxOpenConns(2)
 	ctl.SetMaxIdleConns(1)
 	ctl.SetConnMaxIdleTime(p.cfg.connMaxIdleTime)
-	return &member{db: db, ctl: ctl, tracked: true, defaultDB: dsn.DBName, user: dsn.User, addr: dsn.Addr}
+	return &member{db: db, ctl: ctl, tracked: true, slots: slots, defaultDB: dsn.DBName, user: dsn.User, addr: dsn.Addr}
 }
 
 // maxUserPools bounds the per-user pools open at once.
@@ -185,10 +193,11 @@ func (p *pool) Backend(ctx context.Context) (query.Backend, error) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.queryTimeout)
 		defer cancel()
 		defer context.AfterFunc(p.ctx, cancel)() // nor outliving the pool
-		_, conn, err := p.connect(dctx)
+		_, conn, release, err := p.connect(dctx)
 		if err != nil {
 			return query.Backend{}, err
 		}
+		defer release()
 		defer conn.Close()
 		detected, err := query.Detect(dctx, conn, query.FunctionPolicy{Allowed: p.cfg.allowedFuncs, External: p.cfg.allowExternal})
 		if err != nil {
@@ -220,7 +229,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	if !p.calls.Enter() {
 		return ErrServerClosed
 	}
-	m, conn, err := p.connect(ctx)
+	m, conn, release, err := p.connect(ctx)
 	if err != nil {
 		p.calls.Leave()
 		return err
@@ -235,6 +244,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		conn.Close()
+		release()
 	}()
 	armed := false
 	defer func() {
@@ -289,6 +299,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		p.awaitGone(m, id)
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 		conn.Close()
+		release()
 	}
 	stop := context.AfterFunc(ctx, kill)
 	defer func() {
@@ -317,17 +328,18 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 // the caller's account. An FE that cannot be reached is marked down, until
 // the health loop sees it back, and the next one is tried: a call fails
 // for an unreachable Doris only when no FE answers.
-func (p *pool) connect(ctx context.Context) (*member, *sql.Conn, error) {
+func (p *pool) connect(ctx context.Context) (*member, *sql.Conn, func(), error) {
 	acct, perUser := accountFrom(ctx)
 	var err error
 	for _, fe := range p.order() {
 		var m *member
 		if m, err = p.forUser(fe, acct.user, acct.password); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var conn *sql.Conn
-		if conn, err = p.acquire(ctx, m); err == nil {
-			return m, conn, nil
+		var release func()
+		if conn, release, err = p.acquire(ctx, m); err == nil {
+			return m, conn, release, nil
 		}
 		var ue *query.UnavailableError
 		if !errors.As(err, &ue) || ctx.Err() != nil || (perUser && accountError(acct.user, err) != err) {
@@ -336,9 +348,9 @@ func (p *pool) connect(ctx context.Context) (*member, *sql.Conn, error) {
 		p.markDown(fe, ue.Cause)
 	}
 	if perUser {
-		return nil, nil, accountError(acct.user, err)
+		return nil, nil, nil, accountError(acct.user, err)
 	}
-	return nil, nil, err
+	return nil, nil, nil, err
 }
 
 // order lists the FEs to try: those up first, in the configured order,
@@ -399,28 +411,55 @@ func (e *BusyError) Error() string {
 }
 
 // acquire reserves a connection of m, waiting at most the pool wait for
-// one to be free. A failure to connect is an UnavailableError.
-func (p *pool) acquire(ctx context.Context, m *member) (*sql.Conn, error) {
+// one to be free, and returns it with the release of its slot, to be
+// called once the connection is closed. Connections are shared between
+// principals (see admit.Share): while one principal holds many, another's
+// call is served first. A failure to connect is an UnavailableError.
+func (p *pool) acquire(ctx context.Context, m *member) (*sql.Conn, func(), error) {
 	wctx, cancel := context.WithTimeoutCause(ctx, p.cfg.poolWait, errPoolWait)
 	defer cancel()
+	release := func() {}
+	if m.slots != nil {
+		who := ""
+		if pr, ok := PrincipalFromContext(ctx); ok {
+			who = pr.Name
+		}
+		if err := m.slots.Acquire(wctx, who, 1); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, err // the call's own end: its caller explains it
+			}
+			return nil, nil, p.saturated(m)
+		}
+		release = func() { m.slots.Release(who, 1) }
+	}
 	conn, err := m.db.Conn(wctx)
+	if err != nil {
+		release()
+	}
 	switch {
 	case err == nil:
-		return conn, nil
+		return conn, release, nil
 	case ctx.Err() != nil:
-		return nil, err // the call's own end: its caller explains it
+		return nil, nil, err // the call's own end: its caller explains it
 	case context.Cause(wctx) == errPoolWait:
 		if st := m.db.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
-			p.mu.Lock()
-			p.busy++
-			p.lastBusy = time.Now()
-			p.mu.Unlock()
-			p.log.Warn("connection pool saturated", "conns", st.MaxOpenConnections, "waited", p.cfg.poolWait)
-			return nil, &BusyError{Conns: st.MaxOpenConnections}
+			return nil, nil, p.saturated(m)
 		}
-		return nil, &query.UnavailableError{Cause: fmt.Errorf("connecting took longer than %v: %w", p.cfg.poolWait, err)}
+		return nil, nil, &query.UnavailableError{Cause: fmt.Errorf("connecting took longer than %v: %w", p.cfg.poolWait, err)}
 	}
-	return nil, &query.UnavailableError{Cause: err}
+	return nil, nil, &query.UnavailableError{Cause: err}
+}
+
+// saturated records and reports a call that found every connection of m
+// busy for the whole pool wait.
+func (p *pool) saturated(m *member) error {
+	n := m.db.Stats().MaxOpenConnections
+	p.mu.Lock()
+	p.busy++
+	p.lastBusy = time.Now()
+	p.mu.Unlock()
+	p.log.Warn("connection pool saturated", "conns", n, "waited", p.cfg.poolWait)
+	return &BusyError{Conns: n}
 }
 
 var errPoolWait = errors.New("waited too long for a connection")

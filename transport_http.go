@@ -184,23 +184,26 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.calls > 0:
-		switch h.s.gate.EnterN(in.calls, h.s.cfg.maxInFlight) {
-		case admit.Closed:
+		who := requester(r)
+		if h.s.gate.EnterN(in.calls, 0) == admit.Closed {
 			h.s.refuse(w, in.id)
-			return
-		case admit.Full:
-			h.s.busy(w, in.id)
 			return
 		}
 		defer h.s.gate.LeaveN(in.calls)
+		// The limit on calls in flight is shared fairly between principals.
+		if !h.s.inflight.TryAcquire(who, int64(in.calls)) {
+			h.s.busy(w, in.id)
+			return
+		}
+		defer h.s.inflight.Release(who, int64(in.calls))
 		if h.s.cfg.stateful && sid != "" {
 			defer h.s.sessions.post(sid)()
 		}
 		if !h.s.cfg.stateful {
 			// The results of a stateless request's calls are held until
 			// their response has been written.
-			hold := h.s.budget.holder()
-			defer hold.release()
+			charge := h.s.budget.Charge(who)
+			defer charge.Release()
 			// A stateless call can only be answered on its own request: once
 			// the request ends, nobody will read the response, so the call is
 			// cancelled. The go-sdk does this only for MCP 2026-07-28.
@@ -219,7 +222,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 				}
 				return errRequestClosed
 			}})
-			r = r.WithContext(withHolder(ctx, hold))
+			r = r.WithContext(withCharge(ctx, charge))
 		}
 	case len(in.cancels) > 0 && !h.s.cfg.stateful && (h.s.auth.on || !h.s.auth.insecure):
 		for _, id := range in.cancels {
@@ -345,13 +348,19 @@ type statelessCalls struct {
 
 // callKey identifies a stateless call: its caller and its id.
 func callKey(r *http.Request, id string) string {
-	var who string
+	return requester(r) + "\x00" + id
+}
+
+// requester names the principal an HTTP request authenticated as; "" when
+// it carries no authentication.
+func requester(r *http.Request) string {
 	if p, ok := PrincipalFromContext(r.Context()); ok {
-		who = p.Name
-	} else if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
-		who = ti.UserID
+		return p.Name
 	}
-	return who + "\x00" + id
+	if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+		return ti.UserID
+	}
+	return ""
 }
 
 func (c *statelessCalls) add(key string, cancel context.CancelCauseFunc) (remove func()) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -307,31 +308,29 @@ func TestStatefulSessionCap(t *testing.T) {
 }
 
 // The result budget: a result that a client does not read holds its bytes
-// until its response is given up; a call that finds no room meanwhile waits
-// briefly, then says the server is busy.
+// until its response is given up; a call that finds no room meanwhile
+// waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
 	s := newServer(t, backend(t), WithResultBudget(24<<20), WithPoolWait(300*time.Millisecond),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
-	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
-		`"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}}}`)
+	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
+	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":`+big+`}}`)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
-		// What a second call of max_bytes 2 MiB needs.
-		if s.budget.sem.TryAcquire(resultCost * 2 << 20) {
-			s.budget.sem.Release(resultCost * 2 << 20)
-			return false
-		}
-		return s.gate.Active() == 1
+		return s.budget.Used() >= resultCost*2<<20 && s.gate.Active() == 1
 	})
 
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
-	args := map[string]any{"sql": "SELECT seq FROM seq_1_to_10", "max_bytes": 2 << 20}
-	if _, msg, _ := call(context.Background(), cs, "exec_query", args); !strings.Contains(msg, "memory budget") {
-		t.Errorf("call with no room in the budget: %q, want the busy message", msg)
+	var args map[string]any
+	json.Unmarshal([]byte(big), &args)
+	r := mustCall(t, context.Background(), cs, "exec_query", args)
+	if !r.Truncated || r.TruncationReason != "server_memory" || r.RowCount == 0 || r.RowCount >= 1390 {
+		t.Errorf("a large call with little room: %d rows, truncated %v (%s); want some rows, cut for server memory",
+			r.RowCount, r.Truncated, r.TruncationReason)
 	}
-	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 })
-	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.RowCount != 10 {
-		t.Errorf("after the budget freed: %d rows", r.RowCount)
+	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 && s.budget.Used() == 0 })
+	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.Truncated && r.TruncationReason != "byte_limit" {
+		t.Errorf("after the budget freed: %d rows, truncated for %s", r.RowCount, r.TruncationReason)
 	}
 }
 
@@ -375,5 +374,78 @@ func TestStatelessCancelNotification(t *testing.T) {
 	waitFor(t, time.Second, "the cancelled query to leave the engine", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
 	if body := <-got; !strings.Contains(body, "cancelled by the client") {
 		t.Errorf("the cancelled call answered %q", body)
+	}
+}
+
+// Results are charged by what they hold, not by their worst case: 64 calls
+// at once, each of one row, all run with the default budget on a pool
+// large enough for them.
+func TestManySmallCallsAtOnce(t *testing.T) {
+	const calls = 64
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q, release := heldQuery(t, db, 3*time.Second, 2*time.Second)
+	s := newServer(t, dsn, WithPoolSize(calls+8, 8))
+	hs := serveHTTP(t, s)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
+	var outs []<-chan string
+	for range calls {
+		outs = append(outs, postAsync(context.Background(), hs.URL+"/mcp", body, nil))
+	}
+	waitFor(t, 10*time.Second, "every call to run in the engine", func() bool { return running(t, db, "seq_1_to_1000") == calls })
+	release()
+	for i, out := range outs {
+		if got := <-out; !strings.Contains(got, `"row_count":1`) {
+			t.Errorf("call %d answered %.300s", i, got)
+		}
+	}
+}
+
+// One principal's many slow calls cannot shut another out: the limit on
+// calls in flight and the connections are shared, so another principal's
+// call is admitted and gets a connection at once.
+func TestGreedyPrincipal(t *testing.T) {
+	const greedy = 30
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q, release := heldQuery(t, db, 4*time.Second, 3*time.Second)
+	s := newServer(t, dsn, WithPoolSize(8, 8), WithMaxInFlight(16), WithPoolWait(time.Second),
+		WithBearerTokens(
+			BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
+			BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
+		))
+	hs := serveHTTP(t, s)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
+	hdr := map[string]string{"Authorization": "Bearer greedy-token-0123456789abcdef"}
+	var outs []<-chan string
+	for range greedy {
+		outs = append(outs, postAsync(context.Background(), hs.URL+"/mcp", body, hdr))
+	}
+	// All but a reserve: one of the 8 connections, two of the 16 calls.
+	waitFor(t, 10*time.Second, "the greedy calls to hold their share", func() bool { return running(t, db, "seq_1_to_1000") == 7 })
+
+	hc := &http.Client{Transport: tokenTransport{token: "modest-token-0123456789abcdef", base: http.DefaultTransport}}
+	cs := connect(t, context.Background(), hs.URL+"/mcp", hc, "")
+	r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT name FROM products ORDER BY id LIMIT 2"})
+	if r.RowCount != 2 {
+		t.Errorf("the other principal's call: %d rows", r.RowCount)
+	}
+	if n := running(t, db, "seq_1_to_1000"); n != 7 {
+		t.Errorf("the greedy calls ended before the other's was answered (%d running): the test proves nothing", n)
+	}
+	release()
+	var busy, ok int
+	for _, out := range outs {
+		switch got := <-out; {
+		case strings.Contains(got, `"row_count":1`):
+			ok++
+		case strings.Contains(got, "too many calls in flight"), strings.Contains(got, "connections to Doris are busy"):
+			busy++
+		default:
+			t.Errorf("a greedy call answered %.300s", got)
+		}
+	}
+	if ok < 7 || ok+busy != greedy {
+		t.Errorf("greedy calls: %d answered, %d refused as busy", ok, busy)
 	}
 }

@@ -48,6 +48,17 @@ type Request struct {
 	// Columns, when set, are the result columns to return, by name, in
 	// the statement's order; the others are dropped. Empty: all.
 	Columns []string
+	// Memory, when set, is charged for the result as its rows are
+	// encoded; the result ends early when it has no more room.
+	Memory Memory
+}
+
+// Memory is the room a call's results may take in the process's memory
+// budget.
+type Memory interface {
+	// Grow makes room for n more bytes of encoded result, waiting briefly
+	// for it; false when none came in time: the result ends there.
+	Grow(ctx context.Context, n int) bool
 }
 
 // UnavailableError reports that Doris could not be reached or would not
@@ -71,6 +82,9 @@ type Column struct {
 const (
 	RowLimit  = "row_limit"
 	ByteLimit = "byte_limit"
+	// MemoryLimit: the server's memory for results in flight was full; a
+	// smaller max_bytes, or a retry shortly, gets more.
+	MemoryLimit = "server_memory"
 )
 
 // Result is the outcome of a statement. Rows holds each row as an encoded
@@ -175,7 +189,8 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 			return err
 		}
 		defer rows.Close()
-		return scan(rows, res, lim, req.Mask, req.Columns, b.rowCap, func() { stop(errStop) })
+		grow := func(n int) bool { return req.Memory == nil || req.Memory.Grow(ctx, n) }
+		return scan(rows, res, lim, req.Mask, req.Columns, b.rowCap, grow, func() { stop(errStop) })
 	})
 	res.ElapsedMS = time.Since(start).Milliseconds()
 	span.End(res.RowCount, statementErrorType(rctx, be.Engine, res, err))
@@ -206,11 +221,12 @@ func explain(ctx context.Context, err error) error {
 	return fmt.Errorf("query cancelled: %w", cause)
 }
 
-// scan reads and encodes rows until the end or the first limit. When the
+// scan reads and encodes rows until the end or the first limit, growing
+// the result's room in the memory budget as it goes. When the
 // engine caps the rows (rowCap), the row past the limit is the last one
 // sent and nothing needs cancelling; otherwise, and at the byte limit, stop
 // cancels the statement instead of draining what is left.
-func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, rowCap bool, stop func()) error {
+func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, rowCap bool, grow func(int) bool, stop func()) error {
 	types, err := rows.ColumnTypes()
 	if err != nil {
 		return err
@@ -253,6 +269,11 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 		row := encodeRow(vals, encs)
 		if size+len(row)+1 > lim.MaxBytes {
 			res.Truncated, res.TruncationReason = true, ByteLimit
+			stop()
+			return nil
+		}
+		if !grow(len(row) + 1) {
+			res.Truncated, res.TruncationReason = true, MemoryLimit
 			stop()
 			return nil
 		}

@@ -213,7 +213,7 @@ func statements(res *query.Result, err error, hide bool) (*query.Result, error) 
 		r[at] = cut(s, stmtChars)
 	}
 	// The rows are those of res, statements shortened: no limit can cut them.
-	out, err := table(res.Columns, rows, query.Limits{MaxRows: len(rows), MaxBytes: math.MaxInt}, time.Now())
+	out, err := table(context.Background(), nil, res.Columns, rows, query.Limits{MaxRows: len(rows), MaxBytes: math.MaxInt}, time.Now())
 	if err != nil {
 		return nil, err
 	}

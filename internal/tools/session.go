@@ -128,9 +128,9 @@ func (b byName) get(row []any, names ...string) (string, bool) {
 }
 
 // table builds a result from rows of plain values, bounded like a query's
-// by lim: rows beyond MaxRows or bytes beyond MaxBytes are left out and
-// the result says so.
-func table(cols []query.Column, rows [][]any, lim query.Limits, start time.Time) (*query.Result, error) {
+// by lim and by mem (nil: no budget): rows beyond MaxRows or bytes beyond
+// MaxBytes or the room mem gives are left out and the result says so.
+func table(ctx context.Context, mem query.Memory, cols []query.Column, rows [][]any, lim query.Limits, start time.Time) (*query.Result, error) {
 	res := &query.Result{Columns: cols, Rows: []json.RawMessage{}}
 	size := 1
 	for _, row := range rows {
@@ -146,6 +146,10 @@ func table(cols []query.Column, rows [][]any, lim query.Limits, start time.Time)
 			res.Truncated, res.TruncationReason = true, query.ByteLimit
 			break
 		}
+		if mem != nil && !mem.Grow(ctx, len(b)+1) {
+			res.Truncated, res.TruncationReason = true, query.MemoryLimit
+			break
+		}
 		size += len(b) + 1
 		res.Rows = append(res.Rows, b)
 		res.RowCount++
@@ -155,18 +159,8 @@ func table(cols []query.Column, rows [][]any, lim query.Limits, start time.Time)
 }
 
 // result builds a tool's own result from Go values, bounded by lim like a
-// query's, and holds it in the Server's memory budget, as query results
+// query's, and charged to the Server's memory budget, as query results
 // are, until its response is delivered.
 func (c *catalog) result(ctx context.Context, start time.Time, lim query.Limits, cols []query.Column, rows [][]any) (*query.Result, error) {
-	res, err := table(cols, rows, lim, start)
-	if err != nil || c.cfg.Reserve == nil {
-		return res, err
-	}
-	n := res.Size()
-	shrink, err := c.cfg.Reserve(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	shrink(n)
-	return res, nil
+	return table(ctx, c.memory(ctx), cols, rows, lim, start)
 }

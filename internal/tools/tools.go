@@ -48,11 +48,10 @@ type Config struct {
 	MaxStatement int
 	// Guard is how the read-only guard judges callers' SQL.
 	Guard sqlguard.Options
-	// Reserve, when set, holds room for a result of up to n bytes in the
-	// Server's memory budget until the call's response is delivered,
-	// waiting briefly for room; shrink gives back what the result did not
-	// use.
-	Reserve func(ctx context.Context, n int) (shrink func(used int), err error)
+	// Memory, when set, is the room the results of the call of ctx may
+	// take in the Server's memory budget, charged as they grow; nil for
+	// none.
+	Memory func(ctx context.Context) query.Memory
 
 	// FEHTTP reaches the FE's HTTP API and the BE webservers; nil when
 	// the deployment configured no FE HTTP address, and the tools that
@@ -269,8 +268,8 @@ func (c *catalog) run(ctx context.Context, db, stmt string, lim query.Limits, ma
 	return c.query(ctx, query.Request{Stmt: st, DB: db, Limits: lim, Mask: mask})
 }
 
-// query runs req within the Server's memory budget: room for its largest
-// result is held while it runs, and what it returns until it is delivered.
+// query runs req within the Server's memory budget: its result is charged
+// as it grows, and held until it is delivered.
 func (c *catalog) query(ctx context.Context, req query.Request) (*query.Result, error) {
 	return c.queryOn(ctx, c.cfg.Exec, req)
 }
@@ -278,25 +277,17 @@ func (c *catalog) query(ctx context.Context, req query.Request) (*query.Result, 
 // queryOn is query through ex, which may set up the session first (see
 // setupExec).
 func (c *catalog) queryOn(ctx context.Context, ex query.Executor, req query.Request) (*query.Result, error) {
-	if c.cfg.Reserve == nil {
-		return query.Run(ctx, ex, req)
-	}
-	// The encoded rows are bounded by MaxBytes; the envelope by little.
-	shrink, err := c.cfg.Reserve(ctx, req.Limits.MaxBytes+resultOverhead)
-	if err != nil {
-		return nil, err
-	}
-	res, err := query.Run(ctx, ex, req)
-	used := 0
-	if res != nil {
-		used = res.Size()
-	}
-	shrink(used)
-	return res, err
+	req.Memory = c.memory(ctx)
+	return query.Run(ctx, ex, req)
 }
 
-// resultOverhead bounds what a result holds besides its rows.
-const resultOverhead = 4 << 10
+// memory is the budget room of the call of ctx; nil without a budget.
+func (c *catalog) memory(ctx context.Context) query.Memory {
+	if c.cfg.Memory == nil {
+		return nil
+	}
+	return c.cfg.Memory(ctx)
+}
 
 // check refuses a statement over the size limit before reading it, then
 // has the guard read it. own marks a statement the library wrote itself
