@@ -265,8 +265,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithPoolSize bounds the connections the Server opens to Doris: maxOpen at
-// once (default 20), maxIdle kept idle (default 5). Zero means the default;
-// ignored with [WithDB].
+// once (default 20), maxIdle kept idle (default 5). The connections are
+// shared between principals: one authenticated principal may hold all but
+// an eighth of them (at least one), and a freed connection goes first to
+// the waiting principal that holds fewest. Zero means the default; ignored
+// with [WithDB], whose own limit is shared the same way.
 func WithPoolSize(maxOpen, maxIdle int) Option {
 	return func(c *config) error {
 		if maxOpen < 0 || maxIdle < 0 {
@@ -514,7 +517,9 @@ func WithHTTPLimits(l HTTPLimits) Option {
 
 // WithMaxInFlight bounds the calls the Server runs at once, over every
 // transport (default 256). A call beyond it is refused at once: over HTTP
-// with 429 and Retry-After. Zero means the default.
+// with 429 and Retry-After. The limit is shared between principals: one
+// authenticated principal may hold all but an eighth of it (at least one
+// call), so another always finds room. Zero means the default.
 func WithMaxInFlight(calls int) Option {
 	return func(c *config) error {
 		if calls < 0 {
@@ -528,13 +533,16 @@ func WithMaxInFlight(calls int) Option {
 // WithResultBudget bounds the memory the Server's results hold at once,
 // over all calls (default 160 MiB). A result of n bytes is counted as 8n,
 // the memory it takes at the peak of its call (rows, their encoding, the
-// text copy for older clients, the protocol's encoding). A call holds room
-// for its largest result (its max_bytes) while it runs, and for the result
-// it got until its response is delivered (for stateful sessions: until its
-// handler returns). A call that finds no room waits up to the pool wait
-// ([WithPoolWait]), then fails saying the server is busy. With the
-// defaults, every pooled connection can run a call of the default size at
-// once, and one call of the largest size can. Zero means the default.
+// text copy for older clients, the protocol's encoding). A result is
+// charged as its rows are read, in chunks (16 KiB of result first, then
+// doubling up to 1 MiB at a time), and holds what it was charged until its
+// response is delivered (for stateful sessions: until its handler
+// returns). A result that finds no room waits up to a second (at most the
+// pool wait, [WithPoolWait]), then ends early with truncated set and
+// truncation_reason "server_memory". The budget is shared between
+// principals: one authenticated principal may hold all but an eighth of
+// it, and when room frees up, the principal holding least is served first.
+// Zero means the default.
 func WithResultBudget(bytes int64) Option {
 	return func(c *config) error {
 		if bytes < 0 {
