@@ -624,8 +624,9 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 // BenchmarkNonReadingClients: 24 clients each ask for the largest result
 // the default limits allow (10,000 rows, 16 MiB) and never read their
 // responses. It reports how far the process's resident memory grows while
-// they hold on: the result budget lets a few calls run and refuses the
-// rest, and each unread response is held until its write times out.
+// they hold on: the result budget charges results as they grow, those that
+// find no room end early, and each unread response is held until its
+// write times out.
 //
 // Target: growth at most 256 MiB at default settings.
 func BenchmarkNonReadingClients(b *testing.B) {
@@ -672,4 +673,79 @@ func rss(b *testing.B) uint64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkFairShare measures the two promises of the shared limits, from
+// HTTP clients of the Handler:
+//
+//   - small-answered: of 64 one-row calls held in the engine at once, with
+//     the default budget and a pool of 72, how many are answered (target:
+//     all 64);
+//   - delay-vs-pool-wait: how much longer another principal's call takes
+//     while one principal has 100 slow calls in flight, as a fraction of
+//     the pool wait (target: at most 1).
+func BenchmarkFairShare(b *testing.B) {
+	dsn := backend(b)
+	db := openDB(b, dsn)
+	const poolWait = time.Second
+	var answered int
+	var delay time.Duration
+	for b.Loop() {
+		answered = 0
+		func() {
+			q, release := heldQuery(b, db, 2*time.Second, time.Second)
+			defer release()
+			s := newServer(b, dsn, WithPoolSize(72, 8), WithLogger(slog.New(slog.DiscardHandler)))
+			hs := serveHTTP(b, s)
+			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
+			var outs []<-chan string
+			for range 64 {
+				outs = append(outs, postAsync(context.Background(), hs.URL+"/mcp", body, nil))
+			}
+			waitFor(b, 10*time.Second, "the calls to run", func() bool { return running(b, db, "seq_1_to_1000") == 64 })
+			release()
+			for _, out := range outs {
+				if strings.Contains(<-out, `"row_count":1`) {
+					answered++
+				}
+			}
+		}()
+		func() {
+			q, release := heldQuery(b, db, 3*time.Second, 2*time.Second)
+			defer release()
+			s := newServer(b, dsn, WithPoolSize(20, 5), WithPoolWait(poolWait), WithLogger(slog.New(slog.DiscardHandler)),
+				WithBearerTokens(
+					BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
+					BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
+				))
+			hs := serveHTTP(b, s)
+			modest := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT name FROM products ORDER BY id LIMIT 2"}}}`
+			mh := map[string]string{"Authorization": "Bearer modest-token-0123456789abcdef"}
+			<-postAsync(context.Background(), hs.URL+"/mcp", modest, mh) // connects and detects the server
+			start := time.Now()
+			<-postAsync(context.Background(), hs.URL+"/mcp", modest, mh)
+			alone := time.Since(start)
+			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
+			gh := map[string]string{"Authorization": "Bearer greedy-token-0123456789abcdef"}
+			var outs []<-chan string
+			for range 100 {
+				outs = append(outs, postAsync(context.Background(), hs.URL+"/mcp", body, gh))
+			}
+			waitFor(b, 10*time.Second, "the greedy calls to run", func() bool { return running(b, db, "seq_1_to_1000") >= 17 })
+			start = time.Now()
+			got := <-postAsync(context.Background(), hs.URL+"/mcp", modest, mh)
+			delay = max(time.Since(start)-alone, 0)
+			if !strings.Contains(got, `"row_count":2`) {
+				b.Errorf("the other principal's call answered %.300s", got)
+			}
+			release()
+			for _, out := range outs {
+				<-out
+			}
+		}()
+	}
+	b.ReportMetric(float64(answered), "small-answered")
+	b.ReportMetric(float64(delay)/float64(poolWait), "delay-vs-pool-wait")
+	b.Logf("64 small calls at once: %d answered (target 64: %s); another principal's call beside 100 slow ones: %v slower (target ≤ one pool wait, %v: %s)",
+		answered, benchMet(answered == 64), delay.Round(time.Millisecond), poolWait, benchMet(delay <= poolWait))
 }
