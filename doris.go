@@ -105,6 +105,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -137,6 +138,9 @@ type Server struct {
 	budget  *admit.Budget
 	// inflight shares the limit on calls in flight between principals.
 	inflight *admit.Share
+	// unreadyLogged is when the health check whose failure ReadyHandler
+	// last logged ran, in Unix nanoseconds.
+	unreadyLogged atomic.Int64
 	// builtin names the library's own tools, which never send
 	// notifications while they run.
 	builtin map[string]bool
@@ -335,7 +339,7 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		ctx, call := s.startCall(ctx, method, req)
 		if s.cfg.stateful {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
-				defer s.sessions.call(ss.ID(), cancel)()
+				defer s.sessions.call(ss.ID(), principalName(ctx, req), cancel)()
 			}
 		}
 		// What the call's result holds of the memory budget is released
@@ -630,10 +634,16 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// principalName names who a call runs for; "" for anonymous callers.
+// principalName names who a call runs for, as the go-sdk's TokenInfo.UserID
+// does; "" for anonymous callers.
 func principalName(ctx context.Context, req mcp.Request) string {
-	if p := principalOf(ctx, req); p != nil {
-		return p.Name
+	return principalID(principalOf(ctx, req))
+}
+
+// principalID names p across authentication methods; "" for nil.
+func principalID(p *Principal) string {
+	if p == nil {
+		return ""
 	}
-	return ""
+	return p.Method + ":" + p.Name
 }

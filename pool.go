@@ -420,9 +420,9 @@ func (p *pool) acquire(ctx context.Context, m *member) (*sql.Conn, func(), error
 	defer cancel()
 	release := func() {}
 	if m.slots != nil {
-		who := ""
+		var who string
 		if pr, ok := PrincipalFromContext(ctx); ok {
-			who = pr.Name
+			who = principalID(&pr)
 		}
 		if err := m.slots.Acquire(wctx, who, 1); err != nil {
 			if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -114,14 +115,22 @@ func TestPoolHealthAndPrune(t *testing.T) {
 // A server nobody answers is not ready, with the reason.
 func TestPoolUnreachable(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithHealthCheckInterval(20*time.Millisecond))
+	var logs syncBuffer
+	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithHealthCheckInterval(time.Hour),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	hs := serveHTTP(t, s)
 	waitFor(t, 5*time.Second, "a failed health check", func() bool {
 		_, err := s.pool.ready()
 		return err != nil && !strings.Contains(err.Error(), "no health check")
 	})
-	if code := status(t, hs.URL+"/ready"); code != 503 {
-		t.Errorf("ready with Doris unreachable: %d", code)
+	for range 3 {
+		if code := status(t, hs.URL+"/ready"); code != 503 {
+			t.Errorf("ready with Doris unreachable: %d", code)
+		}
+	}
+	// The cause is logged, once per health check, however often probed.
+	if n := strings.Count(logs.String(), "not ready: doris unreachable"); n != 1 || !strings.Contains(logs.String(), "127.0.0.1:1") {
+		t.Errorf("%d log lines give the cause, want 1 with the address:\n%s", n, logs.String())
 	}
 }
 
@@ -168,8 +177,14 @@ func TestPoolBusy(t *testing.T) {
 	if !strings.Contains(msg, "all 1 connections to Doris are busy") {
 		t.Errorf("call on a full pool: %q, want the busy message", msg)
 	}
-	if code := status(t, hs.URL+"/ready"); code != 503 {
-		t.Errorf("ready with a saturated pool: %d, want 503", code)
+	resp, err := http.Get(hs.URL + "/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "connection pool saturated") {
+		t.Errorf("ready with a saturated pool: %d %s, want 503 saying the pool is saturated", resp.StatusCode, body)
 	}
 }
 

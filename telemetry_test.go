@@ -368,7 +368,7 @@ func TestTelemetryOfCalls(t *testing.T) {
 						}
 					}
 				})
-				if diff := cmp.Diff([]string{"bytes", "duration_ms", "error", "principal", "rows", "session", "tool", "truncated"}, keys); diff != "" {
+				if diff := cmp.Diff([]string{"bytes", "duration_ms", "error", "principal", "rows", "tool", "truncated"}, keys); diff != "" {
 					t.Errorf("call log keys (-want +got):\n%s", diff)
 				}
 				wantLog := map[string]string{"tool": "exec_query", "error": tc.logError, "truncated": fmt.Sprint(tc.truncation != ""), "rows": fmt.Sprint(tc.wantRows)}

@@ -103,6 +103,13 @@ func (h *gateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Forbidden: cross-origin request", http.StatusForbidden)
 		return
 	}
+	// Once draining, nothing but POSTs (which may carry cancellations)
+	// passes: no authentication is worth doing for a stream or a DELETE
+	// that will be refused.
+	if r.Method != http.MethodPost && h.s.gate.IsClosed() {
+		h.s.refuse(w, jsonrpc.ID{})
+		return
+	}
 	// Authentication comes before the content checks, so the body of an
 	// unauthenticated request is never read.
 	if h.authed != nil {
@@ -132,7 +139,7 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodDelete && h.s.cfg.stateful {
 			// The session's calls end first, each answering its client, so
 			// no response is lost when the session closes.
-			h.s.sessions.end(r.Context(), r.Header.Get(sessionIDHeader))
+			h.s.sessions.end(r.Context(), r.Header.Get(sessionIDHeader), requester(r))
 		}
 		h.stream(w, r)
 		return
@@ -161,8 +168,14 @@ func (h *gateHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	in := inspect(body)
-	if in.calls > h.s.cfg.http.MaxBatch {
-		http.Error(w, fmt.Sprintf("a request may carry at most %d calls, this one has %d", h.s.cfg.http.MaxBatch, in.calls), http.StatusBadRequest)
+	if in.unreadable {
+		// What the gate cannot read completely is refused, never guessed
+		// at: the transport might read it as something else.
+		h.s.refuseWith(w, jsonrpc.ID{}, http.StatusBadRequest, parseError)
+		return
+	}
+	if in.messages > h.s.cfg.http.MaxBatch {
+		http.Error(w, fmt.Sprintf("a request may carry at most %d messages, this one has %d", h.s.cfg.http.MaxBatch, in.messages), http.StatusBadRequest)
 		return
 	}
 	if missing := h.s.auth.refusedScopes(r.Context(), in.tools); len(missing) > 0 {
@@ -351,12 +364,9 @@ func callKey(r *http.Request, id string) string {
 	return requester(r) + "\x00" + id
 }
 
-// requester names the principal an HTTP request authenticated as; "" when
-// it carries no authentication.
+// requester names the principal an HTTP request authenticated as, as
+// principalID does; "" when it carries no authentication.
 func requester(r *http.Request) string {
-	if p, ok := PrincipalFromContext(r.Context()); ok {
-		return p.Name
-	}
 	if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
 		return ti.UserID
 	}
@@ -402,6 +412,8 @@ func (h *gateHandler) stream(w http.ResponseWriter, r *http.Request) {
 
 // inspection is what the gate reads of a POST body.
 type inspection struct {
+	unreadable bool       // not one JSON-RPC message or batch, read to its end
+	messages   int        // every message, calls and notifications
 	id         jsonrpc.ID // the first call's, for an error response
 	calls      int        // calls that are work (all but subscription listens)
 	listen     bool       // a subscription listen
@@ -416,12 +428,11 @@ type inspection struct {
 }
 
 // inspect reads the JSON-RPC messages of a POST body as the transport will
-// (see package envelope). A body it cannot read counts as one call: the
-// transport answers it, and during shutdown it is refused like any new
-// request.
+// (see package envelope). A body it cannot read to its end is unreadable.
 func inspect(body []byte) inspection {
 	var in inspection
 	err := envelope.Scan(body, func(m envelope.Message) error {
+		in.messages++
 		if !m.IsCall() {
 			if m.HasMethod && m.Method == "notifications/cancelled" {
 				if id, ok := envelope.RawField(m.Params, "requestId"); ok {
@@ -438,7 +449,11 @@ func inspect(body []byte) inspection {
 		in.badParams = in.badParams || (m.Params != nil && m.Params[0] != '{')
 		var tool string
 		if m.Method == "tools/call" {
-			tool, _ = envelope.StringField(m.Params, "name")
+			// A name the gate cannot read exactly (repeated, not a string)
+			// is one it cannot check scopes for: refused.
+			var ok bool
+			tool, ok = envelope.StringField(m.Params, "name")
+			in.badParams = in.badParams || (!ok && m.Params != nil)
 			in.tools = append(in.tools, tool)
 		}
 		if in.calls == 0 {
@@ -454,7 +469,7 @@ func inspect(body []byte) inspection {
 		return nil
 	})
 	if err != nil {
-		return inspection{calls: max(in.calls, 1)}
+		return inspection{unreadable: true}
 	}
 	in.single = body[0] == '{' || bytes.TrimLeft(body, " \t\r\n")[0] == '{'
 	return in
@@ -464,6 +479,8 @@ func inspect(body []byte) inspection {
 var shutdownError = &jsonrpc.Error{Code: -32000, Message: "server is shutting down; retry on another replica"}
 
 const sessionIDHeader = "Mcp-Session-Id"
+
+var parseError = &jsonrpc.Error{Code: jsonrpc.CodeParseError, Message: "parse error: the body is not one JSON-RPC message or batch"}
 
 var badParams = &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid params: params must be an object"}
 
@@ -488,6 +505,7 @@ type sessionWork struct {
 }
 
 type sessionCalls struct {
+	owner   string // the principal of its calls: the session's, as the go-sdk enforces
 	posts   int
 	cancels map[*context.CancelCauseFunc]struct{}
 	idle    chan struct{} // closed when posts drops to zero; nil while nobody waits
@@ -532,11 +550,12 @@ func (w *sessionWork) post(id string) func() {
 	}
 }
 
-// call registers the cancellation of a handler of session id until the
-// returned func runs.
-func (w *sessionWork) call(id string, cancel context.CancelCauseFunc) func() {
+// call registers the cancellation of a handler of session id, run for
+// principal who, until the returned func runs.
+func (w *sessionWork) call(id, who string, cancel context.CancelCauseFunc) func() {
 	w.mu.Lock()
 	sc := w.get(id)
+	sc.owner = who
 	sc.cancels[&cancel] = struct{}{}
 	w.mu.Unlock()
 	return func() {
@@ -548,13 +567,19 @@ func (w *sessionWork) call(id string, cancel context.CancelCauseFunc) func() {
 }
 
 // end cancels the calls of session id and waits, within ctx, for the
-// POSTs that carry them to deliver their error results.
-func (w *sessionWork) end(ctx context.Context, id string) {
+// POSTs that carry them to deliver their error results, when who is the
+// session's principal: anyone else's DELETE is left for the go-sdk to
+// refuse, and touches nothing.
+func (w *sessionWork) end(ctx context.Context, id, who string) {
 	if id == "" {
 		return
 	}
 	w.mu.Lock()
-	sc := w.get(id)
+	sc := w.byID[id]
+	if sc == nil || sc.owner != who {
+		w.mu.Unlock()
+		return
+	}
 	for c := range sc.cancels {
 		(*c)(errSessionDeleted)
 	}
@@ -618,9 +643,14 @@ func (s *Server) ReadyHandler() http.Handler {
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
 			return
 		}
-		if ok, _ := s.pool.ready(); !ok {
+		if ok, err := s.pool.ready(); !ok {
+			if errors.Is(err, errPoolSaturated) {
+				writeStatus(w, http.StatusServiceUnavailable, "unavailable", "connection pool saturated")
+				return
+			}
 			// The cause (addresses, user names) goes to the log, not to
-			// unauthenticated probes.
+			// unauthenticated probes; once per health check at most.
+			s.logUnready(err)
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "doris unreachable")
 			return
 		}
@@ -637,4 +667,16 @@ func writeStatus(w http.ResponseWriter, code int, status, reason string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
+}
+
+// logUnready logs why the Server is not ready, once per health check: a
+// probe every second must not flood the log with one line each.
+func (s *Server) logUnready(err error) {
+	s.pool.mu.Lock()
+	checked := s.pool.lastCheck
+	s.pool.mu.Unlock()
+	if last := s.unreadyLogged.Swap(checked.UnixNano()); last == checked.UnixNano() {
+		return
+	}
+	s.log.Warn("not ready: doris unreachable", "err", err)
 }

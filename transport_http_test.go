@@ -305,6 +305,32 @@ func TestStatefulSessionCap(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "too many sessions") {
 		t.Errorf("third session: %d %s, want 503 too many sessions", code, body)
 	}
+	// The go-sdk reads the first value of a body and ignores what follows;
+	// the gate refuses what it cannot read to the end.
+	for _, tail := range []string{"0", " {}", "]", "\x00"} {
+		code, _, body := post(t, hs.URL+"/mcp", init+tail, nil)
+		if code != http.StatusBadRequest || !strings.Contains(body, "-32700") {
+			t.Errorf("initialize followed by %q: %d %s, want 400 parse error", tail, code, body)
+		}
+	}
+	if n := s.sessionCount(); n != 2 {
+		t.Errorf("%d sessions open, want 2", n)
+	}
+}
+
+// Every message of a batch counts against MaxBatch, notifications too.
+func TestBatchCountsNotifications(t *testing.T) {
+	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{MaxBatch: 4}))
+	hs := serveHTTP(t, s)
+	note := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`
+	batch := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat(note+",", n), ",") + "]" }
+	v := map[string]string{"Mcp-Protocol-Version": "2025-03-26"} // the last version with batches
+	if code, _, body := post(t, hs.URL+"/mcp", batch(5), v); code != http.StatusBadRequest || !strings.Contains(body, "at most 4 messages") {
+		t.Errorf("5 notifications: %d %s, want 400", code, body)
+	}
+	if code, _, body := post(t, hs.URL+"/mcp", batch(4), v); code != http.StatusAccepted {
+		t.Errorf("4 notifications: %d %s, want 202", code, body)
+	}
 }
 
 // The result budget: a result that a client does not read holds its bytes
@@ -447,5 +473,66 @@ func TestGreedyPrincipal(t *testing.T) {
 	}
 	if ok < 7 || ok+busy != greedy {
 		t.Errorf("greedy calls: %d answered, %d refused as busy", ok, busy)
+	}
+}
+
+// Another principal's DELETE of a stateful session touches nothing: the
+// go-sdk refuses it, and the session's calls run on.
+func TestStatefulDeleteByAnother(t *testing.T) {
+	dsn := backend(t)
+	db := openDB(t, dsn)
+	q, release := heldQuery(t, db, 2*time.Second, time.Second)
+	s := newServer(t, dsn, WithStatefulSessions(time.Minute), WithBearerTokens(
+		BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"},
+		BearerToken{Token: "other-token-0123456789abcdef", Name: "other"},
+	))
+	hs := serveHTTP(t, s)
+	hc := &http.Client{Transport: tokenTransport{token: "owner-token-0123456789abcdef", base: http.DefaultTransport}}
+	cs := connect(t, context.Background(), hs.URL+"/mcp", hc, "2025-06-18")
+	body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
+	out := postAsync(context.Background(), hs.URL+"/mcp", body, map[string]string{"Mcp-Session-Id": cs.ID(),
+		"Mcp-Protocol-Version": "2025-06-18", "Authorization": "Bearer owner-token-0123456789abcdef"})
+	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_1000") == 1 })
+	req, _ := http.NewRequest(http.MethodDelete, hs.URL+"/mcp", nil)
+	req.Header.Set("Mcp-Session-Id", cs.ID())
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	req.Header.Set("Authorization", "Bearer other-token-0123456789abcdef")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another principal's DELETE: %d, want 403", resp.StatusCode)
+	}
+	if n := running(t, db, "seq_1_to_1000"); n != 1 {
+		t.Errorf("after another principal's DELETE, %d queries run, want the owner's 1", n)
+	}
+	release()
+	if got := <-out; !strings.Contains(got, `"row_count":1`) {
+		t.Errorf("the owner's call answered %.300s", got)
+	}
+}
+
+// Once draining, GET and DELETE are refused before authentication: no
+// token is checked, and no introspection is asked for, for work refused.
+func TestDrainingRefusesStreamsUnauthenticated(t *testing.T) {
+	s := newServer(t, backend(t), WithStatefulSessions(time.Minute),
+		WithBearerTokens(BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"}))
+	hs := serveHTTP(t, s)
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		req, _ := http.NewRequest(method, hs.URL+"/mcp", nil)
+		req.Header.Set("Mcp-Session-Id", "whatever")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s while draining, without a token: %d, want 503 with Retry-After", method, resp.StatusCode)
+		}
 	}
 }

@@ -237,7 +237,6 @@ func (c *Call) End(res mcp.Result, err error) {
 		"bytes", bytes,
 		"truncated", truncated != "",
 		"principal", c.req.Principal,
-		"session", c.req.Session,
 		"error", class)
 	if log.Enabled(ctx, slog.LevelDebug) {
 		detail := ""
@@ -246,8 +245,11 @@ func (c *Call) End(res mcp.Result, err error) {
 		} else if err != nil {
 			detail = err.Error()
 		}
+		// The session id lets whoever holds it use the session: never at
+		// Info, where logs are shipped and kept.
 		log.Debug("call details",
 			"tool", c.req.Tool,
+			"session", c.req.Session,
 			"transport", c.req.Transport,
 			"protocol", c.req.Protocol,
 			"statements", summaries,
