@@ -30,6 +30,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/dorismcp/doris/internal/httpgate"
 	"github.com/dorismcp/doris/internal/jwks"
 )
 
@@ -286,7 +287,7 @@ func checkFetchURL(raw string) error {
 	switch {
 	case u.Scheme == "https" && u.Host != "":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Host):
+	case u.Scheme == "http" && httpgate.IsLoopback(u.Host):
 		return nil
 	}
 	return errors.New("want an https URL (http only on a loopback host)")
@@ -1137,7 +1138,7 @@ func (w *challengeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter
 // net/http's server) is not known to be local, so it is not.
 func arrivedOnLoopback(r *http.Request) bool {
 	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	return ok && local != nil && isLoopback(local.String())
+	return ok && local != nil && httpgate.IsLoopback(local.String())
 }
 
 // refusedScopes lists the scopes missing for the tools called, for

@@ -116,6 +116,7 @@ import (
 	"github.com/dorismcp/doris/internal/tools"
 
 	"github.com/dorismcp/doris/internal/admit"
+	"github.com/dorismcp/doris/internal/httpgate"
 )
 
 // ErrServerClosed is returned by [Server.ServeStdio], and to new work, once
@@ -144,10 +145,8 @@ type Server struct {
 	// builtin names the library's own tools, which never send
 	// notifications while they run.
 	builtin map[string]bool
-	// sessions tracks the calls of stateful HTTP sessions, for DELETE.
-	sessions sessionWork
-	// stateless finds stateless calls for the cancellations that name them.
-	stateless statelessCalls
+	// web is the HTTP gate in front of the go-sdk's transport.
+	web *httpgate.Handler
 
 	// gate admits new work until Shutdown closes it, and counts the calls
 	// whose responses have yet to be delivered.
@@ -329,8 +328,8 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		defer cancel(nil)
 		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
 		defer stop()
-		if c, ok := ctx.Value(carrierKey{}).(carrier); ok {
-			stopCarrier := context.AfterFunc(c.ctx, func() { cancel(c.cause()) })
+		if c, ok := admit.CarrierFrom(ctx); ok {
+			stopCarrier := context.AfterFunc(c.Ctx, func() { cancel(c.Cause()) })
 			defer stopCarrier()
 		}
 		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
@@ -339,16 +338,16 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 		ctx, call := s.startCall(ctx, method, req)
 		if s.cfg.stateful {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
-				defer s.sessions.call(ss.ID(), principalName(ctx, req), cancel)()
+				defer s.web.TrackSessionCall(ss.ID(), principalName(ctx, req), cancel)()
 			}
 		}
 		// What the call's result holds of the memory budget is released
 		// when the handler returns, or later, when the HTTP request that
 		// carries its response ends.
-		c := chargeFrom(ctx)
+		c := admit.ChargeFrom(ctx)
 		if c == nil {
 			c = s.budget.Charge(principalName(ctx, req))
-			ctx = withCharge(ctx, c)
+			ctx = admit.WithCharge(ctx, c)
 		} else {
 			c.Hold()
 		}
@@ -359,22 +358,6 @@ func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// carrierKey is the context key of a [carrier]. The go-sdk passes the values
-// of the context a session was connected with on to its handlers' contexts,
-// though not that context's cancellation.
-type carrierKey struct{}
-
-// A carrier is what brings calls to a session: when ctx ends, its calls can
-// no longer be answered and are cancelled with the given cause.
-type carrier struct {
-	ctx   context.Context
-	cause func() error
-}
-
-func withCarrier(ctx context.Context, c carrier) context.Context {
-	return context.WithValue(ctx, carrierKey{}, c)
-}
-
 // resultCost is the memory a result byte costs at the peak of its call,
 // measured with results of 16 MiB.
 const resultCost = 8
@@ -383,21 +366,9 @@ const resultCost = 8
 // it ends early.
 const memoryWait = time.Second
 
-type chargeKey struct{}
-
-// withCharge gives the calls of ctx the budget account c.
-func withCharge(ctx context.Context, c *admit.Charge) context.Context {
-	return context.WithValue(ctx, chargeKey{}, c)
-}
-
-func chargeFrom(ctx context.Context) *admit.Charge {
-	c, _ := ctx.Value(chargeKey{}).(*admit.Charge)
-	return c
-}
-
 // memory is the budget room of the call of ctx, for the tool catalog.
 func memory(ctx context.Context) query.Memory {
-	if c := chargeFrom(ctx); c != nil {
+	if c := admit.ChargeFrom(ctx); c != nil {
 		return c
 	}
 	return nil

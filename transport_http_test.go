@@ -231,7 +231,7 @@ func TestGateCallLimits(t *testing.T) {
 	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithMaxInFlight(1))
 	hs := serveHTTP(t, s)
 	batch := `[` + strings.Repeat(`{"jsonrpc":"2.0","id":1,"method":"tools/list"},`, 2) + `{"jsonrpc":"2.0","id":3,"method":"tools/list"}]`
-	if code, _, body := post(t, hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"}); code != http.StatusBadRequest || !strings.Contains(body, "at most 2 calls") {
+	if code, _, body := post(t, hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"}); code != http.StatusBadRequest || !strings.Contains(body, "at most 2 messages") {
 		t.Errorf("batch of 3 calls: %d %s", code, body)
 	}
 

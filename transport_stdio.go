@@ -41,7 +41,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	// reaches even a call read before Connect returns.
 	stop, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	cctx := withCarrier(ctx, carrier{stop, func() error { return context.Cause(stop) }})
+	cctx := admit.WithCarrier(ctx, admit.Carrier{Ctx: stop, Cause: func() error { return context.Cause(stop) }})
 	cctx = telemetry.WithTransport(cctx, telemetry.TransportPipe)
 	ss, err := s.mcp.Connect(cctx, &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.maxInFlight}, nil)
 	if err != nil {
@@ -127,9 +127,9 @@ func (c *trackedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			return msg, nil // the go-sdk answers nothing read after Close
 		}
 		if refused := c.gate.EnterN(1, c.limit); refused != admit.Admitted {
-			e := shutdownError
+			e := admit.ShuttingDown
 			if refused == admit.Full {
-				e = busyError
+				e = admit.Busy
 			}
 			if err := c.Connection.Write(ctx, &jsonrpc.Response{ID: req.ID, Error: e}); err != nil {
 				return nil, err

@@ -1,4 +1,4 @@
-package doris
+package httpgate
 
 import (
 	"slices"
