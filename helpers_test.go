@@ -108,7 +108,20 @@ func servePipes(t testing.TB, ctx context.Context, s *Server, wrap func(io.Write
 		w = wrap(serverW)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.ServeTransport(ctx, &mcp.IOTransport{Reader: serverR, Writer: w}) }()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- s.ServeTransport(ctx, &mcp.IOTransport{Reader: serverR, Writer: w})
+	}()
+	// Registered before the client's Close, so it runs after it: the
+	// server's goroutine, which logs to t, must not outlive the test.
+	t.Cleanup(func() {
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			t.Error("ServeTransport still running 10 s after its client closed")
+		}
+	})
 	c := mcp.NewClient(&mcp.Implementation{Name: "stdio", Version: "1"}, nil)
 	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: clientR, Writer: clientW}, nil)
 	if err != nil {
