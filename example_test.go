@@ -172,7 +172,13 @@ func ExampleServer_Shutdown() {
 	mux.Handle("/mcp", srv.Handler())
 	mux.Handle("/live", srv.LiveHandler())
 	mux.Handle("/ready", srv.ReadyHandler())
-	httpSrv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{
+		Addr:              ":8080",
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -363,6 +363,31 @@ func serveStdio(srv *doris.Server, stop *stopper, grace time.Duration) error {
 // busy for five seconds. Neither is worth holding the exit for longer.
 const httpGrace = time.Second
 
+// The HTTP server's limits, the values the README gives hosts. ReadTimeout
+// and WriteTimeout stay zero: they would cut stateful GET streams and long
+// calls, and the library bounds body reads and response writes itself.
+const (
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection that has carried no
+	// request for this long.
+	idleTimeout = time.Minute
+	// maxHeaderBytes leaves room for a large JWT; a request whose header
+	// is larger gets 431.
+	maxHeaderBytes = 64 << 10
+)
+
+// newHTTPServer is the command's http.Server for h, closing connections
+// left idle between requests after idle.
+func newHTTPServer(addr string, h http.Handler, idle time.Duration) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
 func serveHTTP(srv *doris.Server, stop *stopper, addr string, grace time.Duration, metrics http.Handler, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", srv.Handler())
@@ -371,7 +396,7 @@ func serveHTTP(srv *doris.Server, stop *stopper, addr string, grace time.Duratio
 	if metrics != nil {
 		mux.Handle("/metrics", metrics)
 	}
-	httpSrv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := newHTTPServer(addr, mux, idleTimeout)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -547,6 +548,72 @@ func TestWatchSignals(t *testing.T) {
 		case <-stop.graceful:
 			t.Error("graceful stop without a signal")
 		default:
+		}
+	})
+}
+
+// The command's http.Server closes a keep-alive connection left idle
+// between requests, and answers a request whose header is over the limit
+// with 431. The idle timeout is short here; serveHTTP passes idleTimeout.
+func TestHTTPServerLimits(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	hs := newHTTPServer("", ok, 100*time.Millisecond)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	t.Run("idle connection closed", func(t *testing.T) {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("first request: %s, close %v; want 200 on a connection kept alive", resp.Status, resp.Close)
+		}
+		// Idle now: the server must close the connection. The deadline
+		// only keeps a server that never does from hanging the test.
+		conn.SetReadDeadline(time.Now().Add(failsafe))
+		if n, err := br.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Errorf("reading the idle connection: %d bytes, %v; want EOF, the server closing it", n, err)
+		}
+	})
+
+	t.Run("header over the limit", func(t *testing.T) {
+		for _, tc := range []struct {
+			pad  int
+			want int
+		}{
+			{maxHeaderBytes / 2, http.StatusOK},
+			{maxHeaderBytes + 8<<10, http.StatusRequestHeaderFieldsTooLarge}, // past net/http's 4 KiB of slack
+		} {
+			req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Pad", strings.Repeat("x", tc.pad))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("header of %d bytes: %v", tc.pad, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("header of %d bytes: %s, want %d", tc.pad, resp.Status, tc.want)
+			}
 		}
 	})
 }
