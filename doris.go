@@ -44,7 +44,9 @@
 //
 // [Server.ServeStdio] speaks MCP over standard input and output, for agent
 // binaries launched by a desktop client. Logs go to the [WithLogger]
-// logger, never to standard output.
+// logger, never to standard output. Each line is one message: a line that
+// is not one is answered with a JSON-RPC error and the session goes on, and
+// when the session ends, every call in flight is answered first.
 //
 // # Authentication
 //
