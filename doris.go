@@ -543,6 +543,10 @@ type Stats struct {
 	// KILL statements issued, each for a statement still running when its
 	// call ended.
 	Killed KilledStats
+	// ResultMemory is the memory the results in flight are charged for in
+	// the budget ([WithResultBudget]), in bytes: rows read and responses
+	// not yet delivered.
+	ResultMemory int64
 	// Draining is true from the moment Shutdown starts.
 	Draining bool
 }
@@ -598,12 +602,13 @@ type KilledStats struct {
 func (s *Server) Stats() Stats {
 	k := s.cfg.tel.KilledSoFar()
 	return Stats{
-		InFlight: s.gate.Active(),
-		Sessions: s.sessionCount(),
-		Pools:    s.pool.stats(),
-		Health:   s.pool.health(),
-		Killed:   KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
-		Draining: s.gate.IsClosed(),
+		InFlight:     s.gate.Active(),
+		Sessions:     s.sessionCount(),
+		Pools:        s.pool.stats(),
+		Health:       s.pool.health(),
+		Killed:       KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
+		Draining:     s.gate.IsClosed(),
+		ResultMemory: s.budget.Used(),
 	}
 }
 

@@ -343,7 +343,7 @@ func TestResultBudget(t *testing.T) {
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
 	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":`+big+`}}`)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
-		return s.budget.Used() >= resultCost*2<<20 && s.gate.Active() == 1
+		return s.Stats().ResultMemory >= resultCost*2<<20 && s.gate.Active() == 1
 	})
 
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
