@@ -2,21 +2,14 @@ package doris
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,199 +18,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"go.uber.org/goleak"
 
-	jwkset "github.com/dorismcp/doris/internal/jwks"
+	"github.com/dorismcp/doris/internal/authn"
+	"github.com/dorismcp/doris/internal/authn/authntest"
 )
 
-// Test keys, generated once per test binary run.
-var testKeys = sync.OnceValue(func() (k struct {
-	rsa, rsa2, rsa3 *rsa.PrivateKey
-	ec              *ecdsa.PrivateKey
-	ed              ed25519.PrivateKey
-	hmac            []byte
-},
-) {
-	mustRSA := func() *rsa.PrivateKey {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		return key
-	}
-	k.rsa, k.rsa2, k.rsa3 = mustRSA(), mustRSA(), mustRSA()
-	var err error
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
-	if _, k.ed, err = ed25519.GenerateKey(rand.Reader); err != nil {
-		panic(err)
-	}
-	k.hmac = []byte("an HMAC key of at least thirty-two bytes")
-	return k
-})
+// The mechanisms are tested in package authn; these tests drive them
+// through the public options and the HTTP handler.
 
 const (
-	testIssuer   = "https://issuer.test"
-	testAudience = "doris-mcp"
+	testIssuer   = authntest.Issuer
+	testAudience = authntest.Audience
 	testResource = "https://mcp.example.com/mcp"
 )
 
-// signJWT signs claims (exp, iss, aud and sub filled in unless given) with
-// method and key under kid.
-func signJWT(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
-	t.Helper()
-	full := jwt.MapClaims{
-		"iss": testIssuer, "aud": testAudience, "sub": "svc",
-		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(),
-	}
-	for k, v := range claims {
-		if v == nil {
-			delete(full, k)
-		} else {
-			full[k] = v
-		}
-	}
-	tok := jwt.NewWithClaims(method, full)
-	if kid != "" {
-		tok.Header["kid"] = kid
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatalf("signing: %v", err)
-	}
-	return s
-}
-
-// jwksServer publishes a key set that a test can change, and counts
-// fetches; while down it answers 503.
-type jwksServer struct {
-	mu      sync.Mutex
-	keys    map[string]any // public keys by kid
-	down    bool
-	fetches atomic.Int64
-	url     string
-}
-
-func newJWKSServer(t testing.TB, keys map[string]any) *jwksServer {
-	j := &jwksServer{keys: keys}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		j.fetches.Add(1)
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		if j.down {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(jwksJSON(j.keys))
-	}))
-	t.Cleanup(hs.Close)
-	j.url = hs.URL + "/jwks"
-	return j
-}
-
-func (j *jwksServer) set(down bool, keys map[string]any) {
-	j.mu.Lock()
-	j.down, j.keys = down, keys
-	j.mu.Unlock()
-}
-
-// jwksJSON encodes public keys as a JWKS, written by hand as an issuer
-// would publish it.
-func jwksJSON(keys map[string]any) []byte {
-	b64 := base64.RawURLEncoding.EncodeToString
-	var out []map[string]string
-	for kid, k := range keys {
-		switch k := k.(type) {
-		case *rsa.PublicKey:
-			out = append(out, map[string]string{"kty": "RSA", "kid": kid, "use": "sig", "n": b64(k.N.Bytes()), "e": b64(big.NewInt(int64(k.E)).Bytes())})
-		case *ecdsa.PublicKey:
-			raw, _ := k.Bytes()
-			out = append(out, map[string]string{"kty": "EC", "kid": kid, "crv": "P-256", "x": b64(raw[1:33]), "y": b64(raw[33:])})
-		case ed25519.PublicKey:
-			out = append(out, map[string]string{"kty": "OKP", "kid": kid, "crv": "Ed25519", "x": b64(k)})
-		case []byte:
-			out = append(out, map[string]string{"kty": "oct", "kid": kid, "k": b64(k)})
-		}
-	}
-	b, _ := json.Marshal(map[string]any{"keys": out})
-	return b
-}
-
-// authServer is an OAuth 2.0 authorization server: a client-credentials
-// token endpoint and an RFC 7662 introspection endpoint that requires the
-// access token it issued.
-type authServer struct {
-	url            string
-	tokensIssued   atomic.Int64
-	introspections atomic.Int64
-	mu             sync.Mutex
-	verdicts       map[string]map[string]any // by token
-}
-
-const (
-	asClientID     = "doris-mcp"
-	asClientSecret = "client-secret"
-	asAccessToken  = "as-issued-access-token"
+var (
+	signJWT  = authntest.SignJWT
+	digestOf = authntest.Digest
 )
 
-func newAuthServer(t testing.TB) *authServer {
-	as := &authServer{verdicts: map[string]map[string]any{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		id, secret, ok := r.BasicAuth()
-		if r.ParseForm() != nil || r.Form.Get("grant_type") != "client_credentials" || !ok || id != asClientID || secret != asClientSecret {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":"invalid_client"}`)
-			return
-		}
-		as.tokensIssued.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, asAccessToken)
-	})
-	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+asAccessToken {
-			http.Error(w, "client not authenticated", http.StatusUnauthorized)
-			return
-		}
-		as.introspections.Add(1)
-		r.ParseForm()
-		as.mu.Lock()
-		v, ok := as.verdicts[r.Form.Get("token")]
-		as.mu.Unlock()
-		if !ok {
-			v = map[string]any{"active": false}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(v)
-	})
-	hs := httptest.NewServer(mux)
-	t.Cleanup(hs.Close)
-	as.url = hs.URL
-	return as
-}
-
-func (as *authServer) set(token string, verdict map[string]any) {
-	as.mu.Lock()
-	as.verdicts[token] = verdict
-	as.mu.Unlock()
-}
-
-func (as *authServer) config() IntrospectionConfig {
+// introspectionOf is the configuration that makes a Server ask as.
+func introspectionOf(as *authntest.AuthServer) IntrospectionConfig {
 	return IntrospectionConfig{
-		URL: as.url + "/introspect", TokenURL: as.url + "/token",
-		ClientID: asClientID, ClientSecret: asClientSecret, Audience: testAudience,
+		URL: as.URL + "/introspect", TokenURL: as.URL + "/token",
+		ClientID: authntest.ClientID, ClientSecret: authntest.ClientSecret, Audience: testAudience,
 	}
 }
 
@@ -245,8 +77,8 @@ func callBody(tool string) string {
 	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool + `","arguments":{}}}`
 }
 
-// post sends one JSON-RPC body to url with the given Authorization header
-// (none when empty).
+// authPost sends one JSON-RPC body to url with the given Authorization
+// header (none when empty).
 func authPost(t testing.TB, url, authorization, body string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
@@ -267,20 +99,15 @@ func authPost(t testing.TB, url, authorization, body string) (*http.Response, st
 	return resp, string(b)
 }
 
-func digestOf(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // TestAuthAttacks sends the usual attacks on bearer authentication, and
 // the tokens each method must accept, to Handler over real HTTP.
 func TestAuthAttacks(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, map[string]any{"j1": &k.ec.PublicKey, "j2": k.ed.Public()})
-	as := newAuthServer(t)
-	as.set("opaque-active", map[string]any{"active": true, "sub": "opaque-user", "scope": "doris:read doris:query", "aud": testAudience, "exp": time.Now().Add(time.Hour).Unix()})
-	as.set("opaque-revoked", map[string]any{"active": false})
-	as.set("opaque-other-aud", map[string]any{"active": true, "sub": "x", "aud": []string{"someone-else"}})
+	k := authntest.Keys()
+	jwks := authntest.NewJWKS(t, map[string]any{"j1": &k.EC.PublicKey, "j2": k.Ed.Public()})
+	as := authntest.NewAuthServer(t)
+	as.Set("opaque-active", map[string]any{"active": true, "sub": "opaque-user", "scope": "doris:read doris:query", "aud": testAudience, "exp": time.Now().Add(time.Hour).Unix()})
+	as.Set("opaque-revoked", map[string]any{"active": false})
+	as.Set("opaque-other-aud", map[string]any{"active": true, "sub": "x", "aud": []string{"someone-else"}})
 
 	s := newServer(t, backend(t),
 		WithBearerTokens(
@@ -291,20 +118,20 @@ func TestAuthAttacks(t *testing.T) {
 		WithJWT(JWTConfig{
 			Issuer: testIssuer, Audience: testAudience,
 			Algorithms: []string{"RS256", "HS256", "ES256", "EdDSA"},
-			Keys:       map[string]any{"k1": &k.rsa.PublicKey, "h1": k.hmac},
-			JWKSURL:    jwks.url,
+			Keys:       map[string]any{"k1": &k.RSA.PublicKey, "h1": k.HMAC},
+			JWKSURL:    jwks.URL,
 		}),
-		WithIntrospection(as.config()),
+		WithIntrospection(introspectionOf(as)),
 		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}),
 		WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}}),
 	)
 	hs := serveHTTP(t, s)
 	endpoint := hs.URL + "/mcp"
 
-	pubDER, _ := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&k.RSA.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 	now := time.Now()
-	rs := func(claims jwt.MapClaims) string { return signJWT(t, jwt.SigningMethodRS256, k.rsa, "k1", claims) }
+	rs := func(claims jwt.MapClaims) string { return signJWT(t, jwt.SigningMethodRS256, k.RSA, "k1", claims) }
 	const metaURL = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
 	noCreds := `Bearer realm="doris-mcp", resource_metadata="` + metaURL + `"`
 	invalid := `Bearer realm="doris-mcp", error="invalid_token", resource_metadata="` + metaURL + `"`
@@ -323,15 +150,15 @@ func TestAuthAttacks(t *testing.T) {
 		{name: "alg none", auth: "Bearer " + signJWT(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", nil), code: 401, challenge: invalid},
 		{name: "HS256 signed with the RSA public key's bytes", auth: "Bearer " + signJWT(t, jwt.SigningMethodHS256, pubPEM, "k1", nil), code: 401, challenge: invalid},
 		{name: "HS256 with the RSA key's DER bytes", auth: "Bearer " + signJWT(t, jwt.SigningMethodHS256, pubDER, "k1", nil), code: 401, challenge: invalid},
-		{name: "wrong key", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa2, "k1", nil), code: 401, challenge: invalid},
-		{name: "algorithm not listed", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS512, k.rsa, "k1", nil), code: 401, challenge: invalid},
+		{name: "wrong key", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.RSA2, "k1", nil), code: 401, challenge: invalid},
+		{name: "algorithm not listed", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS512, k.RSA, "k1", nil), code: 401, challenge: invalid},
 		{name: "expired", auth: "Bearer " + rs(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), code: 401, challenge: invalid},
 		{name: "no exp", auth: "Bearer " + rs(jwt.MapClaims{"exp": nil}), code: 401, challenge: invalid},
 		{name: "not yet valid", auth: "Bearer " + rs(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix()}), code: 401, challenge: invalid},
 		{name: "issued in the future", auth: "Bearer " + rs(jwt.MapClaims{"iat": now.Add(time.Hour).Unix()}), code: 401, challenge: invalid},
 		{name: "wrong iss", auth: "Bearer " + rs(jwt.MapClaims{"iss": "https://evil.test"}), code: 401, challenge: invalid},
 		{name: "wrong aud", auth: "Bearer " + rs(jwt.MapClaims{"aud": "another-api"}), code: 401, challenge: invalid},
-		{name: "unknown kid", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, "k-unknown", nil), code: 401, challenge: invalid},
+		{name: "unknown kid", auth: "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.RSA, "k-unknown", nil), code: 401, challenge: invalid},
 		{name: "9 KiB token", auth: "Bearer " + rs(jwt.MapClaims{"pad": strings.Repeat("a", 9<<10)}), code: 401, challenge: invalid},
 		{name: "token only in the query string", url: endpoint + "?access_token=static-secret-alice-0123456789", code: 401, challenge: noCreds},
 		{name: "revoked (introspection inactive)", auth: "Bearer opaque-revoked", code: 401, challenge: invalid},
@@ -347,9 +174,9 @@ func TestAuthAttacks(t *testing.T) {
 		{name: "accepted: static token by digest", auth: "Bearer static-secret-reader-0123456789", code: 200},
 		{name: "accepted: RS256", auth: "Bearer " + rs(nil), code: 200},
 		{name: "accepted: RS256 within the leeway", auth: "Bearer " + rs(jwt.MapClaims{"exp": now.Add(-10 * time.Second).Unix(), "iat": now.Add(-time.Minute).Unix()}), code: 200},
-		{name: "accepted: HS256", auth: "Bearer " + signJWT(t, jwt.SigningMethodHS256, k.hmac, "h1", nil), code: 200},
-		{name: "accepted: ES256 from the JWKS", auth: "Bearer " + signJWT(t, jwt.SigningMethodES256, k.ec, "j1", nil), code: 200},
-		{name: "accepted: EdDSA from the JWKS", auth: "Bearer " + signJWT(t, jwt.SigningMethodEdDSA, k.ed, "j2", nil), code: 200},
+		{name: "accepted: HS256", auth: "Bearer " + signJWT(t, jwt.SigningMethodHS256, k.HMAC, "h1", nil), code: 200},
+		{name: "accepted: ES256 from the JWKS", auth: "Bearer " + signJWT(t, jwt.SigningMethodES256, k.EC, "j1", nil), code: 200},
+		{name: "accepted: EdDSA from the JWKS", auth: "Bearer " + signJWT(t, jwt.SigningMethodEdDSA, k.Ed, "j2", nil), code: 200},
 		{name: "accepted: introspection", auth: "Bearer opaque-active", code: 200},
 		{name: "accepted: scope held", auth: "Bearer static-secret-alice-0123456789", body: callBody("get_db_list"), code: 200},
 	}
@@ -393,190 +220,6 @@ func TestResourceMetadataHandler(t *testing.T) {
 	}
 }
 
-// TestJWKSDownAtStart: with the JWKS endpoint down there are no keys, and
-// tokens get 401 (not 500, no panic); once it is up, a token is accepted
-// without a restart.
-func TestJWKSDownAtStart(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, map[string]any{"r1": &k.rsa.PublicKey})
-	jwks.set(true, map[string]any{"r1": &k.rsa.PublicKey})
-	s := newServer(t, backend(t), WithJWT(JWTConfig{
-		Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"},
-		JWKSURL: jwks.url, kidRefreshGap: time.Nanosecond,
-	}))
-	endpoint := serveHTTP(t, s).URL + "/mcp"
-	token := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, "r1", nil)
-	waitFor(t, 5*time.Second, "a JWKS fetch", func() bool { return jwks.fetches.Load() > 0 })
-	if resp, body := authPost(t, endpoint, token, listBody); resp.StatusCode != 401 {
-		t.Fatalf("JWKS down: status %d, want 401; body %q", resp.StatusCode, body)
-	}
-	jwks.set(false, map[string]any{"r1": &k.rsa.PublicKey})
-	if resp, body := authPost(t, endpoint, token, listBody); resp.StatusCode != 200 {
-		t.Fatalf("JWKS up: status %d, want 200; body %q", resp.StatusCode, body)
-	}
-	// Down again: the cached key keeps working.
-	jwks.set(true, nil)
-	if resp, body := authPost(t, endpoint, token, listBody); resp.StatusCode != 200 {
-		t.Fatalf("JWKS down again: status %d, want 200 from the cached key; body %q", resp.StatusCode, body)
-	}
-}
-
-// TestJWKSRotation: a new kid is accepted on first sight, the old one as
-// long as it is published, and not after.
-func TestJWKSRotation(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, map[string]any{"old": &k.rsa.PublicKey})
-	s := newServer(t, backend(t), WithJWT(JWTConfig{
-		Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"},
-		JWKSURL: jwks.url, kidRefreshGap: time.Nanosecond,
-	}))
-	endpoint := serveHTTP(t, s).URL + "/mcp"
-	oldTok := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, "old", nil)
-	newTok := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa2, "new", nil)
-	strangerTok := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa3, "stranger", nil)
-
-	steps := []struct {
-		publish map[string]any
-		token   string
-		code    int
-	}{
-		{map[string]any{"old": &k.rsa.PublicKey}, oldTok, 200},
-		{map[string]any{"old": &k.rsa.PublicKey}, newTok, 401},
-		{map[string]any{"old": &k.rsa.PublicKey, "new": &k.rsa2.PublicKey}, newTok, 200}, // first sight
-		{map[string]any{"old": &k.rsa.PublicKey, "new": &k.rsa2.PublicKey}, oldTok, 200}, // overlap
-		{map[string]any{"new": &k.rsa2.PublicKey}, strangerTok, 401},                     // its refresh drops "old"
-		{map[string]any{"new": &k.rsa2.PublicKey}, oldTok, 401},
-		{map[string]any{"new": &k.rsa2.PublicKey}, newTok, 200},
-	}
-	for i, st := range steps {
-		jwks.set(false, st.publish)
-		if resp, body := authPost(t, endpoint, st.token, listBody); resp.StatusCode != st.code {
-			t.Fatalf("step %d: status %d, want %d; body %q", i, resp.StatusCode, st.code, body)
-		}
-	}
-}
-
-// TestJWKSUnknownKidRateLimited: tokens with unknown kids trigger one
-// refresh, not one each.
-func TestJWKSUnknownKidRateLimited(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, map[string]any{"r1": &k.rsa.PublicKey})
-	s := newServer(t, backend(t), WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.url}))
-	endpoint := serveHTTP(t, s).URL + "/mcp"
-	// The background loop's first fetch, not one for an unknown kid.
-	waitFor(t, 5*time.Second, "the first JWKS fetch", func() bool {
-		_, ok := s.auth.jwt.jwks.Key("r1")
-		return ok
-	})
-	before := jwks.fetches.Load()
-	for i := range 5 {
-		tok := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, fmt.Sprintf("unknown-%d", i), nil)
-		if resp, _ := authPost(t, endpoint, tok, listBody); resp.StatusCode != 401 {
-			t.Fatalf("unknown kid %d: status %d", i, resp.StatusCode)
-		}
-	}
-	if got := jwks.fetches.Load() - before; got != 1 {
-		t.Errorf("five unknown kids caused %d fetches, want 1", got)
-	}
-}
-
-func TestParseJWKS(t *testing.T) {
-	k := testKeys()
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := jwksJSON(map[string]any{
-		"rsa": &k.rsa.PublicKey, "ec": &k.ec.PublicKey, "ed": k.ed.Public(),
-		"oct": k.hmac, "short": &small.PublicKey,
-	})
-	keys, err := jwkset.Parse(body, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kids []string
-	for kid := range keys {
-		kids = append(kids, kid)
-	}
-	slices.Sort(kids)
-	if diff := cmp.Diff([]string{"ec", "ed", "rsa"}, kids); diff != "" {
-		t.Errorf("kids (-want +got):\n%s", diff)
-	}
-	if !keys["rsa"].(*rsa.PublicKey).Equal(&k.rsa.PublicKey) || !keys["ec"].(*ecdsa.PublicKey).Equal(&k.ec.PublicKey) || !keys["ed"].(ed25519.PublicKey).Equal(k.ed.Public()) {
-		t.Error("parsed keys differ from the published ones")
-	}
-	for _, bad := range []string{`{"keys": 3}`, `[]`, `not json`} {
-		if _, err := jwkset.Parse([]byte(bad), slog.New(slog.DiscardHandler)); err == nil {
-			t.Errorf("Parse(%s): no error", bad)
-		}
-	}
-	// A point off the curve is refused.
-	off := fmt.Sprintf(`{"keys":[{"kty":"EC","kid":"x","crv":"P-256","x":%q,"y":%q}]}`,
-		base64.RawURLEncoding.EncodeToString(make([]byte, 32)), base64.RawURLEncoding.EncodeToString(append(make([]byte, 31), 1)))
-	if keys, _ := jwkset.Parse([]byte(off), slog.New(slog.DiscardHandler)); len(keys) != 0 {
-		t.Errorf("a point off the curve was accepted")
-	}
-}
-
-// TestIntrospection: active tokens are accepted and cached, no longer than
-// their exp; inactive ones get 401; the cache is bounded.
-func TestIntrospection(t *testing.T) {
-	as := newAuthServer(t)
-	s := newServer(t, backend(t), WithIntrospection(as.config()))
-	endpoint := serveHTTP(t, s).URL + "/mcp"
-	exp := time.Now().Add(20 * time.Second).Truncate(time.Second)
-	as.set("tok-a", map[string]any{"active": true, "sub": "a", "aud": testAudience, "exp": exp.Unix()})
-
-	for i := range 3 {
-		if resp, body := authPost(t, endpoint, "Bearer tok-a", listBody); resp.StatusCode != 200 {
-			t.Fatalf("request %d: status %d; body %q", i, resp.StatusCode, body)
-		}
-	}
-	if n := as.introspections.Load(); n != 1 {
-		t.Errorf("%d introspections for three requests, want 1 (cached)", n)
-	}
-	if n := as.tokensIssued.Load(); n != 1 {
-		t.Errorf("%d client-credentials tokens fetched, want 1", n)
-	}
-	in := s.auth.intro
-	in.mu.Lock()
-	e := in.cache[sha256.Sum256([]byte("tok-a"))]
-	in.mu.Unlock()
-	if !e.until.Equal(exp) {
-		t.Errorf("cached until %v, want the token's exp %v (before the one-minute TTL)", e.until, exp)
-	}
-
-	// Revoked at the server: refused once the cached verdict is gone.
-	as.set("tok-a", map[string]any{"active": false})
-	in.mu.Lock()
-	clear(in.cache)
-	in.mu.Unlock()
-	if resp, _ := authPost(t, endpoint, "Bearer tok-a", listBody); resp.StatusCode != 401 {
-		t.Errorf("revoked: status %d, want 401", resp.StatusCode)
-	}
-
-	// Bounded: a full cache makes room.
-	in.mu.Lock()
-	for i := range maxIntroCache {
-		in.cache[sha256.Sum256([]byte(fmt.Sprint(i)))] = introEntry{&Principal{}, time.Now().Add(time.Hour)}
-	}
-	in.mu.Unlock()
-	as.set("tok-b", map[string]any{"active": true, "sub": "b", "aud": testAudience})
-	if resp, _ := authPost(t, endpoint, "Bearer tok-b", listBody); resp.StatusCode != 200 {
-		t.Errorf("tok-b: status %d", resp.StatusCode)
-	}
-	in.mu.Lock()
-	n := len(in.cache)
-	eb := in.cache[sha256.Sum256([]byte("tok-b"))]
-	in.mu.Unlock()
-	if d := time.Until(eb.until); d <= 0 || d > in.cfg.CacheTTL {
-		t.Errorf("a token without exp is cached for %v, want at most the TTL %v", d, in.cfg.CacheTTL)
-	}
-	if n > maxIntroCache {
-		t.Errorf("cache holds %d verdicts, more than %d", n, maxIntroCache)
-	}
-}
-
 // TestToolScopes: tools/list shows a principal only what it may call, and
 // a call the gate cannot judge is refused by the middleware with a tool
 // error naming the scope.
@@ -617,10 +260,10 @@ func TestToolScopes(t *testing.T) {
 	}
 
 	// The middleware refuses what reaches it.
-	p := &Principal{Name: "reader", Method: "static", Scopes: []string{"doris:read"}}
+	id := &authn.Identity{Name: "reader", Method: "static", Scopes: []string{"doris:read"}}
 	req := &mcp.CallToolRequest{
 		Params: &mcp.CallToolParamsRaw{Name: "exec_query"},
-		Extra:  &mcp.RequestExtra{TokenInfo: &auth.TokenInfo{Extra: map[string]any{tokenInfoPrincipal: p}}},
+		Extra:  &mcp.RequestExtra{TokenInfo: authn.TokenInfo(id)},
 	}
 	called := false
 	next := func(context.Context, string, mcp.Request) (mcp.Result, error) {
@@ -719,7 +362,7 @@ func TestSafeDefault(t *testing.T) {
 
 // withFilePoll makes the token file checked often, for tests.
 func withFilePoll(d time.Duration) Option {
-	return func(c *config) error { c.auth.filePoll = d; return nil }
+	return func(c *config) error { c.auth.FilePoll = d; return nil }
 }
 
 func TestTokenFile(t *testing.T) {
@@ -755,6 +398,12 @@ func TestTokenFile(t *testing.T) {
 		t.Errorf("first after reload: %d, want 401", got)
 	}
 
+	// Deleted: every token it listed is refused.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the revocation", func() bool { return status("second-secret-0123456789") == 401 })
+
 	// A file that holds secrets instead of digests is refused.
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`[{"name":"x","token":"plain-secret-0123456789"}]`), 0o600)
@@ -767,7 +416,7 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestAuthOptions(t *testing.T) {
-	k := testKeys()
+	k := authntest.Keys()
 	tok := BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}
 	tests := []struct {
 		name string
@@ -780,12 +429,13 @@ func TestAuthOptions(t *testing.T) {
 		{"no name", []Option{WithBearerTokens(BearerToken{Token: tok.Token})}, "no Name"},
 		{"duplicate secret", []Option{WithBearerTokens(tok, BearerToken{Digest: digestOf(tok.Token), Name: "bob"})}, "same secret"},
 		{"password without user", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisPassword: "p"})}, "DorisPassword without DorisUser"},
-		{"jwt without algorithms", []Option{WithJWT(JWTConfig{Keys: map[string]any{"k": &k.rsa.PublicKey}})}, "no algorithms"},
-		{"jwt none", []Option{WithJWT(JWTConfig{Algorithms: []string{"none"}, Keys: map[string]any{"k": &k.rsa.PublicKey}})}, `"none" is not accepted`},
+		{"database without user", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisDatabase: "d"})}, "DorisDatabase without DorisUser"},
+		{"jwt without algorithms", []Option{WithJWT(JWTConfig{Keys: map[string]any{"k": &k.RSA.PublicKey}})}, "no algorithms"},
+		{"jwt none", []Option{WithJWT(JWTConfig{Algorithms: []string{"none"}, Keys: map[string]any{"k": &k.RSA.PublicKey}})}, `"none" is not accepted`},
 		{"jwt without keys", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}})}, "no keys"},
 		{"jwt short hmac key", []Option{WithJWT(JWTConfig{Algorithms: []string{"HS256"}, Keys: map[string]any{"k": []byte("short")}})}, "shorter than 32"},
-		{"jwt private key", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": k.rsa}})}, "unusable key type"},
-		{"jwt leeway", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": &k.rsa.PublicKey}, Leeway: time.Hour})}, "leeway"},
+		{"jwt private key", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": k.RSA}})}, "unusable key type"},
+		{"jwt leeway", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": &k.RSA.PublicKey}, Leeway: time.Hour})}, "leeway"},
 		{"jwks over plain http", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "http://idp.example.com/jwks"})}, "https"},
 		{"introspection without client", []Option{WithIntrospection(IntrospectionConfig{URL: "https://as.example.com/introspect"})}, "ClientID"},
 		{"scopes without auth", []Option{WithToolScopes(map[string][]string{"exec_query": {"q"}})}, "needs an authentication method"},
@@ -818,22 +468,22 @@ func TestAuthOptions(t *testing.T) {
 // TestAuthLifecycle: every background task of the authenticator ends with
 // Shutdown.
 func TestAuthLifecycle(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, map[string]any{"r1": &k.rsa.PublicKey})
-	as := newAuthServer(t)
-	as.set("opaque", map[string]any{"active": true, "sub": "a", "aud": testAudience})
+	k := authntest.Keys()
+	jwks := authntest.NewJWKS(t, map[string]any{"r1": &k.RSA.PublicKey})
+	as := authntest.NewAuthServer(t)
+	as.Set("opaque", map[string]any{"active": true, "sub": "a", "aud": testAudience})
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	os.WriteFile(path, []byte(`[{"name":"f","digest":"`+digestOf("file-secret-0123456789")+`"}]`), 0o600)
 	dsn := backend(t)
 	// The fixtures above outlive the check; the Server must not.
 	opts := []goleak.Option{goleak.IgnoreCurrent()}
 	s, err := New(WithDSN(dsn), WithTokenFile(path), withFilePoll(time.Millisecond),
-		WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.url}), WithIntrospection(as.config()))
+		WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.URL}), WithIntrospection(introspectionOf(as)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(s.Handler())
-	for _, tok := range []string{"file-secret-0123456789", "opaque", signJWT(t, jwt.SigningMethodRS256, k.rsa, "r1", nil)} {
+	for _, tok := range []string{"file-secret-0123456789", "opaque", signJWT(t, jwt.SigningMethodRS256, k.RSA, "r1", nil)} {
 		waitFor(t, 5*time.Second, "acceptance", func() bool {
 			resp, _ := authPost(t, hs.URL, "Bearer "+tok, listBody)
 			return resp.StatusCode == 200
@@ -849,15 +499,28 @@ func TestAuthLifecycle(t *testing.T) {
 	goleak.VerifyNone(t, opts...)
 }
 
+// grantsBackend returns the DSN of the integration server and a root
+// connection to it, for tests of accounts and grants: MariaDB named by
+// DORIS_TEST_DSN, with root reached through DORIS_TEST_ROOT_DSN (e.g.
+// root@unix(/tmp/mdb/sock)/sample) or, as in CI, DORISSIM_MARIADB_DSN.
+// The simulator has no grants, so the test is skipped without them.
+func grantsBackend(t *testing.T) (dsn string, root *sql.DB) {
+	t.Helper()
+	dsn, rootDSN := os.Getenv("DORIS_TEST_DSN"), os.Getenv("DORIS_TEST_ROOT_DSN")
+	if rootDSN == "" {
+		rootDSN = os.Getenv("DORISSIM_MARIADB_DSN")
+	}
+	if dsn == "" || rootDSN == "" {
+		t.Skip("needs DORIS_TEST_DSN and a root DSN in DORIS_TEST_ROOT_DSN (MariaDB; the simulator has no grants)")
+	}
+	return dsn, openDB(t, rootDSN)
+}
+
 // TestPerTokenAccounts: on MariaDB, two tokens mapped to two accounts with
 // different grants see different data, and a token whose account cannot
 // log in gets an error, never the Server's account's data.
 func TestPerTokenAccounts(t *testing.T) {
-	dsn, root := os.Getenv("DORIS_TEST_DSN"), os.Getenv("DORISSIM_MARIADB_DSN")
-	if dsn == "" || root == "" {
-		t.Skip("needs DORIS_TEST_DSN and a root DSN in DORISSIM_MARIADB_DSN (MariaDB; the simulator has no grants)")
-	}
-	admin := openDB(t, root)
+	dsn, admin := grantsBackend(t)
 	setup := []string{
 		"CREATE DATABASE IF NOT EXISTS auth_b",
 		"CREATE OR REPLACE TABLE auth_b.secrets (v INT)",
@@ -879,7 +542,7 @@ func TestPerTokenAccounts(t *testing.T) {
 		admin.Exec("DROP DATABASE IF EXISTS auth_b")
 	})
 	s := newServer(t, dsn, WithBearerTokens(
-		BearerToken{Token: "token-of-account-a-0123", Name: "a", DorisUser: "auth_a", DorisPassword: "pass-a"},
+		BearerToken{Token: "token-of-account-a-0123", Name: "a", DorisUser: "auth_a", DorisPassword: "pass-a", DorisDatabase: "sample"},
 		BearerToken{Token: "token-of-account-b-0123", Name: "b", DorisUser: "auth_b", DorisPassword: "pass-b"},
 		BearerToken{Token: "token-with-bad-password", Name: "bad", DorisUser: "auth_a", DorisPassword: "wrong"},
 	))
@@ -945,13 +608,13 @@ func TestPerTokenAccounts(t *testing.T) {
 // and with a static token against no authentication, in one run.
 func BenchmarkAuth(b *testing.B) {
 	benchNoLeaks(b)
-	k := testKeys()
+	k := authntest.Keys()
 	dsn := backend(b)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
 	none := newServer(b, dsn, quiet)
 	authed := newServer(b, dsn, quiet,
 		WithBearerTokens(BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.rsa.PublicKey}}))
+		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	noneURL, authURL := serveHTTP(b, none).URL+"/mcp", serveHTTP(b, authed).URL+"/mcp"
 	ctx := context.Background()
 	plain := &http.Transport{}
@@ -962,7 +625,7 @@ func BenchmarkAuth(b *testing.B) {
 	}{
 		{"none", connect(b, ctx, noneURL, &http.Client{Transport: plain}, "")},
 		{"static", connect(b, ctx, authURL, bearerClient(b, "static-secret-bench-0123456789"), "")},
-		{"jwt", connect(b, ctx, authURL, bearerClient(b, signJWT(b, jwt.SigningMethodRS256, k.rsa, "k1", jwt.MapClaims{"exp": time.Now().Add(24 * time.Hour).Unix()})), "")},
+		{"jwt", connect(b, ctx, authURL, bearerClient(b, signJWT(b, jwt.SigningMethodRS256, k.RSA, "k1", jwt.MapClaims{"exp": time.Now().Add(24 * time.Hour).Unix()})), "")},
 	}
 	args := map[string]any{"sql": benchSmallQuery}
 	for _, s := range sessions { // warm connections, pools and caches alike
@@ -1000,14 +663,14 @@ func BenchmarkAuth(b *testing.B) {
 
 // BenchmarkVerify is the cost of the bearer check alone, per request.
 func BenchmarkVerify(b *testing.B) {
-	k := testKeys()
+	k := authntest.Keys()
 	s := newServer(b, backend(b), WithLogger(slog.New(slog.DiscardHandler)),
 		WithBearerTokens(BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.rsa.PublicKey}}))
+		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
 	for _, tc := range []struct{ name, token string }{
 		{"static", "static-secret-bench-0123456789"},
-		{"jwt-rs256", signJWT(b, jwt.SigningMethodRS256, k.rsa, "k1", nil)},
+		{"jwt-rs256", signJWT(b, jwt.SigningMethodRS256, k.RSA, "k1", nil)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -1023,39 +686,16 @@ func BenchmarkVerify(b *testing.B) {
 // TestPrincipalPrintsNoPassword: a host that logs a Principal does not log
 // its Doris password.
 func TestPrincipalPrintsNoPassword(t *testing.T) {
-	st, err := staticFrom(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice", DorisUser: "u", DorisPassword: "hunter2-password"})
-	if err != nil {
-		t.Fatal(err)
+	id := &authn.Identity{Name: "alice", Method: "static", Account: &authn.Account{User: "u", Password: "hunter2-password"}}
+	p := principalOf(context.Background(), &mcp.CallToolRequest{Extra: &mcp.RequestExtra{TokenInfo: authn.TokenInfo(id)}})
+	if p == nil || p.DorisUser != "u" || p.account == nil {
+		t.Fatalf("principal %+v", p)
 	}
-	p := st.principal()
 	for _, s := range []string{fmt.Sprintf("%+v", *p), fmt.Sprintf("%#v", *p), fmt.Sprint(p)} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("printed principal shows the password: %s", s)
 		}
 	}
-}
-
-// TestJWKSBackgroundRefresh: with refreshes on unknown kids held back, the
-// background loop retries a JWKS that was down at start, with backoff,
-// until it gets the keys.
-func TestJWKSBackgroundRefresh(t *testing.T) {
-	k := testKeys()
-	jwks := newJWKSServer(t, nil)
-	jwks.set(true, nil)
-	s := newServer(t, backend(t), WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.url, kidRefreshGap: time.Hour}))
-	endpoint := serveHTTP(t, s).URL + "/mcp"
-	token := "Bearer " + signJWT(t, jwt.SigningMethodRS256, k.rsa, "r1", nil)
-	waitFor(t, 5*time.Second, "two failed fetches", func() bool { return jwks.fetches.Load() >= 2 })
-	if resp, _ := authPost(t, endpoint, token, listBody); resp.StatusCode != 401 {
-		t.Fatalf("no keys: status %d, want 401", resp.StatusCode)
-	}
-	jwks.set(false, map[string]any{"r1": &k.rsa.PublicKey})
-	up := jwks.fetches.Load()
-	waitFor(t, 10*time.Second, "a fetch after the JWKS came up", func() bool { return jwks.fetches.Load() > up })
-	waitFor(t, 5*time.Second, "the keys", func() bool {
-		resp, _ := authPost(t, endpoint, token, listBody)
-		return resp.StatusCode == 200
-	})
 }
 
 // lockedBuffer is a log sink read while the Server writes to it.
@@ -1079,17 +719,17 @@ func (l *lockedBuffer) String() string {
 // TestAuthLogs: refusals are logged with their reason and, where known,
 // the principal, never with the token.
 func TestAuthLogs(t *testing.T) {
-	k := testKeys()
+	k := authntest.Keys()
 	var logs lockedBuffer
 	s, err := New(WithDSN(backend(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		WithBearerTokens(BearerToken{Token: "static-secret-expired-012345678", Name: "old-job", Expires: time.Now().Add(-time.Minute)}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.rsa.PublicKey}}))
+		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
 	endpoint := serveHTTP(t, s).URL + "/mcp"
-	expiredJWT := signJWT(t, jwt.SigningMethodRS256, k.rsa, "k1", jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix()})
+	expiredJWT := signJWT(t, jwt.SigningMethodRS256, k.RSA, "k1", jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix()})
 	for _, tok := range []string{"static-secret-expired-012345678", expiredJWT, "static-secret-unknown-0123456"} {
 		authPost(t, endpoint, "Bearer "+tok, listBody)
 	}
@@ -1103,5 +743,201 @@ func TestAuthLogs(t *testing.T) {
 		if strings.Contains(got, secret) {
 			t.Errorf("logs show a token:\n%s", got)
 		}
+	}
+}
+
+// TestResourceScopes: resources give the data of the tools they mirror,
+// and need their scopes to be listed and read, over HTTP with the go-sdk
+// client; every list and read given to a principal is marked private.
+func TestResourceScopes(t *testing.T) {
+	s := newServer(t, backend(t),
+		WithBearerTokens(
+			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
+			BearerToken{Token: "token-of-the-designer-0123", Name: "designer", Scopes: []string{"doris:read", "doris:schema"}},
+		),
+		WithToolScopes(map[string][]string{"get_table_schema": {"doris:schema"}, "get_table_basic_info": {"doris:stats"}}),
+	)
+	endpoint := serveHTTP(t, s).URL + "/mcp"
+	ctx := context.Background()
+	const (
+		table = "doris://table/sample/customers"
+		view  = "doris://view/sample/customer_order_totals"
+		stats = "doris://stats/database"
+	)
+	type seen struct {
+		resources, templates []string
+		prompts              int
+		read                 map[string]string // by URI: "ok" or the error
+	}
+	look := func(token string) seen {
+		t.Helper()
+		cs := connect(t, ctx, endpoint, bearerClient(t, token), "")
+		var out seen
+		rl, err := cs.ListResources(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := cs.ListResourceTemplates(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := cs.ListPrompts(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tools, err := cs.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, scope := range map[string]string{"resources/list": rl.CacheScope, "resources/templates/list": tl.CacheScope, "prompts/list": pl.CacheScope, "tools/list": tools.CacheScope} {
+			if scope != "private" {
+				t.Errorf("%s: %s has cacheScope %q, want private", token, what, scope)
+			}
+		}
+		for _, r := range rl.Resources {
+			out.resources = append(out.resources, r.URI)
+		}
+		for _, r := range tl.ResourceTemplates {
+			out.templates = append(out.templates, r.URITemplate)
+		}
+		out.prompts = len(pl.Prompts)
+		out.read = map[string]string{}
+		for _, uri := range []string{table, view, stats} {
+			res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+			switch {
+			case err != nil:
+				out.read[uri] = err.Error()
+			case res.CacheScope != "private":
+				t.Errorf("%s: reading %s has cacheScope %q, want private", token, uri, res.CacheScope)
+				fallthrough
+			default:
+				out.read[uri] = "ok"
+			}
+		}
+		return out
+	}
+
+	reader := look("token-of-the-reader-0123")
+	if len(reader.resources) != 0 || len(reader.templates) != 0 {
+		t.Errorf("the reader, refused get_table_schema and get_table_basic_info, lists %v and %v", reader.resources, reader.templates)
+	}
+	for uri, got := range reader.read {
+		if !strings.Contains(got, "insufficient scope") {
+			t.Errorf("the reader reads %s: %s", uri, got)
+		}
+	}
+	if !strings.Contains(reader.read[table], "needs scope doris:schema") || !strings.Contains(reader.read[stats], "needs scope doris:stats") {
+		t.Errorf("refusals do not name the scope: %v", reader.read)
+	}
+	if reader.prompts != 6 {
+		t.Errorf("the reader sees %d prompts, want all 6: they only write plans", reader.prompts)
+	}
+
+	designer := look("token-of-the-designer-0123")
+	if !slices.Contains(designer.resources, table) || !slices.Contains(designer.resources, view) || slices.Contains(designer.resources, stats) {
+		t.Errorf("the designer lists %v", designer.resources)
+	}
+	if len(designer.templates) != 2 {
+		t.Errorf("the designer lists templates %v", designer.templates)
+	}
+	if designer.read[table] != "ok" || designer.read[view] != "ok" || !strings.Contains(designer.read[stats], "insufficient scope") {
+		t.Errorf("the designer reads %v", designer.read)
+	}
+
+	// Without a principal, what everyone gets may be cached by anyone.
+	open := newServer(t, backend(t))
+	cs := connect(t, ctx, serveHTTP(t, open).URL+"/mcp", &http.Client{}, "")
+	if tl, err := cs.ListTools(ctx, nil); err != nil || tl.CacheScope != "public" {
+		t.Errorf("unauthenticated tools/list: cacheScope %q, %v", tl.CacheScope, err)
+	}
+}
+
+// TestIntrospectionOneRequestOverHTTP: 400 concurrent requests with the
+// same bogus token cost the authorization server one introspection.
+func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
+	as := authntest.NewAuthServer(t)
+	s := newServer(t, backend(t), WithLogger(slog.New(slog.DiscardHandler)), WithIntrospection(introspectionOf(as)))
+	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
+	hs := httptest.NewServer(counting)
+	defer hs.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	release := as.Hold()
+	defer release()
+	const n = 400
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, hs.URL, strings.NewReader(listBody))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer bogus-opaque-token")
+			resp, err := client.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	waitFor(t, 10*time.Second, "every request to reach the bearer check", func() bool { return counting.active(http.MethodPost) == n })
+	release()
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", code)
+		}
+	}
+	if got := as.Introspections(); got != 1 {
+		t.Errorf("%d introspection requests for %d requests with one token, want 1", got, n)
+	}
+}
+
+// TestPerTokenDatabase: on MariaDB, a token's own Doris account does not
+// inherit the DSN's default database: an account with rights on guardtest
+// only connects without one, or with guardtest as its own, and one whose
+// token names a database it may not use is told which.
+func TestPerTokenDatabase(t *testing.T) {
+	dsn, admin := grantsBackend(t)
+	for _, q := range []string{
+		"DROP USER IF EXISTS 'guard_only'@'127.0.0.1'",
+		"CREATE USER 'guard_only'@'127.0.0.1' IDENTIFIED BY 'pass-guard'",
+		"GRANT SELECT ON guardtest.* TO 'guard_only'@'127.0.0.1'",
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { admin.Exec("DROP USER IF EXISTS 'guard_only'@'127.0.0.1'") })
+	account := BearerToken{DorisUser: "guard_only", DorisPassword: "pass-guard"}
+	with := func(secret, name, db string) BearerToken {
+		tok := account
+		tok.Token, tok.Name, tok.DorisDatabase = secret, name, db
+		return tok
+	}
+	s := newServer(t, dsn, WithBearerTokens(
+		with("token-guard-no-database-01", "none", ""),
+		with("token-guard-own-database-01", "own", "guardtest"),
+		with("token-guard-dsn-database-01", "dsn", "sample"),
+	))
+	endpoint := serveHTTP(t, s).URL + "/mcp"
+	ctx := context.Background()
+	session := func(token string) *mcp.ClientSession { return connect(t, ctx, endpoint, bearerClient(t, token), "") }
+
+	none := session("token-guard-no-database-01")
+	if r := mustCall(t, ctx, none, "exec_query", map[string]any{"sql": "SELECT DATABASE(), COUNT(*) FROM guardtest.touched"}); r.Rows[0][0] != nil {
+		t.Errorf("no default database expected, got %v", r.Rows[0][0])
+	}
+	own := session("token-guard-own-database-01")
+	if r := mustCall(t, ctx, own, "exec_query", map[string]any{"sql": "SELECT DATABASE(), COUNT(*) FROM touched"}); r.Rows[0][0] != "guardtest" {
+		t.Errorf("default database %v, want guardtest", r.Rows[0][0])
+	}
+	refused := session("token-guard-dsn-database-01")
+	_, toolErr, err := call(ctx, refused, "get_db_list", nil)
+	if err != nil || !strings.Contains(toolErr, `may not use database "sample"`) || strings.Contains(toolErr, "cannot log in") {
+		t.Errorf("account refused its database: err %v, tool error %q", err, toolErr)
 	}
 }

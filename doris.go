@@ -53,12 +53,12 @@
 // [Server.Handler] checks bearer tokens before it reads a request's body:
 // static tokens ([WithBearerTokens], [WithTokenFile]), JWTs with fixed keys
 // or a JWKS ([WithJWT]) and OAuth 2.0 token introspection
-// ([WithIntrospection]); [WithToolScopes] limits tools by scope, and a
-// static token may run its calls on its own Doris account. Tool handlers
-// read the caller with [PrincipalFromContext]. With no method configured,
-// only requests that arrived on a loopback address are served, unless
-// [WithInsecureNoAuth]. Stdio is not authenticated: its parent process
-// owns it.
+// ([WithIntrospection]); [WithToolScopes] limits tools, and the resources
+// that give their data, by scope, and a static token may run its calls on
+// its own Doris account. Tool handlers read the caller with
+// [PrincipalFromContext]. With no method configured, only requests that
+// arrived on a loopback address are served, unless [WithInsecureNoAuth].
+// Stdio is not authenticated: its parent process owns it.
 //
 // # Shutdown
 //

@@ -1,9 +1,19 @@
 // Package jwks fetches and parses JSON Web Key Sets (RFC 7517, 7518, 8037):
 // the public keys an issuer publishes for the JWTs it signs. Neither
 // golang-jwt nor the go-sdk reads JWKs. A fetch is bounded in time and
-// size; keys the verifier could not use safely (symmetric ones, encryption
-// keys, short RSA keys) are skipped, and the cached keys keep working while
-// the issuer cannot be reached.
+// size, never follows a redirect, and names the URL in logs and errors
+// without its userinfo or query (see package outbound); keys the verifier
+// could not use safely (symmetric ones, encryption keys, short RSA keys) are
+// skipped, and the cached keys keep working while the issuer cannot be
+// reached.
+//
+//	c := jwks.New(url, transport, 10*time.Second, log)
+//	go c.Run(ctx)          // fetches now, then every five minutes
+//	key, ok := c.Key(kid)  // ok is false for a kid not fetched yet
+//	if !ok {
+//		c.RefreshForKid() // at most once per gap
+//		key, ok = c.Key(kid)
+//	}
 package jwks
 
 import (
@@ -25,6 +35,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/dorismcp/doris/internal/outbound"
 )
 
 const (
@@ -41,7 +53,7 @@ const (
 // New returns an empty cache of the key set at url, fetched through rt,
 // refreshed for an unknown kid at most once per gap.
 func New(url string, rt http.RoundTripper, gap time.Duration, log *slog.Logger) *Cache {
-	c := &Cache{url: url, log: log, client: &http.Client{Transport: rt, Timeout: fetchTimeout}, gap: gap}
+	c := &Cache{url: url, name: outbound.Redact(url), log: log, client: outbound.Client(rt, fetchTimeout), gap: gap}
 	c.keys.Store(&map[string]any{})
 	return c
 }
@@ -84,6 +96,7 @@ func CheckKey(k any) error {
 // whose kid is not known yet.
 type Cache struct {
 	url    string
+	name   string // url as logged
 	log    *slog.Logger
 	client *http.Client
 	keys   atomic.Pointer[map[string]any]
@@ -115,7 +128,7 @@ func (c *Cache) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			c.log.Warn("JWKS fetch failed; keeping the cached keys", "url", c.url, "err", err, "retry_in", backoff)
+			c.log.Warn("JWKS fetch failed; keeping the cached keys", "url", c.name, "err", err, "retry_in", backoff)
 			wait, backoff = backoff, min(2*backoff, refreshEvery)
 		} else {
 			backoff = minBackoff
@@ -138,7 +151,7 @@ func (c *Cache) RefreshForKid() {
 	c.mu.Unlock()
 	// Bound by the loop's context, not the caller's: others wait for it.
 	if err := c.refresh(lctx); err != nil {
-		c.log.Warn("JWKS fetch for an unknown kid failed", "url", c.url, "err", err)
+		c.log.Warn("JWKS fetch for an unknown kid failed", "url", c.name, "err", err)
 	}
 }
 
@@ -149,7 +162,7 @@ func (c *Cache) refresh(ctx context.Context) error {
 			return nil, err
 		}
 		c.keys.Store(&keys)
-		c.log.Debug("JWKS fetched", "url", c.url, "keys", len(keys))
+		c.log.Debug("JWKS fetched", "url", c.name, "keys", len(keys))
 		return nil, nil
 	})
 	return err
@@ -160,12 +173,12 @@ func (c *Cache) fetch(ctx context.Context) (map[string]any, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
-		return nil, err
+		return nil, outbound.Scrub(err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, outbound.Scrub(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -173,7 +186,7 @@ func (c *Cache) fetch(ctx context.Context) (map[string]any, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, outbound.Scrub(err)
 	}
 	if len(body) > maxBytes {
 		return nil, fmt.Errorf("JWKS larger than %d bytes", maxBytes)

@@ -110,6 +110,12 @@ Summarise what needs attention first, with the evidence for each item.`,
 	},
 }
 
+// PromptTools names the tools whose data a prompt gives: none, since every
+// built-in prompt writes a plan from its arguments and reads nothing. A
+// prompt that embedded data (a table's schema, say) would name the tool
+// that gives it, and need that tool's scopes.
+func PromptTools(name string) []string { return nil }
+
 func (c *catalog) registerPrompts(s *mcp.Server) {
 	for _, p := range prompts {
 		args := make([]*mcp.PromptArgument, len(p.args))

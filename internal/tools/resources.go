@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,6 +28,54 @@ const (
 	// holds.
 	resourcePage = 100
 )
+
+// The tools whose data each resource gives: a caller that may not call
+// them may neither list nor read it (package authn enforces this).
+var (
+	// A table's DDL and columns are what get_table_schema describes, its
+	// indexes what get_table_indexes lists.
+	tableTools = []string{"get_table_schema", "get_table_indexes"}
+	viewTools  = []string{"get_table_schema"}
+	// The summary lists the default database's tables and views, as
+	// get_db_table_list does, with their rows, size and comment, as
+	// get_table_basic_info gives them.
+	statsTools = []string{"get_db_table_list", "get_table_basic_info"}
+	// An entry of resources/list names a table of the default database,
+	// as get_db_table_list does.
+	listedTableTools = append(slices.Clone(tableTools), "get_db_table_list")
+	listedViewTools  = append(slices.Clone(viewTools), "get_db_table_list")
+)
+
+// ResourceTools names the tools whose data the resource at uri gives;
+// listed asks for its entry in resources/list, which also says that the
+// table exists. Nil for a resource the catalog does not serve.
+func ResourceTools(uri string, listed bool) []string {
+	switch {
+	case uri == statsURI:
+		return statsTools
+	case strings.HasPrefix(uri, "doris://table/") && listed:
+		return listedTableTools
+	case strings.HasPrefix(uri, "doris://table/"):
+		return tableTools
+	case strings.HasPrefix(uri, "doris://view/") && listed:
+		return listedViewTools
+	case strings.HasPrefix(uri, "doris://view/"):
+		return viewTools
+	}
+	return nil
+}
+
+// TemplateTools names the tools whose data the resources of a template
+// give.
+func TemplateTools(uriTemplate string) []string {
+	switch uriTemplate {
+	case tableTemplate:
+		return tableTools
+	case viewTemplate:
+		return viewTools
+	}
+	return nil
+}
 
 func (c *catalog) registerResources(s *mcp.Server) {
 	s.AddResourceTemplate(&mcp.ResourceTemplate{
