@@ -315,6 +315,22 @@ func TestStorageAndFreshness(t *testing.T) {
 		t.Errorf("every base table of sample: %d rows", r.RowCount)
 	}
 
+	// A view stores nothing and has no update time of its own: it says
+	// so, names what it reads, and is as fresh as the newest of those.
+	r = mustCall(t, ctx, cs, "analyze_table_storage", map[string]any{"table_name": "customer_order_totals", "db_name": "sample"})
+	if r.RowCount != 1 {
+		t.Fatalf("a view's storage: %v", r.Rows)
+	}
+	view := rowsOf(r)[0]
+	if view["level"] != "view" || view["data_size_bytes"] != float64(0) || view["replica_count"] != float64(0) || view["buckets"] != nil ||
+		!strings.Contains(fmt.Sprint(view["note"]), "stores no data") || !strings.Contains(fmt.Sprint(view["note"]), "reads sample.customers, sample.orders") {
+		t.Errorf("a view's storage: %v", view)
+	}
+	_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "no_such_table"})
+	if msg != "table sample.no_such_table not found" {
+		t.Errorf("storage of an unknown table: %q", msg)
+	}
+
 	if onRealServer() {
 		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
 		_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders"})

@@ -144,6 +144,23 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if err := c.requireDoris(ctx); err != nil {
 		return nil, err
 	}
+	if ref.db == "" {
+		if ref.db, err = c.currentDB(ctx); err != nil {
+			return nil, err
+		}
+	}
+	types, err := c.tableTypes(ctx, []tableRef{ref})
+	if err != nil {
+		return nil, err
+	}
+	switch t, ok := types[ref]; {
+	case !ok:
+		return nil, notFound(ref)
+	case t == viewType:
+		row := []any{"view", ref.table, nil, nil, nil, nil, nil, nil, nil, 0, 0, nil, nil, nil,
+			c.viewNote(ctx, ref, "no partitions, buckets or replicas")}
+		return c.result(ctx, start, c.metaLimits(), storageColumns, [][]any{row})
+	}
 	names, rows, err := c.rows(ctx, "SHOW CREATE TABLE "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -155,13 +172,6 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if err != nil {
 		return nil, err
 	}
-	if ref.db == "" {
-		_, db, err := c.rows(ctx, "SELECT DATABASE()", c.metaLimits())
-		if err != nil {
-			return nil, err
-		}
-		ref.db = text(db[0][0])
-	}
 	dn, data, err := c.rows(ctx, "SHOW DATA FROM "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -170,7 +180,7 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if len(data) > 0 {
 		size, replicas, count = parseSize(text(field(dn, data[0], "Size"))), num(field(dn, data[0], "ReplicaCount")), num(field(dn, data[0], "RowCount"))
 	}
-	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil}}
+	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil, nil}}
 	pn, parts, err := c.rows(ctx, "SHOW PARTITIONS FROM "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -183,13 +193,17 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 		out = append(out, []any{"partition", text(field(pn, p, "PartitionName")), nil, text(field(pn, p, "PartitionKey")),
 			text(field(pn, p, "Range")), text(field(pn, p, "DistributionKey")), num(field(pn, p, "Buckets")), repl,
 			text(field(pn, p, "StorageMedium")), parseSize(text(field(pn, p, "DataSize"))), nil, nil,
-			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime"))})
+			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime")), nil})
 	}
-	return c.result(ctx, start, c.metaLimits(), cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
-		"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
-		"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
-		"visible_version_time", "DATETIME"), out)
+	return c.result(ctx, start, c.metaLimits(), storageColumns, out)
 }
+
+// storageColumns are analyze_table_storage's: one row for the table (or
+// the view), then one per partition.
+var storageColumns = cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
+	"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
+	"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
+	"visible_version_time", "DATETIME", "note", "VARCHAR")
 
 type freshnessArgs struct {
 	TableNames     []string `json:"table_names,omitempty" jsonschema:"Tables to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
