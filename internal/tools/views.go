@@ -12,13 +12,17 @@ import (
 
 // A view stores no data. Doris has no storage, partitions or update time
 // to report of one (its FE reports views as 0 bytes, and SHOW DATA and
-// SHOW PARTITIONS refuse them), so the storage tools tell views from
-// tables through information_schema.TABLES first, and answer a view from
-// its definition: the tables it reads.
+// SHOW PARTITIONS refuse them), so the storage and freshness tools tell
+// views from tables through information_schema.TABLES first, and answer a
+// view from its definition: the tables it reads.
 
 // viewType is information_schema.TABLES.TABLE_TYPE of a view, on Doris
 // and MySQL-compatible servers alike.
 const viewType = "VIEW"
+
+// maxViewHops bounds how deep monitor_data_freshness follows views that
+// read views.
+const maxViewHops = 8
 
 // tableTypes returns information_schema.TABLES.TABLE_TYPE of each ref,
 // one statement per database; every ref must name its database. A ref
@@ -90,7 +94,8 @@ func (c *catalog) viewQuery(ctx context.Context, view tableRef) (parsedQuery, []
 }
 
 // viewReads returns the tables and views a view's definition reads, in
-// the order it names them, each once.
+// the order it names them, each once; names no server could hold are left
+// out, so every one can be quoted.
 func (c *catalog) viewReads(ctx context.Context, view tableRef) ([]tableRef, error) {
 	q, _, err := c.viewQuery(ctx, view)
 	if err != nil {
@@ -98,6 +103,12 @@ func (c *catalog) viewReads(ctx context.Context, view tableRef) ([]tableRef, err
 	}
 	var out []tableRef
 	for _, s := range q.sources {
+		if _, err := sqlguard.QuoteIdent(s.ref.db); err != nil {
+			continue
+		}
+		if _, err := sqlguard.QuoteIdent(s.ref.table); err != nil {
+			continue
+		}
 		if !slices.ContainsFunc(out, func(r tableRef) bool { return sameTable(r, s.ref) }) {
 			out = append(out, s.ref)
 		}
@@ -130,4 +141,61 @@ func (c *catalog) viewNote(ctx context.Context, view tableRef, nor string) strin
 		return note + "; its definition reads no table"
 	}
 	return note + "; it reads " + refList(reads)
+}
+
+// viewBases returns the base tables a view reads, following the views it
+// reads down to tables, at most maxViewHops deep and through at most
+// maxFreshness names; skipped says what could not be followed. The error
+// is for the view's own definition, when it cannot be read.
+func (c *catalog) viewBases(ctx context.Context, view tableRef) (bases []tableRef, skipped []string, err error) {
+	seen := []tableRef{view}
+	level := []tableRef{view}
+	full := false
+	for hop := 0; len(level) > 0; hop++ {
+		if hop == maxViewHops {
+			skipped = append(skipped, fmt.Sprintf("views nested more than %d deep were not followed (%s)", maxViewHops, refList(level)))
+			break
+		}
+		var reads []tableRef
+		for _, v := range level {
+			rs, err := c.viewReads(ctx, v)
+			if err != nil {
+				if hop == 0 || ctx.Err() != nil {
+					return nil, nil, err
+				}
+				skipped = append(skipped, fmt.Sprintf("view %s: %v", v, err))
+				continue
+			}
+			for _, r := range rs {
+				if slices.ContainsFunc(seen, func(s tableRef) bool { return sameTable(s, r) }) {
+					continue
+				}
+				if len(seen) > maxFreshness {
+					if !full {
+						skipped = append(skipped, fmt.Sprintf("more than %d tables and views; %s and the rest were not followed", maxFreshness, r))
+						full = true
+					}
+					break
+				}
+				seen = append(seen, r)
+				reads = append(reads, r)
+			}
+		}
+		types, err := c.tableTypes(ctx, reads)
+		if err != nil {
+			return nil, nil, err
+		}
+		level = nil
+		for _, r := range reads {
+			switch t, ok := types[r]; {
+			case !ok:
+				skipped = append(skipped, r.String()+": not found")
+			case t == viewType:
+				level = append(level, r)
+			default:
+				bases = append(bases, r)
+			}
+		}
+	}
+	return bases, skipped, nil
 }
