@@ -280,7 +280,7 @@ func TestAnalyzeColumns(t *testing.T) {
 
 func TestStorageAndFreshness(t *testing.T) {
 	ctx := context.Background()
-	cs, _ := simSession(t, dorissim.Version21)
+	cs, sim := simSession(t, dorissim.Version21)
 	r := mustCall(t, ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders", "db_name": "sample"})
 	tableRow := map[string]any{}
 	for i, c := range r.Columns {
@@ -315,6 +315,69 @@ func TestStorageAndFreshness(t *testing.T) {
 		t.Errorf("every base table of sample: %d rows", r.RowCount)
 	}
 
+	// A view stores nothing and has no update time of its own: it says
+	// so, names what it reads, and is as fresh as the newest of those.
+	r = mustCall(t, ctx, cs, "analyze_table_storage", map[string]any{"table_name": "customer_order_totals", "db_name": "sample"})
+	if r.RowCount != 1 {
+		t.Fatalf("a view's storage: %v", r.Rows)
+	}
+	view := rowsOf(r)[0]
+	if view["level"] != "view" || view["data_size_bytes"] != float64(0) || view["replica_count"] != float64(0) || view["buckets"] != nil ||
+		!strings.Contains(fmt.Sprint(view["note"]), "stores no data") || !strings.Contains(fmt.Sprint(view["note"]), "reads sample.customers, sample.orders") {
+		t.Errorf("a view's storage: %v", view)
+	}
+	_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "no_such_table"})
+	if msg != "table sample.no_such_table not found" {
+		t.Errorf("storage of an unknown table: %q", msg)
+	}
+	checkViewFreshness(t, ctx, cs, true)
+
+	// A view of views is followed down to the base tables. A table whose
+	// change cannot be read (here a system table) is named with its error;
+	// the view is still fresh when one it reads is. A view whose definition
+	// cannot be read has its own error.
+	raw := openDB(t, sim.DSN(dorissim.SampleDB))
+	for _, stmt := range []string{
+		"CREATE VIEW sample.big_spenders AS SELECT customer_id FROM sample.customer_order_totals WHERE total_spent > 1000",
+		"CREATE VIEW sample.spenders_tables AS SELECT b.customer_id, t.TABLE_NAME FROM sample.big_spenders b, information_schema.TABLES t",
+		"CREATE TABLE sample.scratch (id INT)",
+		"CREATE VIEW sample.of_scratch AS SELECT id FROM sample.scratch",
+		"DROP TABLE sample.scratch",
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	r = mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"big_spenders", "spenders_tables", "of_scratch"}})
+	rows := rowsOf(r)
+	for _, m := range rows[:2] {
+		if src := fmt.Sprint(m["source"]); m["is_view"] != true || m["stale"] != false || m["last_change"] == nil ||
+			!strings.Contains(src, "sample.customers 2") || !strings.Contains(src, "sample.orders 2") {
+			t.Errorf("%s: %v", m["table_name"], m)
+		}
+	}
+	if src := fmt.Sprint(rows[1]["source"]); !strings.Contains(src, "information_schema.TABLES: ") {
+		t.Errorf("a view of a system table: %v", src)
+	}
+	if e := fmt.Sprint(rows[2]["error"]); rows[2]["is_view"] != true || !strings.Contains(e, "its definition could not be read") {
+		t.Errorf("a view of a dropped table: %v", rows[2])
+	}
+
+	// Every table is answered, an unknown one with its error; the call
+	// fails only when no table can be checked.
+	r = mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"no_such_table", "orders", "nowhere.t"}})
+	got := map[string]string{}
+	for _, m := range rowsOf(r) {
+		got[fmt.Sprint(m["table_name"])] = fmt.Sprint(m["error"], " ", m["last_change"] != nil)
+	}
+	if diff := cmp.Diff(map[string]string{"no_such_table": "no such table or view false", "orders": "<nil> true", "nowhere.t": "no such table or view false"}, got); diff != "" {
+		t.Errorf("rows with errors (-want +got):\n%s", diff)
+	}
+	_, msg, _ = call(ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"no_such_table", "nowhere.t"}})
+	if !strings.Contains(msg, "no table could be checked: sample.no_such_table: no such table or view; nowhere.t: no such table or view") {
+		t.Errorf("nothing to answer: %q", msg)
+	}
+
 	if onRealServer() {
 		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
 		_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders"})
@@ -325,6 +388,28 @@ func TestStorageAndFreshness(t *testing.T) {
 		if src := fmt.Sprint(column(t, r, "source")[0]); !strings.Contains(src, "UPDATE_TIME") {
 			t.Errorf("MariaDB freshness source %q", src)
 		}
+		checkViewFreshness(t, ctx, cs, false)
+	}
+}
+
+// checkViewFreshness checks monitor_data_freshness on the sample view:
+// it is a view, whose change is that of the tables it reads, known on the
+// simulator (whose partitions became visible an hour before it started)
+// and possibly not elsewhere (MariaDB keeps UPDATE_TIME only in memory).
+func checkViewFreshness(t *testing.T, ctx context.Context, cs *mcp.ClientSession, known bool) {
+	t.Helper()
+	r := mustCall(t, ctx, cs, "monitor_data_freshness", map[string]any{"table_names": []string{"sample.customer_order_totals"}})
+	if r.RowCount != 1 {
+		t.Fatalf("a view's freshness: %v", r.Rows)
+	}
+	m := rowsOf(r)[0]
+	src := fmt.Sprint(m["source"])
+	if m["is_view"] != true || m["error"] != nil || m["partitions"] != nil || !strings.HasPrefix(src, "view: no update time of its own") ||
+		!strings.Contains(src, "sample.customers ") || !strings.Contains(src, "sample.orders ") {
+		t.Errorf("a view's freshness: %v", m)
+	}
+	if age, _ := m["hours_since_change"].(float64); known && (m["stale"] != false || age < 1 || age > 2) {
+		t.Errorf("a view's freshness: stale %v, %v hours", m["stale"], m["hours_since_change"])
 	}
 }
 

@@ -161,6 +161,22 @@ func TestDorisToolsPerVersion(t *testing.T) {
 				if one.RowCount != 1 || one.Rows[0][tbl] != "orders" || one.Rows[0][colIndex(t, one, "replicas")] != "one" {
 					t.Errorf("one table, default database: %v", one.Rows)
 				}
+				// A view stores nothing: listed and asked for by name it says
+				// so, and by name which tables it reads.
+				isView := colIndex(t, r, "is_view")
+				for _, row := range r.Rows {
+					if want := row[tbl] == "customer_order_totals"; row[isView] != want {
+						t.Errorf("is_view %v: %v", row[isView], row)
+					}
+				}
+				v := mustCall(t, ctx, cs, "get_table_data_size", map[string]any{"table_name": "customer_order_totals"})
+				if v.RowCount != 1 || v.Rows[0][size] != float64(0) || v.Rows[0][isView] != true {
+					t.Fatalf("a view by name: %v", v.Rows)
+				}
+				if note := fmt.Sprint(v.Rows[0][colIndex(t, v, "note")]); !strings.Contains(note, "stores no data") ||
+					!strings.Contains(note, "reads sample.customers, sample.orders") {
+					t.Errorf("a view's note: %q", note)
+				}
 			})
 
 			t.Run("get_monitoring_metrics", func(t *testing.T) {

@@ -219,7 +219,9 @@ func (s *Server) feMux() *http.ServeMux {
 }
 
 // showTableData is GET /api/show_table_data?db=&table=: data size in bytes
-// of each table, keyed by database and table.
+// of each table, keyed by database and table. Views are reported with 0
+// bytes, in the listing and when asked for by name, as the FE's
+// ShowAction.getDataSizeOfTable does.
 func (s *Server) showTableData(w http.ResponseWriter, r *http.Request) {
 	db, table := r.URL.Query().Get("db"), r.URL.Query().Get("table")
 	ctx := sql.NewContext(context.Background())
@@ -258,10 +260,12 @@ func (s *Server) showTableData(w http.ResponseWriter, r *http.Request) {
 				tables[t.Name()] = size
 			}
 		}
-		if vd, isViews := d.(sql.ViewDatabase); isViews && table == "" {
+		if vd, isViews := d.(sql.ViewDatabase); isViews {
 			views, _ := vd.AllViews(ctx)
 			for _, v := range views {
-				tables[v.Name] = 0 // views hold no data
+				if table == "" || strings.EqualFold(v.Name, table) {
+					tables[v.Name] = 0 // views hold no data
+				}
 			}
 		}
 		out[name] = tables

@@ -140,6 +140,12 @@ func TestHTTPShowTableDataAndVersion(t *testing.T) {
 		if data["sample"]["orders"] <= 0 || data["sample"]["customer_order_totals"] != 0 || len(data["sample"]) != 6 {
 			t.Errorf("show_table_data = %v", data)
 		}
+		// A view asked for by name is reported too, with 0 bytes.
+		for table, want := range map[string]string{"customer_order_totals": `{"sample":{"customer_order_totals":0}}`, "nothing": `{"sample":{}}`} {
+			if e := getEnvelope(t, base+"/api/show_table_data?db=sample&table="+table, "root", ""); e.Code != 0 || string(e.Data) != want {
+				t.Errorf("show_table_data of %s: code %d, data %s; want %s", table, e.Code, e.Data, want)
+			}
+		}
 		if e := getEnvelope(t, base+"/api/show_table_data?db=nowhere", "root", ""); e.Code != 1 || string(e.Data) != `"database nowhere not found."` {
 			t.Errorf("unknown db: %+v", e)
 		}

@@ -80,7 +80,8 @@ func (c *catalog) register(s *mcp.Server) error {
 			c.sqlProfile),
 		add(c, s, "get_table_data_size", "Table data sizes",
 			"Returns the data size in bytes of one table, or of every table of a database, largest first, "+
-				"as the FE reports it (all replicas, or one with single_replica). Needs Apache Doris and the FE HTTP port.",
+				"as the FE reports it (all replicas, or one with single_replica). A view stores no data: it shows 0 bytes "+
+				"with is_view true and, asked for by name, the tables it reads. Needs Apache Doris and the FE HTTP port.",
 			c.tableDataSize),
 		add(c, s, "get_monitoring_metrics", "Cluster metrics",
 			"Reads the Prometheus metrics of the FE and every BE: with priority core (the default) a curated set "+
@@ -102,8 +103,8 @@ func (c *catalog) register(s *mcp.Server) error {
 		add(c, s, "analyze_data_access_patterns", "Access patterns per user", "Aggregates the audit log per user in Doris: statements, queries, failures, client hosts, databases, average time, bytes scanned, rows returned, first and last seen. The audit log does not name tables, so neither does this.", c.accessPatterns),
 		add(c, s, "analyze_resource_growth_curves", "Activity and size growth", "Returns the audit log's activity per day (statements, bytes and rows scanned, CPU, peak memory) and each table's size today from SHOW DATA. Doris keeps no history of table sizes, so sizes are today's only.", c.resourceGrowth),
 		add(c, s, "analyze_columns", "Profile columns", "Profiles columns in one statement that reads at most sample_size rows of the table (Doris TABLESAMPLE where the server takes it, else the first rows the scan returns; the sampling column says which): per column the null count, distinct count, min and max of the sample, and its 5 most frequent values. Masked columns' values are left out.", c.analyzeColumns),
-		add(c, s, "analyze_table_storage", "Storage layout", "Returns a Doris table's storage: keys model, partitioning, distribution key and buckets, replication and medium (from SHOW CREATE TABLE), size, replicas and rows (SHOW DATA), then one row per partition (SHOW PARTITIONS).", c.tableStorage),
-		add(c, s, "monitor_data_freshness", "Data freshness", "Returns each table's last data change and flags those older than threshold_hours: on Doris the newest visible version time of its partitions, elsewhere information_schema UPDATE_TIME; the source column says which, and when it is unknown.", c.freshness),
+		add(c, s, "analyze_table_storage", "Storage layout", "Returns a Doris table's storage: keys model, partitioning, distribution key and buckets, replication and medium (from SHOW CREATE TABLE), size, replicas and rows (SHOW DATA), then one row per partition (SHOW PARTITIONS). A view stores no data: it gets one row of level view, 0 bytes, and a note naming the tables it reads.", c.tableStorage),
+		add(c, s, "monitor_data_freshness", "Data freshness", "Returns each table's last data change and flags those older than threshold_hours: on Doris the newest visible version time of its partitions, elsewhere information_schema UPDATE_TIME; the source column says which, and when it is unknown. A view has no update time of its own: its row (is_view true) has the newest change of the base tables it reads, named in source. A table that cannot be checked gets a row with its error; the call fails only when none can.", c.freshness),
 		add(c, s, "trace_column_lineage", "Column lineage", "Traces columns upstream through view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+), read with a SQL lexer; rows marked coverage say which sources were read and what they cannot show.", c.columnLineage),
 		add(c, s, "analyze_data_flow_dependencies", "Table data flow", "Returns the tables that feed a table (upstream) and that it feeds (downstream), from view definitions and the audit log's INSERT … SELECT statements (Doris 2.1+); rows marked coverage say which sources were read and what they cannot show.", c.dataFlow),
 	)

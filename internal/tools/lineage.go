@@ -89,24 +89,13 @@ func (c *catalog) viewEdges(ctx context.Context, l *lineage) error {
 		if _, err := sqlguard.QuoteIdent(view.table); err != nil {
 			continue
 		}
-		names, rows, err := c.rows(ctx, "SHOW CREATE VIEW "+view.quoted(), c.metaLimits())
-		if err != nil || len(rows) == 0 {
-			l.notes = append(l.notes, [2]string{"view definitions", fmt.Sprintf("%s could not be read: %v", view, err)})
-			continue
-		}
-		ddl := text(field(names, rows[0], "Create View"))
-		toks, err := sqlguard.Tokenize(ddl)
+		q, cols, err := c.viewQuery(ctx, view)
 		if err != nil {
-			l.notes = append(l.notes, [2]string{"view definitions", fmt.Sprintf("%s: definition not readable: %v", view, err)})
-			continue
-		}
-		body, cols := viewBody(toks)
-		if body == nil {
-			l.notes = append(l.notes, [2]string{"view definitions", fmt.Sprintf("%s: no query found in its definition", view)})
+			l.notes = append(l.notes, [2]string{"view definitions", fmt.Sprintf("%s: %v", view, err)})
 			continue
 		}
 		read++
-		l.addQuery(parseQuery(body, view.db), view, cols, "view", "definition of view "+view.String())
+		l.addQuery(q, view, cols, "view", "definition of view "+view.String())
 	}
 	l.notes = append(l.notes, [2]string{"view definitions", fmt.Sprintf("%d view definitions read", read)})
 	return nil

@@ -149,6 +149,8 @@ var dataSizeColumns = cols(
 	"table", "VARCHAR",
 	"size_bytes", "BIGINT",
 	"replicas", "VARCHAR",
+	"is_view", "BOOLEAN",
+	"note", "VARCHAR",
 )
 
 func (c *catalog) tableDataSize(ctx context.Context, in dataSizeArgs) (*query.Result, error) {
@@ -189,6 +191,20 @@ func (c *catalog) tableDataSize(ctx context.Context, in dataSizeArgs) (*query.Re
 	if in.TableName != "" && len(sizes) == 0 {
 		return nil, fmt.Errorf("table %q does not exist in database %q", in.TableName, db)
 	}
+	// The FE reports a view as 0 bytes, like an empty table;
+	// information_schema tells them apart.
+	where := "TABLE_SCHEMA = " + sqlQuote(db) + " AND TABLE_TYPE = 'VIEW'"
+	if in.TableName != "" {
+		where += " AND TABLE_NAME = " + sqlQuote(in.TableName)
+	}
+	_, viewRows, err := c.rows(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE "+where, c.metaLimits())
+	if err != nil {
+		return nil, err
+	}
+	views := map[string]bool{}
+	for _, r := range viewRows {
+		views[text(r[0])] = true
+	}
 	replicas := "all"
 	if in.SingleReplica {
 		replicas = "one"
@@ -206,7 +222,16 @@ func (c *catalog) tableDataSize(ctx context.Context, in dataSizeArgs) (*query.Re
 	})
 	rows := make([][]any, len(list))
 	for i, e := range list {
-		rows[i] = []any{db, e.name, e.size, replicas}
+		rows[i] = []any{db, e.name, e.size, replicas, views[e.name], nil}
+		if !views[e.name] {
+			continue
+		}
+		// Asked for by name, a view also says which tables it reads.
+		if in.TableName != "" {
+			rows[i][5] = c.viewNote(ctx, tableRef{db, e.name}, "")
+		} else {
+			rows[i][5] = "view: stores no data of its own"
+		}
 	}
 	return c.result(ctx, start, c.metaLimits(), dataSizeColumns, rows)
 }

@@ -101,35 +101,48 @@ func parseQuery(toks []sqlguard.Token, db string) parsedQuery {
 		}
 	}
 	// Tables: after FROM, JOIN, and commas of a FROM list at its depth.
+	// A parenthesised join, FROM (a x JOIN b y ON …), lists its tables one
+	// level down; MariaDB stores every view's joins that way.
 	depth := 0
 	fromDepth := -1
+	var groups []int // depths of the open parenthesised joins
+	expect := false  // a table reference may start at this token
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
+		here := expect
+		expect = false
 		switch {
 		case isPunct(t, "("):
 			depth++
+			if here && i+1 < len(toks) && !isWord(toks[i+1], "SELECT") && !isWord(toks[i+1], "WITH") {
+				groups = append(groups, depth)
+				fromDepth, expect = depth, true
+			}
 			continue
 		case isPunct(t, ")"):
+			if n := len(groups); n > 0 && groups[n-1] == depth {
+				groups = groups[:n-1]
+				fromDepth = depth - 1 // the FROM list the group is part of goes on
+			}
 			depth--
 			if depth < fromDepth {
 				fromDepth = -1
 			}
 			continue
-		}
-		expectTable := false
-		switch {
 		case isWord(t, "FROM") || isWord(t, "JOIN"):
-			expectTable, fromDepth = true, depth
+			expect, fromDepth = true, depth
+			continue
 		case isPunct(t, ",") && depth == fromDepth:
-			expectTable = true
+			expect = true
+			continue
 		case t.Kind == sqlguard.Word && depth == fromDepth && (isWord(t, "WHERE") || isWord(t, "GROUP") || isWord(t, "ORDER") ||
 			isWord(t, "HAVING") || isWord(t, "LIMIT") || isWord(t, "UNION") || isWord(t, "ON") || isWord(t, "SELECT")):
 			fromDepth = -1
 		}
-		if !expectTable || i+1 >= len(toks) || !isName(toks[i+1]) {
+		if !here || !isName(t) {
 			continue
 		}
-		parts, next := qualified(toks, i+1)
+		parts, next := qualified(toks, i)
 		if len(parts) == 0 || len(parts) > 3 {
 			continue
 		}

@@ -31,6 +31,23 @@ func TestParseQuery(t *testing.T) {
 			sources: []string{"db.orders", "db.customers"},
 			items:   map[string][]string{"cid": nil},
 		},
+		{
+			// MariaDB's stored form of the sample view: joins in parentheses.
+			sql:     "select `c`.`id` AS `customer_id`,`c`.`name` AS `name`,count(`o`.`id`) AS `order_count`,cast(coalesce(sum(`o`.`total`),0) as decimal(14,2)) AS `total_spent` from (`sample`.`customers` `c` left join `sample`.`orders` `o` on(`o`.`customer_id` = `c`.`id`)) group by `c`.`id`,`c`.`name`",
+			sources: []string{"sample.customers", "sample.orders"},
+			items: map[string][]string{"customer_id": {"sample.customers.id"}, "name": {"sample.customers.name"},
+				"order_count": {"sample.orders.id"}, "total_spent": {"sample.orders.total"}},
+		},
+		{
+			sql:     "select `a`.`x` AS `x` from ((`d`.`a` `a` join `d`.`b` `b` on(`a`.`id` = `b`.`id`)) join `c` on(`c`.`id` = `a`.`id`)), d.e e where (a.x > 0)",
+			sources: []string{"d.a", "d.b", "sample.c", "d.e"},
+			items:   map[string][]string{"x": {"d.a.x"}},
+		},
+		{
+			sql:     "SELECT t.x FROM (SELECT x FROM d.a) t JOIN (d.b b) ON b.x = t.x",
+			sources: []string{"d.a", "d.b"},
+			items:   map[string][]string{"x": nil},
+		},
 	} {
 		toks, err := sqlguard.Tokenize(tc.sql)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +145,23 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if err := c.requireDoris(ctx); err != nil {
 		return nil, err
 	}
+	if ref.db == "" {
+		if ref.db, err = c.currentDB(ctx); err != nil {
+			return nil, err
+		}
+	}
+	types, err := c.tableTypes(ctx, []tableRef{ref})
+	if err != nil {
+		return nil, err
+	}
+	switch t, ok := types[ref]; {
+	case !ok:
+		return nil, notFound(ref)
+	case t == viewType:
+		row := []any{"view", ref.table, nil, nil, nil, nil, nil, nil, nil, 0, 0, nil, nil, nil,
+			c.viewNote(ctx, ref, "no partitions, buckets or replicas")}
+		return c.result(ctx, start, c.metaLimits(), storageColumns, [][]any{row})
+	}
 	names, rows, err := c.rows(ctx, "SHOW CREATE TABLE "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -155,13 +173,6 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if err != nil {
 		return nil, err
 	}
-	if ref.db == "" {
-		_, db, err := c.rows(ctx, "SELECT DATABASE()", c.metaLimits())
-		if err != nil {
-			return nil, err
-		}
-		ref.db = text(db[0][0])
-	}
 	dn, data, err := c.rows(ctx, "SHOW DATA FROM "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -170,7 +181,7 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if len(data) > 0 {
 		size, replicas, count = parseSize(text(field(dn, data[0], "Size"))), num(field(dn, data[0], "ReplicaCount")), num(field(dn, data[0], "RowCount"))
 	}
-	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil}}
+	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil, nil}}
 	pn, parts, err := c.rows(ctx, "SHOW PARTITIONS FROM "+ref.quoted(), c.metaLimits())
 	if err != nil {
 		return nil, err
@@ -183,16 +194,20 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 		out = append(out, []any{"partition", text(field(pn, p, "PartitionName")), nil, text(field(pn, p, "PartitionKey")),
 			text(field(pn, p, "Range")), text(field(pn, p, "DistributionKey")), num(field(pn, p, "Buckets")), repl,
 			text(field(pn, p, "StorageMedium")), parseSize(text(field(pn, p, "DataSize"))), nil, nil,
-			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime"))})
+			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime")), nil})
 	}
-	return c.result(ctx, start, c.metaLimits(), cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
-		"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
-		"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
-		"visible_version_time", "DATETIME"), out)
+	return c.result(ctx, start, c.metaLimits(), storageColumns, out)
 }
 
+// storageColumns are analyze_table_storage's: one row for the table (or
+// the view), then one per partition.
+var storageColumns = cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "VARCHAR", "partition_by", "VARCHAR",
+	"range", "VARCHAR", "distribution", "VARCHAR", "buckets", "INT", "replication", "VARCHAR", "storage_medium", "VARCHAR",
+	"data_size_bytes", "BIGINT", "replica_count", "BIGINT", "row_count", "BIGINT", "visible_version", "BIGINT",
+	"visible_version_time", "DATETIME", "note", "VARCHAR")
+
 type freshnessArgs struct {
-	TableNames     []string `json:"table_names,omitempty" jsonschema:"Tables to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
+	TableNames     []string `json:"table_names,omitempty" jsonschema:"Tables or views to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
 	DBName         string   `json:"db_name,omitempty" jsonschema:"Database of the tables; the server's default database when omitted."`
 	ThresholdHours int      `json:"threshold_hours,omitempty" jsonschema:"A table unchanged for longer is flagged stale, 1 to 8760. Default 24."`
 }
@@ -201,10 +216,23 @@ const maxFreshness = 100
 
 const sqlTime = "2006-01-02 15:04:05"
 
+var freshnessColumns = cols("table_name", "VARCHAR", "last_change", "DATETIME", "hours_since_change", "DOUBLE",
+	"stale", "BOOLEAN", "source", "VARCHAR", "partitions", "INT", "is_view", "BOOLEAN", "error", "VARCHAR")
+
+// change is one base table's last data change, as lastChange reads it.
+type change struct {
+	last, source string
+	parts        any
+	err          error
+}
+
 // freshness reports each table's last data change: on Doris the newest
 // visible version time of its partitions (every load, delete or
 // compaction-visible change publishes one), elsewhere
 // information_schema.TABLES.UPDATE_TIME, which some engines leave empty.
+// A view has no change of its own: its row is the newest change of the
+// base tables it reads. A table that cannot be read has a row with its
+// error; the call fails only when no table could be read.
 func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Result, error) {
 	start := time.Now()
 	hours, err := intArg("threshold_hours", in.ThresholdHours, 24, 1, 8760)
@@ -242,6 +270,27 @@ func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Resul
 			refs = append(refs, tableRef{db: in.DBName, table: text(r[0])})
 		}
 	}
+	// Unqualified names are in the default database; without one they
+	// name nothing, and say so in their rows.
+	cur, curErr := "", error(nil)
+	if slices.ContainsFunc(refs, func(r tableRef) bool { return r.db == "" }) {
+		if cur, curErr = c.currentDB(ctx); curErr != nil && !errors.Is(curErr, errNoDefaultDB) {
+			return nil, curErr
+		}
+	}
+	var named []tableRef // refs with their database
+	for _, r := range refs {
+		if r.db == "" {
+			r.db = cur
+		}
+		if r.db != "" {
+			named = append(named, r)
+		}
+	}
+	types, err := c.tableTypes(ctx, named)
+	if err != nil {
+		return nil, err
+	}
 	// The server's clock, in the server's time zone, like the times it
 	// reports.
 	_, nowRows, err := c.rows(ctx, "SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')", c.metaLimits())
@@ -252,21 +301,112 @@ func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Resul
 	if err != nil {
 		return nil, fmt.Errorf("reading the server's clock: %w", err)
 	}
-	var out [][]any
-	for _, ref := range refs {
-		last, source, parts, err := c.lastChange(ctx, be.Engine, ref)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref, err)
+	changes := map[tableRef]change{}
+	lastOf := func(ref tableRef) change {
+		ch, ok := changes[ref]
+		if !ok {
+			ch.last, ch.source, ch.parts, ch.err = c.lastChange(ctx, be.Engine, ref)
+			changes[ref] = ch
 		}
-		row := []any{ref.String(), nil, nil, nil, source, parts}
-		if t, err := time.Parse(sqlTime, last); err == nil {
-			age := now.Sub(t).Hours()
-			row[1], row[2], row[3] = last, math.Round(age*10)/10, age > float64(hours)
-		}
-		out = append(out, row)
+		return ch
 	}
-	return c.result(ctx, start, c.metaLimits(), cols("table_name", "VARCHAR", "last_change", "DATETIME", "hours_since_change", "DOUBLE",
-		"stale", "BOOLEAN", "source", "VARCHAR", "partitions", "INT"), out)
+	var out [][]any
+	var failed []string
+	for _, ref := range refs {
+		row := []any{ref.String(), nil, nil, nil, nil, nil, false, nil}
+		out = append(out, row)
+		fail := func(err error) {
+			row[7] = err.Error()
+			failed = append(failed, ref.String()+": "+err.Error())
+		}
+		if ref.db == "" {
+			if ref.db = cur; ref.db == "" {
+				fail(curErr)
+				continue
+			}
+		}
+		kind, ok := types[ref]
+		switch {
+		case !ok:
+			fail(errors.New("no such table or view"))
+			continue
+		case kind == viewType:
+			row[6] = true
+			bases, skipped, err := c.viewBases(ctx, ref)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				fail(err)
+				continue
+			}
+			newest, unknown := "", len(skipped) > 0
+			var seen []string
+			for _, b := range bases {
+				ch := lastOf(b)
+				switch {
+				case ch.err != nil:
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					unknown = true
+					seen = append(seen, fmt.Sprintf("%s: %v", b, ch.err))
+				case ch.last == "":
+					unknown = true
+					seen = append(seen, b.String()+" unknown")
+				default:
+					newest = max(newest, ch.last)
+					seen = append(seen, b.String()+" "+ch.last)
+				}
+			}
+			src := "view: no update time of its own; "
+			if len(bases) == 0 {
+				src += "it reads no base table"
+			} else {
+				src += "the newest change of the base tables it reads (" + strings.Join(seen, "; ") + ")"
+			}
+			if len(skipped) > 0 {
+				src += "; not followed: " + strings.Join(skipped, "; ")
+			}
+			row[4] = src
+			setChange(row, newest, unknown, now, hours)
+		default:
+			ch := lastOf(ref)
+			if ch.err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				fail(ch.err)
+				continue
+			}
+			row[4], row[5] = ch.source, ch.parts
+			setChange(row, ch.last, false, now, hours)
+		}
+	}
+	if len(out) > 0 && len(failed) == len(out) {
+		if len(failed) > 5 {
+			failed = append(failed[:5], fmt.Sprintf("and %d more", len(failed)-5))
+		}
+		return nil, fmt.Errorf("no table could be checked: %s", strings.Join(failed, "; "))
+	}
+	return c.result(ctx, start, c.metaLimits(), freshnessColumns, out)
+}
+
+// setChange fills a freshness row's last change, hours since and
+// staleness from a time the server printed (nothing when last is not one).
+// partial says a table behind the row has a change not known, which may be
+// later than last: the row is then fresh if last is, and of unknown
+// staleness otherwise.
+func setChange(row []any, last string, partial bool, now time.Time, threshold int) {
+	t, err := time.Parse(sqlTime, last)
+	if err != nil {
+		return
+	}
+	age := now.Sub(t).Hours()
+	row[1], row[2], row[3] = last, math.Round(age*10)/10, age > float64(threshold)
+	if partial && age > float64(threshold) {
+		row[3] = nil
+	}
 }
 
 func (c *catalog) lastChange(ctx context.Context, eng query.Engine, ref tableRef) (last, source string, parts any, err error) {

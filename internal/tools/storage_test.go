@@ -1,0 +1,32 @@
+package tools
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// A row's staleness: a view behind which some table's change is unknown
+// is fresh when the newest known change is, and of unknown staleness
+// otherwise, since the unknown one may be later.
+func TestSetChange(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		last    string
+		partial bool
+		want    string
+	}{
+		{"2026-12-05 11:00:00", false, "[2026-12-05 11:00:00 1 false]"},
+		{"2026-12-05 09:00:00", false, "[2026-12-05 09:00:00 3 true]"},
+		{"2026-12-05 11:00:00", true, "[2026-12-05 11:00:00 1 false]"},
+		{"2026-12-05 09:00:00", true, "[2026-12-05 09:00:00 3 <nil>]"},
+		{"2026-12-05 10:00:00", false, "[2026-12-05 10:00:00 2 false]"}, // exactly the threshold is not older than it
+		{"", true, "[<nil> <nil> <nil>]"},
+	} {
+		row := make([]any, 8)
+		setChange(row, tc.last, tc.partial, now, 2)
+		if got := fmt.Sprint(row[1:4]); got != tc.want {
+			t.Errorf("last %q partial %v: %s, want %s", tc.last, tc.partial, got, tc.want)
+		}
+	}
+}
