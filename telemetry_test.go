@@ -73,7 +73,7 @@ func (f *otelFixture) points(t testing.TB, name string) []point {
 	attrs := func(s attribute.Set) map[string]string {
 		m := map[string]string{}
 		for _, kv := range s.ToSlice() {
-			m[string(kv.Key)] = kv.Value.Emit()
+			m[string(kv.Key)] = kv.Value.String()
 		}
 		return m
 	}
@@ -385,7 +385,7 @@ func TestTelemetryOfCalls(t *testing.T) {
 func spanAttrs(s sdktrace.ReadOnlySpan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range s.Attributes() {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }

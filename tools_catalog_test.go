@@ -696,10 +696,7 @@ func TestResourcePages(t *testing.T) {
 		}
 		got = append(got, r.URI)
 	}
-	res, err := cs.ListResources(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var res *mcp.ListResourcesResult
 	for params := (&mcp.ListResourcesParams{}); ; params.Cursor = res.NextCursor {
 		if res, err = cs.ListResources(ctx, params); err != nil {
 			t.Fatal(err)

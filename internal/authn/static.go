@@ -60,7 +60,7 @@ func parseToken(t Token) (static, error) {
 	case t.Digest != "":
 		b, err := hex.DecodeString(t.Digest)
 		if err != nil || len(b) != sha256.Size {
-			return st, errors.New("Digest is not a hex SHA-256")
+			return st, errors.New("digest is not a hex SHA-256")
 		}
 		copy(st.digest[:], b)
 	default:

@@ -144,15 +144,15 @@ func startHTTP(t *testing.T, bin string, env []string, args ...string) (*process
 
 // wait returns the exit error and how long the process took to exit from
 // now, failing the test if it does not exit within limit.
-func (p *process) wait(t *testing.T, limit time.Duration) (error, time.Duration) {
+func (p *process) wait(t *testing.T, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	select {
 	case <-p.exited:
-		return p.err, time.Since(start)
+		return time.Since(start), p.err
 	case <-time.After(limit):
 		t.Fatalf("the command did not exit within %v:\n%s", limit, p.stderr.String())
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -336,7 +336,7 @@ func TestCommand(t *testing.T) {
 		}
 
 		p.signal(t, syscall.SIGTERM)
-		err, took := p.wait(t, failsafe)
+		took, err := p.wait(t, failsafe)
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
 		}
@@ -373,7 +373,7 @@ func TestCommand(t *testing.T) {
 			}
 		}
 		p.signal(t, syscall.SIGTERM)
-		if err, _ := p.wait(t, failsafe); err != nil {
+		if _, err := p.wait(t, failsafe); err != nil {
 			t.Errorf("exit: %v\n%s", err, p.stderr.String())
 		}
 		mu.Lock()
@@ -406,7 +406,7 @@ func TestCommand(t *testing.T) {
 		resp.Body.Close()
 
 		p.signal(t, syscall.SIGTERM)
-		err, took := p.wait(t, failsafe)
+		took, err := p.wait(t, failsafe)
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
 		}
@@ -440,7 +440,7 @@ func TestCommand(t *testing.T) {
 		// The client may have a request of its own in flight beside the call.
 		p.stderr.waitFor(t, regexp.MustCompile(`msg="shutdown started" in_flight=[1-9]`))
 		p.signal(t, syscall.SIGTERM)
-		err, took := p.wait(t, failsafe)
+		took, err := p.wait(t, failsafe)
 		t.Logf("exited %v after the second SIGTERM (%v)", took, err)
 		// The calls were cut short: the exit says so.
 		if code := exitCode(err); code != 1 {
