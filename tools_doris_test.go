@@ -678,3 +678,19 @@ func TestBEHTTPConfigured(t *testing.T) {
 		t.Errorf("nodes read (-want +got):\n%s", diff)
 	}
 }
+
+// A SET_VAR is sent only with variables the connected Doris knows (read
+// from its SHOW VARIABLES): Doris fails the whole statement otherwise.
+func TestSetVarKnownToServer(t *testing.T) {
+	_, dsn := startSim(t, dorissim.Version21)
+	s := newServer(t, dsn)
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT /*+ SET_VAR(enable_sql_cache=false) */ 1 AS one"})
+	if r.RowCount != 1 {
+		t.Errorf("a known variable: %d rows", r.RowCount)
+	}
+	_, msg, _ := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT /*+ SET_VAR(enable_local_shuffle=false) */ 1"})
+	if !strings.Contains(msg, "has no session variable enable_local_shuffle") {
+		t.Errorf("a variable this server lacks: %q, want it refused by name", msg)
+	}
+}

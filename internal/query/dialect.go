@@ -50,6 +50,11 @@ type Backend struct {
 	// MemLimit is the server's own exec_mem_limit on Doris, in bytes; 0
 	// when unknown.
 	MemLimit int64
+	// Variables are the session variables a Doris server knows, by
+	// lower-case name, from its SHOW VARIABLES; nil when unknown. Doris
+	// fails a whole statement whose SET_VAR names a variable it does not
+	// have, and the names differ between releases.
+	Variables map[string]bool
 }
 
 // functions are the functions statements may call: those detected, or,
@@ -109,6 +114,7 @@ func Detect(ctx context.Context, conn *sql.Conn, policy FunctionPolicy) (Backend
 		if err := conn.QueryRowContext(ctx, "SELECT @@exec_mem_limit").Scan(&limit); err == nil {
 			b.MemLimit = limit.Int64
 		}
+		b.Variables = variables(ctx, conn)
 	} else {
 		b.Functions = sqlguard.MariaDBFunctions()
 	}
@@ -116,6 +122,36 @@ func Detect(ctx context.Context, conn *sql.Conn, policy FunctionPolicy) (Backend
 		b.Functions = b.Functions.With(policy.Allowed...)
 	}
 	return b, nil
+}
+
+// variables reads the names of the session variables the server has; nil
+// when it cannot tell.
+func variables(ctx context.Context, conn *sql.Conn) map[string]bool {
+	rows, err := conn.QueryContext(ctx, "SHOW VARIABLES")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil || len(cols) < 2 {
+		return nil
+	}
+	names := make(map[string]bool)
+	vals := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	for rows.Next() {
+		if rows.Scan(dest...) != nil {
+			return nil
+		}
+		names[strings.ToLower(string(vals[0]))] = true
+	}
+	if rows.Err() != nil || len(names) == 0 {
+		return nil
+	}
+	return names
 }
 
 // checkSQLMode refuses the modes under which the guard would misread text.
@@ -279,7 +315,7 @@ var plannerVars = map[string]bool{
 	"enable_two_phase_read_opt":                  true,
 	"topn_opt_limit_threshold":                   true,
 	"enable_inverted_index_query":                true,
-	"enable_pushdown_count_on_index":             true,
+	"enable_count_on_index_pushdown":             true,
 	"enable_sql_cache":                           true,
 	"enable_query_cache":                         true,
 	"enable_partition_cache":                     true,
@@ -331,6 +367,9 @@ func parallelism(v int64, _ Limits, _ Backend) string {
 // planner variable, or a bounded variable within its bounds.
 func checkHints(st *sqlguard.Statement, lim Limits, be Backend) error {
 	for _, v := range st.SetVars {
+		if be.Variables != nil && !be.Variables[strings.ToLower(v.Name)] {
+			return fmt.Errorf("optimizer hint SET_VAR(%s=...): this server (%s) has no session variable %s", v.Name, be.VersionComment, v.Name)
+		}
 		if plannerVars[v.Name] {
 			continue
 		}
@@ -363,9 +402,25 @@ func engineTimeout(e Engine, err error) bool {
 	case MySQL:
 		return me.Number == 3024 // maximum statement execution time exceeded
 	case Doris:
-		return me.Number == 1105 && strings.Contains(strings.ToLower(me.Message), "timeout")
+		return me.Number == 1105 && dorisOwnTimeout(me.Message)
 	}
 	return false
+}
+
+// dorisOwnTimeout reports whether a Doris 1105 message is the statement's
+// own query_timeout, by the texts the FE and BE give it (fidelity ledger:
+// err-query-timeout): "Timeout" since 2.1.7, "Query timeout" and "query
+// timeout, query id = …" before, "Query <id> get result timeout" when the
+// result fetch runs out, "…, query timeout:<n>" when the fragments could
+// not be sent in time. Other 1105 errors that mention a timeout (an RPC, a
+// JDBC catalog's connection pool: err-1105-timeout-not-query) are the
+// database's own failures, not the call's time limit.
+func dorisOwnTimeout(msg string) bool {
+	if _, detail, ok := strings.Cut(msg, "detailMessage = "); ok {
+		msg = detail
+	}
+	m := strings.ToLower(strings.TrimSpace(msg))
+	return m == "timeout" || strings.Contains(m, "query timeout") || strings.Contains(m, "get result timeout")
 }
 
 // clientGrace is how much longer than the engine's own limit the client

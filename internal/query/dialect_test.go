@@ -241,3 +241,45 @@ func TestEngineTimeCapShow(t *testing.T) {
 	}
 	t.Logf("stopped after %v: %v", took, err)
 }
+
+// A SET_VAR naming a variable the connected server lacks is refused here:
+// Doris would fail the whole statement ("Can not set session variable").
+func TestCheckHintsKnownVariables(t *testing.T) {
+	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
+	be := Backend{Engine: Doris, VersionComment: "Doris version doris-2.0.15", Variables: map[string]bool{
+		"disable_join_reorder": true, "query_timeout": true,
+	}}
+	for sql, refused := range map[string]string{
+		"SELECT /*+ SET_VAR(disable_join_reorder=true, QUERY_TIMEOUT=5) */ 1": "",
+		"SELECT /*+ SET_VAR(enable_local_shuffle=false) */ 1":                 "this server (Doris version doris-2.0.15) has no session variable enable_local_shuffle",
+	} {
+		st, err := sqlguard.Check(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkHints(st, lim, be)
+		if refused == "" && err != nil || refused != "" && (err == nil || !strings.Contains(err.Error(), refused)) {
+			t.Errorf("checkHints(%q) = %v, want %q", sql, err, refused)
+		}
+	}
+}
+
+// Only the statement's own time limit is reported as one; other Doris
+// failures that mention a timeout are the database's (fidelity ledger:
+// err-query-timeout, err-1105-timeout-not-query).
+func TestDorisOwnTimeout(t *testing.T) {
+	for msg, own := range map[string]bool{
+		"errCode = 2, detailMessage = Timeout":                                                        true,
+		"errCode = 2, detailMessage = query timeout, query id = 1a2b3c4d5e6f7a8b-1a2b3c4d5e6f7a8b":    true,
+		"errCode = 2, detailMessage = (10.0.0.2)[CANCELLED]Query timeout":                             true,
+		"errCode = 2, detailMessage = Query 1a2b-3c get result timeout, get result duration 30001 ms": true,
+		"errCode = 2, detailMessage = timeout when waiting for send fragments rpc, query timeout:30":  true,
+		"errCode = 2, detailMessage = (10.0.0.2)[CANCELLED]UdfRuntimeException: Initialize datasource failed: CAUSED BY: GetConnectionTimeoutException: wait millis 5002, active 10, maxActive 10, creating 0": false,
+		"errCode = 2, detailMessage = RpcException, msg: timeout when waiting for send fragments RPC. Wait(sec): 5":                                                                                            false,
+		"errCode = 2, detailMessage = Table [t] does not exist": false,
+	} {
+		if got := dorisOwnTimeout(msg); got != own {
+			t.Errorf("dorisOwnTimeout(%q) = %v, want %v", msg, got, own)
+		}
+	}
+}
