@@ -50,6 +50,9 @@ type Backend struct {
 	// MemLimit is the server's own exec_mem_limit on Doris, in bytes; 0
 	// when unknown.
 	MemLimit int64
+	// QueryTimeout is a fresh Doris session's query_timeout, in seconds
+	// (the account's property, or the global value); 0 when unknown.
+	QueryTimeout int64
 	// Variables are the session variables a Doris server knows, by
 	// lower-case name, from its SHOW VARIABLES; nil when unknown. Doris
 	// fails a whole statement whose SET_VAR names a variable it does not
@@ -110,9 +113,9 @@ func Detect(ctx context.Context, conn *sql.Conn, policy FunctionPolicy) (Backend
 	b.Engine = classify(b.Version, b.VersionComment)
 	if b.Engine == Doris {
 		b.Functions = sqlguard.DorisFunctions(b.VersionComment, policy.External)
-		var limit sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "SELECT @@exec_mem_limit").Scan(&limit); err == nil {
-			b.MemLimit = limit.Int64
+		var limit, timeout sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT @@exec_mem_limit, @@query_timeout").Scan(&limit, &timeout); err == nil {
+			b.MemLimit, b.QueryTimeout = limit.Int64, timeout.Int64
 		}
 		b.Variables = variables(ctx, conn)
 	} else {
@@ -265,6 +268,25 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 	return b
 }
 
+// resetQueryTimeout marks a session query_timeout to undo. DEFAULT would be
+// Doris's compiled-in 900 s (fidelity ledger: set-default), not the global
+// value or the account's property, so Backend.bound puts back the value
+// detected, or has the connection discarded when it is unknown.
+const resetQueryTimeout = "SET query_timeout=DEFAULT"
+
+// bound is Engine.bound, restoring the session's own query_timeout
+// afterwards where a statement had to change it.
+func (b Backend) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
+	x := b.Engine.bound(st, lim, db)
+	if x.session.Reset == resetQueryTimeout {
+		x.session.Reset = "" // unknown: the connection is discarded after
+		if b.QueryTimeout > 0 {
+			x.session.Reset = "SET query_timeout=" + strconv.FormatInt(b.QueryTimeout, 10)
+		}
+	}
+	return x
+}
+
 // boundOther bounds the time of a SHOW, DESCRIBE or EXPLAIN statement.
 // None of them returns rows through sql_select_limit, so the rows are left
 // to the stream.
@@ -283,7 +305,7 @@ func (e Engine) boundOther(st *sqlguard.Statement, lim Limits, db string) bounde
 		// so the client's deadline stays in force.
 		secs := strconv.Itoa(max(1, int(math.Ceil(lim.Timeout.Seconds()))))
 		b.session.Set = "SET query_timeout=" + secs
-		b.session.Reset = "SET query_timeout=DEFAULT"
+		b.session.Reset = resetQueryTimeout
 	}
 	return b
 }

@@ -283,3 +283,21 @@ func TestDorisOwnTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A Doris SHOW runs under a session query_timeout that is then put back to
+// the session's own value: SET query_timeout=DEFAULT would give Doris's
+// compiled-in 900 s instead of the account's or the global value.
+func TestDorisShowRestoresTimeout(t *testing.T) {
+	st, err := sqlguard.Check("SHOW DATABASES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := Limits{MaxRows: 10, MaxBytes: 1 << 20, Timeout: 30 * time.Second}
+	b := Backend{Engine: Doris, QueryTimeout: 3600}.bound(st, lim, "")
+	if b.session.Set != "SET query_timeout=30" || b.session.Reset != "SET query_timeout=3600" {
+		t.Errorf("session %+v, want query_timeout 30 then back to 3600", b.session)
+	}
+	if b := (Backend{Engine: Doris}).bound(st, lim, ""); b.session.Reset != "" {
+		t.Errorf("with the session's value unknown: reset %q, want none (the connection discarded)", b.session.Reset)
+	}
+}

@@ -171,7 +171,7 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	if err := checkHints(req.Stmt, lim, be); err != nil {
 		return nil, err
 	}
-	b := be.Engine.bound(req.Stmt, lim, req.DB)
+	b := be.bound(req.Stmt, lim, req.DB)
 	if !b.timeCap {
 		// Nothing in the engine stops it: the client's deadline does.
 		var cancel context.CancelFunc
