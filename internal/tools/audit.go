@@ -178,7 +178,8 @@ func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Res
 	}
 	for _, r := range data {
 		table := text(field(dnames, r, "TableName"))
-		if table == "Quota" || table == "Left" || table == "" {
+		// The tables, then Total, Quota and Left (fidelity ledger: show-data-db).
+		if table == "Total" || table == "Quota" || table == "Left" || table == "" {
 			continue
 		}
 		out = append(out, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil,

@@ -177,10 +177,7 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 	if err != nil {
 		return nil, err
 	}
-	var size, replicas, count any
-	if len(data) > 0 {
-		size, replicas, count = parseSize(text(field(dn, data[0], "Size"))), num(field(dn, data[0], "ReplicaCount")), num(field(dn, data[0], "RowCount"))
-	}
+	size, replicas, count := tableData(ref.table, dn, data)
 	out := [][]any{{"table", ref.table, l.keys, l.partitionBy, nil, l.distribution, num(l.buckets), l.replication, l.medium, size, replicas, count, nil, nil, nil}}
 	pn, parts, err := c.rows(ctx, "SHOW PARTITIONS FROM "+ref.quoted(), c.metaLimits())
 	if err != nil {
@@ -197,6 +194,23 @@ func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Resu
 			num(field(pn, p, "VisibleVersion")), text(field(pn, p, "VisibleVersionTime")), nil})
 	}
 	return c.result(ctx, start, c.metaLimits(), storageColumns, out)
+}
+
+// tableData reads a table's size, replicas and rows from SHOW DATA FROM
+// table: one row per index (base, rollups, synchronous materialized views)
+// sorted by index name, then a Total row (fidelity ledger:
+// show-data-table). Size and replicas are the Total's, rows the base
+// index's (the one named as the table); nil where a row is missing.
+func tableData(table string, names []string, rows [][]any) (size, replicas, count any) {
+	for _, r := range rows {
+		switch index := text(field(names, r, "IndexName")); {
+		case index == "Total":
+			size, replicas = parseSize(text(field(names, r, "Size"))), num(field(names, r, "ReplicaCount"))
+		case strings.EqualFold(index, table):
+			count = num(field(names, r, "RowCount"))
+		}
+	}
+	return size, replicas, count
 }
 
 // storageColumns are analyze_table_storage's: one row for the table (or

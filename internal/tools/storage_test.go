@@ -30,3 +30,19 @@ func TestSetChange(t *testing.T) {
 		}
 	}
 }
+
+// SHOW DATA FROM a table lists its indexes by name, the base not first when
+// a rollup sorts before it, then Total: the size is the Total's, the rows
+// the base index's.
+func TestTableData(t *testing.T) {
+	names := []string{"TableName", "IndexName", "Size", "ReplicaCount", "RowCount", "RemoteSize"}
+	rows := [][]any{
+		{"orders", "a_rollup", "1.000 KB", "3", "10", "0.000 "},
+		{"", "orders", "2.000 KB", "3", "42", "0.000 "},
+		{"", "Total", "3.000 KB", "6", "", "0.000 "},
+	}
+	size, replicas, count := tableData("orders", names, rows)
+	if size != int64(3072) || replicas != int64(6) || count != int64(42) {
+		t.Errorf("tableData = %v, %v, %v; want 3072 bytes, 6 replicas, 42 rows", size, replicas, count)
+	}
+}
