@@ -330,8 +330,24 @@ func scrapeGauge(t testing.TB, url, name string) float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The BE may declare a family twice; the first declaration stands.
+	var text strings.Builder
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "# ") {
+			if seen[line] {
+				continue
+			}
+			seen[line] = true
+		}
+		text.WriteString(line)
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(text.String()))
 	if err != nil {
 		t.Fatal(err)
 	}

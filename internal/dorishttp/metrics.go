@@ -1,6 +1,8 @@
 package dorishttp
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,7 +82,7 @@ func (c *Client) metrics(ctx context.Context, u *url.URL) (*Metrics, error) {
 		}
 		cr := &countReader{r: body}
 		parser := expfmt.NewTextParser(model.LegacyValidation)
-		fams, err := parser.TextToMetricFamilies(cr)
+		fams, err := parser.TextToMetricFamilies(&onceDeclared{r: bufio.NewReader(cr), seen: map[string]bool{}})
 		out.Bytes = cr.n
 		if err != nil {
 			return fmt.Errorf("not Prometheus text after %d bytes: %w", cr.n, err)
@@ -98,6 +100,42 @@ func (c *Client) metrics(ctx context.Context, u *url.URL) (*Metrics, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// onceDeclared passes Prometheus text on, dropping a # TYPE or # HELP line
+// for a family already declared: the BE can print a family's TYPE line
+// twice (it groups samples in an unordered map; fidelity ledger:
+// be-metrics-duplicate-type), which the strict text parser refuses, losing
+// the whole scrape over a repeated declaration.
+type onceDeclared struct {
+	r    *bufio.Reader
+	seen map[string]bool // "TYPE name", "HELP name"
+	buf  []byte          // the rest of the current line
+}
+
+func (o *onceDeclared) Read(p []byte) (int, error) {
+	for len(o.buf) == 0 {
+		line, err := o.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A long sample line: not a declaration, pass it on as is.
+			o.buf = line
+			break
+		}
+		if len(line) == 0 && err != nil {
+			return 0, err
+		}
+		if f := bytes.Fields(line); len(f) >= 3 && string(f[0]) == "#" && (string(f[1]) == "TYPE" || string(f[1]) == "HELP") {
+			key := string(f[1]) + " " + string(f[2])
+			if o.seen[key] {
+				continue
+			}
+			o.seen[key] = true
+		}
+		o.buf = line
+	}
+	n := copy(p, o.buf)
+	o.buf = o.buf[n:]
+	return n, nil
 }
 
 // envelopeProbe is how much of a JSON answer to /metrics is read to look

@@ -118,9 +118,11 @@
 // database, statement, returned rows) but no fragments.
 //
 // BE: GET /metrics (doris_be_memory_allocated_bytes, the jemalloc gauges,
-// doris_be_mem_consumption{type=...} memory trackers, doris_be_cpu, disk
-// capacities, doris_be_version, ...) and /api/health. BE figures other
-// than the disk sizes are plausible constants.
+// doris_be_mem_consumption{type=...} memory trackers, its TYPE line printed
+// twice as the BE can, doris_be_cpu, disk capacities, doris_be_query_ctx_cnt
+// declared a counter, ...; not doris_be_version, which the BE serves only
+// on its brpc port) and /api/health. BE figures other than the disk sizes
+// are plausible constants.
 //
 // # Audit log
 //

@@ -386,7 +386,9 @@ func (s *Server) beMux(be *backend) *http.ServeMux {
 		for _, mode := range [][2]any{{"user", 0.2}, {"system", 0.05}, {"idle", 0.75}} {
 			m.sample("doris_be_cpu", up*mode[1].(float64), "device=cpu", "mode="+mode[0].(string))
 		}
-		m.typ("doris_be_query_ctx_cnt", "gauge")
+		// Declared a counter though it goes up and down: the query
+		// contexts alive, loads included (fidelity ledger: be-query-ctx-cnt).
+		m.typ("doris_be_query_ctx_cnt", "counter")
 		m.sample("doris_be_query_ctx_cnt", float64(s.runningQueries()))
 		path := fmt.Sprintf("path=/opt/apache-doris/be%d/storage", be.id)
 		m.typ("doris_be_disks_total_capacity", "gauge")
@@ -403,10 +405,12 @@ func (s *Server) beMux(be *backend) *http.ServeMux {
 		m.sample("doris_be_tablet_base_max_compaction_score", 1)
 		m.typ("doris_be_tablet_cumulative_max_compaction_score", "gauge")
 		m.sample("doris_be_tablet_cumulative_max_compaction_score", 2)
-		rel := s.rel
-		m.typ("doris_be_version", "gauge")
-		m.sample("doris_be_version", 1, "version="+rel.build, fmt.Sprintf("major=%d", rel.major), fmt.Sprintf("minor=%d", rel.minor),
-			fmt.Sprintf("patch=%d", rel.patch), "hotfix=0", "short_hash="+rel.hash)
+		// The BE groups samples in an unordered map and can print a
+		// family's TYPE line twice (fidelity ledger: be-metrics-duplicate-type).
+		m.typ("doris_be_mem_consumption", "gauge")
+		m.sample("doris_be_mem_consumption", rss*0.01, "type=tablet_meta")
+		// doris_be_version is not here: the BE serves it only on its brpc
+		// port, at /brpc_metrics (fidelity ledger: be-version-metric).
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write([]byte(m.b.String()))
 	})

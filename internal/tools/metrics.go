@@ -55,7 +55,7 @@ var coreMetrics = map[string]metricInfo{
 	"doris_be_memory_jemalloc_allocated_bytes":        {"memory", "Bytes the BE has allocated through jemalloc and not freed."},
 	"doris_be_mem_consumption":                        {"memory", "Bytes held per memory tracker (query, load, compaction, schema change, global)."},
 	"doris_be_cpu":                                    {"cpu", "CPU time in jiffies per mode since boot; its rate over time is CPU use."},
-	"doris_be_query_ctx_cnt":                          {"query", "Queries running on this BE now."},
+	"doris_be_query_ctx_cnt":                          {"query", "Query contexts alive on this BE now, loads included (declared a counter, but it falls as they end)."},
 	"doris_be_disks_total_capacity":                   {"storage", "Capacity of each data directory, in bytes."},
 	"doris_be_disks_local_used_capacity":              {"storage", "Bytes of data stored in each data directory."},
 	"doris_be_disks_avail_capacity":                   {"storage", "Free bytes of each data directory; loads fail when it runs out."},
@@ -63,7 +63,6 @@ var coreMetrics = map[string]metricInfo{
 	"doris_be_process_thread_num":                     {"process", "Threads of the BE process."},
 	"doris_be_tablet_base_max_compaction_score":       {"compaction", "Highest base compaction score of a tablet; high values mean compaction lags."},
 	"doris_be_tablet_cumulative_max_compaction_score": {"compaction", "Highest cumulative compaction score; above about 100 loads slow down, near 1000 they fail."},
-	"doris_be_version":                                {"cluster", "The BE's build; the labels carry the version."},
 }
 
 // monitorTypes are the kinds monitor_type accepts.
