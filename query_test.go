@@ -285,3 +285,18 @@ func TestExplainTool(t *testing.T) {
 		}
 	}
 }
+
+// A query's own LIMIT above the row cap is lowered in the statement sent:
+// the engine stops at the cap, and nothing has to be cancelled or killed
+// (servers keep a query's own LIMIT over sql_select_limit).
+func TestOwnLimitCapped(t *testing.T) {
+	s := newServer(t, backend(t))
+	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+	r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT seq FROM seq_1_to_20000 ORDER BY seq LIMIT 5000", "max_rows": 10})
+	if r.RowCount != 10 || !r.Truncated || r.TruncationReason != "row_limit" {
+		t.Errorf("LIMIT 5000 with max_rows 10: %d rows, truncated %v (%s)", r.RowCount, r.Truncated, r.TruncationReason)
+	}
+	if k := s.Stats().Killed; k.Limit != 0 || k.Cancel != 0 {
+		t.Errorf("killed %+v: the engine should have stopped at the cap itself", k)
+	}
+}

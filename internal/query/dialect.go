@@ -223,11 +223,18 @@ type bounded struct {
 // result was truncated) and lim.Timeout of execution. What a server cannot
 // enforce is left to the stream and to the client-side deadline.
 func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
-	b := bounded{sql: st.SQL, session: Session{DB: db}}
 	if st.Kind != sqlguard.Select {
 		return e.boundOther(st, lim, db)
 	}
 	rows := strconv.Itoa(lim.MaxRows + 1)
+	// A query's own LIMIT beats sql_select_limit (MySQL, MariaDB, Doris's
+	// Nereids: fidelity ledger: sql-select-limit-nereids), so a larger one
+	// is lowered to the cap.
+	text := st.SQL
+	if l, ok := st.TopLimit(); ok && l.Count > int64(lim.MaxRows+1) {
+		text = text[:l.At] + rows + text[l.End:]
+	}
+	b := bounded{sql: text, session: Session{DB: db}}
 	// A session-wide row cap, undone before the connection is reused.
 	sessionCap := Session{DB: db, Set: "SET SESSION sql_select_limit=" + rows, Reset: "SET SESSION sql_select_limit=DEFAULT"}
 	hint := func(h string) bool {
@@ -235,7 +242,7 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 			return false
 		}
 		at := st.SelectOffset + len("SELECT")
-		b.sql = st.SQL[:at] + " /*+ " + h + " */" + st.SQL[at:]
+		b.sql = text[:at] + " /*+ " + h + " */" + text[at:]
 		return true
 	}
 	switch e {
@@ -251,7 +258,7 @@ func (e Engine) bound(st *sqlguard.Statement, lim Limits, db string) bounded {
 	case MariaDB:
 		// Statement-scoped: nothing outlives the statement.
 		b.sql = fmt.Sprintf("SET STATEMENT max_statement_time=%s, sql_select_limit=%s FOR %s",
-			strconv.FormatFloat(lim.Timeout.Seconds(), 'f', 3, 64), rows, st.SQL)
+			strconv.FormatFloat(lim.Timeout.Seconds(), 'f', 3, 64), rows, text)
 		b.rowCap, b.timeCap = true, true
 	case MySQL:
 		ms := strconv.FormatInt(lim.Timeout.Milliseconds(), 10)

@@ -177,6 +177,11 @@ func TestBound(t *testing.T) {
 		want bounded
 	}{
 		{Doris, "SELECT * FROM t", bounded{sql: "SELECT /*+ SET_VAR(query_timeout=30, sql_select_limit=101) */ * FROM t", session: Session{DB: "db"}, rowCap: true, timeCap: true}},
+		// A query's own LIMIT beats sql_select_limit: a larger one is lowered.
+		{Doris, "SELECT * FROM t LIMIT 5000", bounded{sql: "SELECT /*+ SET_VAR(query_timeout=30, sql_select_limit=101) */ * FROM t LIMIT 101", session: Session{DB: "db"}, rowCap: true, timeCap: true}},
+		{Doris, "SELECT * FROM t LIMIT 20, 5000", bounded{sql: "SELECT /*+ SET_VAR(query_timeout=30, sql_select_limit=101) */ * FROM t LIMIT 20, 101", session: Session{DB: "db"}, rowCap: true, timeCap: true}},
+		{Doris, "SELECT * FROM t LIMIT 50", bounded{sql: "SELECT /*+ SET_VAR(query_timeout=30, sql_select_limit=101) */ * FROM t LIMIT 50", session: Session{DB: "db"}, rowCap: true, timeCap: true}},
+		{MariaDB, "SELECT * FROM t LIMIT 5000 OFFSET 3", bounded{sql: "SET STATEMENT max_statement_time=30.000, sql_select_limit=101 FOR SELECT * FROM t LIMIT 101 OFFSET 3", session: Session{DB: "db"}, rowCap: true, timeCap: true}},
 		// A session variable Doris may not reset exactly: the connection is discarded.
 		{Doris, "WITH x AS (SELECT 1) SELECT * FROM x", bounded{sql: "WITH x AS (SELECT 1) SELECT * FROM x", session: dorisSession("SET query_timeout=30, sql_select_limit=101", ""), rowCap: true, timeCap: true}},
 		{Doris, "SHOW TABLES", bounded{sql: "SHOW TABLES", session: dorisSession("SET query_timeout=30", "SET query_timeout=DEFAULT")}},
