@@ -710,3 +710,27 @@ func TestSetVarKnownToServer(t *testing.T) {
 		t.Errorf("a variable this server lacks: %q, want it refused by name", msg)
 	}
 }
+
+// On a Doris that forgets a connection's trace ids when it closes, the
+// profile is still found: its query id is looked up while the connection
+// is open, with the Server's own pool and with a host-owned one.
+func TestProfileTraceEndsWithConnection(t *testing.T) {
+	sim, dsn := startSim(t, dorissim.Version30, func(o *dorissim.Options) { o.TraceIDsEndWithConnection = true })
+	for name, opts := range map[string][]Option{
+		"own pool":  {WithDSN(dsn)},
+		"host pool": {WithDB(openDB(t, dsn)), WithFEHTTPCredentials("root", testPassword)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := New(append(opts, WithFEHTTP(sim.FEHTTPAddr()))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Shutdown(context.Background()) })
+			cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
+			r := mustCall(t, context.Background(), cs, "get_sql_profile", map[string]any{"sql": "SELECT COUNT(*) FROM orders", "db_name": "sample"})
+			if qid, _ := r.Rows[0][colIndex(t, r, "query_id")].(string); qid == "" {
+				t.Errorf("no query id: %v", r.Rows)
+			}
+		})
+	}
+}

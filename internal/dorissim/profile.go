@@ -51,6 +51,12 @@ func (p *profileStore) add(q queryProfile) {
 	}
 }
 
+func (p *profileStore) dropTrace(trace string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.byTrace, trace)
+}
+
 func (p *profileStore) queryID(trace string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -45,6 +45,11 @@ type Options struct {
 	// accepted unless Users gives root a password. The MySQL port accepts
 	// any user name with any password.
 	Users map[string]string
+	// TraceIDsEndWithConnection forgets a connection's trace ids when it
+	// closes, as the FE does from the releases whose ConnectPoolMgr
+	// unregisters them (fidelity ledger: trace-id-cleanup-on-close); the
+	// releases impersonated keep them until the profile is evicted.
+	TraceIDsEndWithConnection bool
 }
 
 // defaultBackends is the BE count when Options.Backends is zero.
@@ -71,8 +76,10 @@ type Server struct {
 	started  time.Time
 	cluster  *cluster
 	profiles *profileStore
-	http     *httpServers
-	stats    queryStats
+	// pruneTraces is Options.TraceIDsEndWithConnection.
+	pruneTraces bool
+	http        *httpServers
+	stats       queryStats
 
 	mu       sync.Mutex
 	sessions map[uint32]sql.Session
@@ -142,18 +149,19 @@ func Start(opts Options) (*Server, error) {
 	tl := newTrackingListener(nl)
 
 	s := &Server{
-		rel:        rel,
-		users:      users,
-		pro:        pro,
-		started:    begin,
-		profiles:   newProfileStore(),
-		sessions:   map[uint32]sql.Session{},
-		conns:      map[uint32]*connState{},
-		log:        log,
-		engine:     engine,
-		ln:         tl,
-		addr:       nl.Addr().String(),
-		acceptDone: make(chan struct{}),
+		rel:         rel,
+		users:       users,
+		pro:         pro,
+		started:     begin,
+		profiles:    newProfileStore(),
+		pruneTraces: opts.TraceIDsEndWithConnection,
+		sessions:    map[uint32]sql.Session{},
+		conns:       map[uint32]*connState{},
+		log:         log,
+		engine:      engine,
+		ln:          tl,
+		addr:        nl.Addr().String(),
+		acceptDone:  make(chan struct{}),
 	}
 
 	cfg := server.Config{

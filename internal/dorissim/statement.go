@@ -27,8 +27,9 @@ type connState struct {
 
 	queryID  string // of the running or the last statement
 	running  bool
-	state    string // OK, EOF or ERR: how the last statement ended
-	killedBy string // ip:port of the connection whose KILL stopped the running statement
+	state    string          // OK, EOF or ERR: how the last statement ended
+	killedBy string          // ip:port of the connection whose KILL stopped the running statement
+	traces   map[string]bool // the trace ids its statements ran under
 }
 
 // hintRE finds an optimizer hint comment right after SELECT; Doris reads
@@ -244,6 +245,12 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	qid := newQueryID()
 	s.mu.Lock()
 	st.queryID, st.running, st.killedBy = qid, true, ""
+	if trace != "" && profile {
+		if st.traces == nil {
+			st.traces = make(map[string]bool)
+		}
+		st.traces[trace] = true
+	}
 	s.mu.Unlock()
 
 	var returned int
@@ -354,6 +361,11 @@ func (s *Server) addSession(c *mysql.Conn, user string, sess sql.Session) {
 func (s *Server) removeConn(id uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if st := s.conns[id]; st != nil && s.pruneTraces {
+		for t := range st.traces {
+			s.profiles.dropTrace(t)
+		}
+	}
 	delete(s.sessions, id)
 	delete(s.conns, id)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -77,13 +78,29 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 	}
 	// The trace id is ours (hex), so it is safe inside the string literal.
 	setup = append(setup, "SET enable_profile = true, session_context = "+sqlguard.QuoteString("trace_id:"+traceID))
-	ex := setupExec{Executor: c.cfg.Exec, setup: setup}
+	// The trace id is looked up while the connection is open: Doris
+	// releases that forget a connection's trace ids when it closes
+	// (fidelity ledger: trace-id-cleanup-on-close) would not find it after.
+	var qid string
+	lookupErr := errors.New("the query ended before its id could be looked up")
+	ex := setupExec{Executor: c.cfg.Exec, setup: setup, after: func(*sql.Conn) {
+		lookupErr = c.untilFound(ctx, traceID, func(wctx context.Context) (err error) {
+			qid, err = c.cfg.FEHTTP.QueryIDByTraceID(wctx, traceID)
+			return err
+		})
+	}}
 	res, err := c.queryOn(ctx, ex, query.Request{Stmt: st, DB: in.DBName, Limits: lim})
 	if err != nil {
 		return nil, err
 	}
-	qid, text, err := c.fetchProfile(ctx, traceID)
-	if err != nil {
+	if lookupErr != nil {
+		return nil, lookupErr
+	}
+	var text string
+	if err := c.untilFound(ctx, traceID, func(wctx context.Context) (err error) {
+		text, err = c.cfg.FEHTTP.ProfileText(wctx, qid)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	// The profile is bounded like a result: the rest of it is cut at a
@@ -104,36 +121,32 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 	return out, nil
 }
 
-// fetchProfile finds the query run under traceID and its text profile,
-// waiting a little for Doris to register them.
-func (c *catalog) fetchProfile(ctx context.Context, traceID string) (queryID, text string, err error) {
+// untilFound runs ask until it finds what it looks for, waiting a little
+// for Doris to register the query run under traceID and its profile.
+func (c *catalog) untilFound(ctx context.Context, traceID string, ask func(context.Context) error) error {
 	wctx, cancel := context.WithTimeout(ctx, profileWait)
 	defer cancel()
 	delay := 50 * time.Millisecond
 	for {
-		queryID, err = c.cfg.FEHTTP.QueryIDByTraceID(wctx, traceID)
+		err := ask(wctx)
 		if err == nil {
-			text, err = c.cfg.FEHTTP.ProfileText(wctx, queryID)
+			return nil
 		}
-		if err == nil || !errors.Is(err, dorishttp.ErrNotFound) {
-			break
+		if !errors.Is(err, dorishttp.ErrNotFound) {
+			return feError("fetching the profile", err)
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-wctx.Done():
 			t.Stop()
 			if ctx.Err() != nil {
-				return "", "", context.Cause(ctx)
+				return context.Cause(ctx)
 			}
-			return "", "", fmt.Errorf("the query ran, but Doris kept no profile for it within %v (trace id %s): %w", profileWait, traceID, err)
+			return fmt.Errorf("the query ran, but Doris kept no profile for it within %v (trace id %s): %w", profileWait, traceID, err)
 		case <-t.C:
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
-	if err != nil {
-		return "", "", feError("fetching the profile", err)
-	}
-	return queryID, text, nil
 }
 
 func newTraceID() (string, error) {

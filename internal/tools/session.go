@@ -21,6 +21,10 @@ import (
 type setupExec struct {
 	query.Executor
 	setup []string // at least one statement
+	// after, when set, runs once the statement has run, on the same
+	// connection before it is given back (or discarded): what must be
+	// asked while the session exists.
+	after func(conn *sql.Conn)
 }
 
 func (e setupExec) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
@@ -45,7 +49,13 @@ func (e setupExec) Do(ctx context.Context, s query.Session, fn func(ctx context.
 				return err
 			}
 		}
-		return fn(ctx, conn)
+		if err := fn(ctx, conn); err != nil {
+			return err
+		}
+		if e.after != nil {
+			e.after(conn)
+		}
+		return nil
 	})
 }
 
