@@ -227,7 +227,7 @@ func New(opts ...Option) (*Server, error) {
 	})
 
 	// The pool starts its loops, so it comes after everything that can fail.
-	s.pool = newPool(&s.cfg)
+	s.pool = newPool(&s.cfg, queryIDLookup(feHTTP))
 	builtin, err := tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{

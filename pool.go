@@ -3,9 +3,11 @@ package doris
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -48,6 +51,14 @@ type pool struct {
 	closed   sync.Once
 
 	detecting singleflight.Group
+
+	// queryIDByTrace maps a trace id to the id of the query running under
+	// it, through the FE HTTP API (nil without one): how a kill finds a
+	// query on any FE where Doris cannot kill by trace id.
+	queryIDByTrace func(ctx context.Context, traceID string) (string, error)
+	// noTraceKill is set once Doris has refused KILL QUERY "<trace id>"
+	// (releases before 2.1.11 and 3.0.7).
+	noTraceKill atomic.Bool
 
 	mu        sync.Mutex
 	backend   *query.Backend     // detected on first use
@@ -96,11 +107,12 @@ func (m *member) close() error {
 	return errors.Join(m.db.Close(), m.ctl.Close())
 }
 
-func newPool(cfg *config) *pool {
+func newPool(cfg *config, queryIDByTrace func(context.Context, string) (string, error)) *pool {
 	p := &pool{
-		log:       cfg.logger,
-		cfg:       cfg,
-		secondary: make(map[string]*member),
+		log:            cfg.logger,
+		cfg:            cfg,
+		secondary:      make(map[string]*member),
+		queryIDByTrace: queryIDByTrace,
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if cfg.db != nil {
@@ -272,6 +284,13 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	if err != nil {
 		return err
 	}
+	trace, err := p.sessionTrace(ctx, conn, m)
+	if err != nil {
+		return err
+	}
+	if trace != "" {
+		ctx = query.WithTraceID(ctx, trace)
+	}
 	var setup []string
 	if s.DB != "" && s.DB != m.defaultDB {
 		q, err := sqlguard.QuoteIdent(s.DB)
@@ -310,9 +329,11 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	kill := func() {
 		defer p.calls.Leave()
 		p.cfg.tel.Killed(killReason(context.Cause(ctx))) // counted as issued: a slow KILL is still one
-		p.kill(m, id)
+		qid, killed := p.kill(m, id, trace)
 		<-returned
-		p.awaitGone(m, id)
+		if killed {
+			p.awaitGone(m, id, qid)
+		}
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 		conn.Close()
 		release()
@@ -493,39 +514,114 @@ func (p *pool) saturated(m *member) error {
 
 var errPoolWait = errors.New("waited too long for a connection")
 
-// kill stops the statement running on server connection id, using another
-// connection of the same pool.
-func (p *pool) kill(m *member, id uint64) {
+// kill stops the statement a call runs on server connection id of m. It
+// reports whether the server took the kill, with the Doris query id when
+// the kill went by one.
+//
+// Doris numbers connections per FE, from 0 on each, and KILL QUERY <id>
+// acts only on the FE that receives it: behind a load balancer it can
+// reach another FE, which answers 1094 or stops another session with the
+// same id (fidelity ledger: connection-id-numbering, kill-locality-summary).
+// So on Doris a call is killed by its session's trace id, which KILL QUERY
+// finds on every FE (2.1.11, 3.0.7 and later: kill-query-trace-id); on
+// older releases by the query id the FE HTTP API gives for the trace id
+// (KILL QUERY "<query id>" reaches the query's BEs from any FE:
+// kill-query-string-id); only without either by connection id.
+func (p *pool) kill(m *member, id uint64, trace string) (queryID string, killed bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := m.ctl.ExecContext(ctx, "KILL QUERY "+strconv.FormatUint(id, 10)); err != nil {
-		// 1094: the connection is already gone, which is what we wanted.
-		var me *mysql.MySQLError
-		if !errors.As(err, &me) || me.Number != 1094 {
-			p.log.Warn("kill query failed", "connection_id", id, "err", err)
+	if trace != "" && !p.noTraceKill.Load() {
+		err := p.killBy(ctx, m, sqlguard.QuoteString(trace))
+		switch code := mysqlCode(err); {
+		case err == nil:
+			p.log.Info("killed query", "trace_id", trace)
+			return "", true
+		case code == 1097: // no FE has a session with this trace id
+			p.log.Debug("kill found no query", "trace_id", trace)
+			return "", false
+		case code == 1095:
+			p.log.Warn("kill query refused", "trace_id", trace, "err", err)
+			return "", false
+		default:
+			p.noTraceKill.Store(true)
+			p.log.Info("this Doris cannot kill a query by trace id (2.1.11 and 3.0.7 can); kills go by query id, or by connection id without the FE HTTP API", "err", err)
 		}
-		return
 	}
-	p.log.Info("killed query", "connection_id", id)
+	if trace != "" && p.queryIDByTrace != nil {
+		qid, err := p.queryIDByTrace(ctx, trace)
+		if err == nil {
+			err = p.killBy(ctx, m, sqlguard.QuoteString(qid))
+		}
+		if err == nil {
+			p.log.Info("killed query", "query_id", qid, "trace_id", trace)
+			return qid, true
+		}
+		p.log.Warn("kill by query id failed", "trace_id", trace, "err", err)
+		return "", false
+	}
+	err := p.killBy(ctx, m, strconv.FormatUint(id, 10))
+	switch {
+	case err == nil:
+		p.log.Info("killed query", "connection_id", id)
+		return "", true
+	case mysqlCode(err) == 1094 && trace != "":
+		// Not proof that the query is over: behind a load balancer the
+		// KILL may have reached another FE.
+		p.log.Warn("kill query: the FE that answered has no such connection; the statement may run on to its query_timeout (behind a load balancer, give the FE HTTP address so kills go by query id)", "connection_id", id)
+	default:
+		p.log.Warn("kill query failed", "connection_id", id, "err", err)
+	}
+	return "", false
 }
 
-// awaitGone waits until server connection id has left the server's
-// process list, or the pool closes. The statement of a killed connection
-// may run on for a while: MariaDB and MySQL look for a kill between rows,
-// not inside one expression.
-func (p *pool) awaitGone(m *member, id uint64) {
+func (p *pool) killBy(ctx context.Context, m *member, target string) error {
+	_, err := m.ctl.ExecContext(ctx, "KILL QUERY "+target)
+	return err
+}
+
+// mysqlCode is the server error number of err, 0 when it is none.
+func mysqlCode(err error) uint16 {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	return 0
+}
+
+// killWait bounds how long a killed call's connection is held waiting for
+// the server to report its statement gone.
+const killWait = time.Minute
+
+// awaitGone waits until the killed statement has left the server's
+// process list (by query id on Doris when the kill went by one, else by
+// connection id), for at most killWait or until the pool closes. The
+// statement of a killed connection may run on for a while: MariaDB and
+// MySQL look for a kill between rows, not inside one expression. A
+// statement killed by trace id is not looked for: Doris's process list
+// spans every FE, where connection ids repeat.
+func (p *pool) awaitGone(m *member, id uint64, queryID string) {
+	where := "ID = " + strconv.FormatUint(id, 10)
+	switch {
+	case queryID != "":
+		where = "QUERY_ID = " + sqlguard.QuoteString(queryID)
+	case p.isDoris():
+		if !p.noTraceKill.Load() {
+			return
+		}
+	}
 	wait := 20 * time.Millisecond
-	for {
+	deadline := time.Now().Add(killWait)
+	for time.Now().Before(deadline) {
 		var n int
 		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-		err := m.ctl.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = "+strconv.FormatUint(id, 10)).Scan(&n)
+		err := m.ctl.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "+where).Scan(&n)
 		cancel()
 		switch {
 		case err == nil && n == 0:
 			return
 		case err != nil && p.ctx.Err() == nil:
-			// A server without the table (or a process list of other
-			// FEs): the kill's answer is all there is.
+			// A server without the table: the kill's answer is all
+			// there is.
 			p.log.Debug("cannot read the process list after a kill", "connection_id", id, "err", err)
 			return
 		}
@@ -536,6 +632,46 @@ func (p *pool) awaitGone(m *member, id uint64) {
 		}
 		wait = min(2*wait, time.Second)
 	}
+	p.log.Warn("a killed statement was still running after the wait", "connection_id", id, "query_id", queryID, "waited", killWait)
+}
+
+// isDoris reports whether the detected server is Doris.
+func (p *pool) isDoris() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.backend != nil && p.backend.Engine == query.Doris
+}
+
+// sessionTrace gives a call's session on Doris a trace id of its own (in
+// session_context), by which the call is killed and its query found
+// (fidelity ledger: session-context-trace-id). A connection of the pool
+// keeps its trace id for life, so the SET is sent once per connection; a
+// host-owned connection gets a new one per call. It returns "" elsewhere.
+func (p *pool) sessionTrace(ctx context.Context, conn *sql.Conn, m *member) (string, error) {
+	if !p.isDoris() {
+		return "", nil
+	}
+	var sc *sessionConn
+	if m.tracked {
+		conn.Raw(func(dc any) error {
+			sc = dc.(*sessionConn)
+			return nil
+		})
+		if sc.trace != "" {
+			return sc.trace, nil
+		}
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	trace := "dorismcp-" + hex.EncodeToString(b[:])
+	// The trace id is ours (hex), so it is safe inside the literal.
+	if _, err := conn.ExecContext(ctx, "SET session_context = "+sqlguard.QuoteString("trace_id:"+trace)); err != nil {
+		return "", err
+	}
+	if sc != nil {
+		sc.trace = trace
+	}
+	return trace, nil
 }
 
 func connectionID(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, err error) {
@@ -776,6 +912,7 @@ type sessionInner interface {
 type sessionConn struct {
 	sessionInner
 	id        uint64
+	trace     string // the session's trace id on Doris (see sessionTrace)
 	defaultDB string
 	// What a call changed, undone by ResetSession.
 	dbChanged bool

@@ -902,6 +902,11 @@ func TestSessionVariables(t *testing.T) {
 	if n := count("SELECT id FROM customers"); n != 2000 {
 		t.Errorf("after a SET_VAR(sql_select_limit=5) hint: %d rows", n)
 	}
+	// The comma between assignments is optional (fidelity ledger:
+	// set-var-grammar): both variables are set.
+	if n := count("SELECT /*+ SET_VAR(enable_profile=true sql_select_limit=4) */ id FROM customers"); n != 4 {
+		t.Errorf("SET_VAR without commas: %d rows", n)
+	}
 }
 
 func TestReadOnlySampleTables(t *testing.T) {

@@ -190,7 +190,16 @@ func (s *Server) feMux() *http.ServeMux {
 	}))
 	mux.HandleFunc("GET /api/show_table_data", s.withAuth(s.showTableData))
 	mux.HandleFunc("GET /rest/v2/manager/query/trace_id/{id}", s.withAuth(func(w http.ResponseWriter, r *http.Request) {
+		// The other FEs are asked too unless is_all_node=false
+		// (fidelity ledger: rest-trace-id).
 		id, found := s.profiles.queryID(r.PathValue("id"))
+		if r.URL.Query().Get("is_all_node") != "false" {
+			for _, o := range s.others() {
+				if !found {
+					id, found = o.profiles.queryID(r.PathValue("id"))
+				}
+			}
+		}
 		if !found {
 			writeJSON(w, envelope{Msg: "Bad Request", Code: 403, Data: "query id not found for trace id " + r.PathValue("id")})
 			return
@@ -199,6 +208,16 @@ func (s *Server) feMux() *http.ServeMux {
 	}))
 	mux.HandleFunc("GET /rest/v2/manager/query/profile/text/{id}", s.withAuth(func(w http.ResponseWriter, r *http.Request) {
 		p, found := s.profiles.get(r.PathValue("id"))
+		from := s
+		if r.URL.Query().Get("is_all_node") != "false" {
+			for _, o := range s.others() {
+				if !found {
+					p, found = o.profiles.get(r.PathValue("id"))
+					from = o
+				}
+			}
+		}
+		s := from
 		if !found {
 			writeJSON(w, envelope{Msg: "Not Found", Code: 404, Data: "query id " + r.PathValue("id") + " not found"})
 			return

@@ -219,7 +219,8 @@ func TestHTTPProfileByTraceID(t *testing.T) {
 		t.Errorf("the hint outlived its statement: %v", rs)
 	}
 
-	// Without enable_profile nothing is recorded.
+	// Without enable_profile the trace id still leads to the query id
+	// (fidelity ledger: session-context-trace-id), but no profile is kept.
 	if _, err := c.ExecContext(ctx, "SET enable_profile = false"); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,12 @@ func TestHTTPProfileByTraceID(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows(t, c, q1)
-	if e := getEnvelope(t, base+"/rest/v2/manager/query/trace_id/trace-three", "root", ""); e.Code != 403 {
+	e := getEnvelope(t, base+"/rest/v2/manager/query/trace_id/trace-three", "root", "")
+	var qid string
+	if e.Code != 0 || json.Unmarshal(e.Data, &qid) != nil || qid == "" {
+		t.Fatalf("no query id for a trace id without enable_profile: %+v", e)
+	}
+	if e := getEnvelope(t, base+"/rest/v2/manager/query/profile/text/"+qid, "root", ""); e.Code != 404 {
 		t.Errorf("profile recorded without enable_profile: %+v", e)
 	}
 }

@@ -51,6 +51,13 @@ func (p *profileStore) add(q queryProfile) {
 	}
 }
 
+// mapTrace files query id under trace id, as each statement starts.
+func (p *profileStore) mapTrace(trace, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.byTrace[trace] = id
+}
+
 func (p *profileStore) dropTrace(trace string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,9 @@ type Options struct {
 	// to stdout or stderr.
 	Logger *slog.Logger
 	// Version is the Doris release line to impersonate: "2.0", "2.1" or
-	// "3.0". Default "2.1". It decides @@version_comment, the column sets
+	// "3.0", optionally with a patch number ("2.1.11": the line's build
+	// with that patch, which decides whether KILL QUERY takes trace ids
+	// and looks on every FE). Default "2.1". It decides @@version_comment, the column sets
 	// of SHOW FRONTENDS, SHOW BACKENDS, SHOW CATALOGS, SHOW DATA and SHOW
 	// PROCESSLIST, error texts, and whether __internal_schema.audit_log
 	// exists (2.1 and later).
@@ -84,6 +87,32 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[uint32]sql.Session
 	conns    map[uint32]*connState
+	peers    []*Server // the other FEs of the cluster (Link)
+}
+
+// Link makes servers the FEs of one cluster: each keeps its own
+// connections, numbered from its own counter (fidelity ledger:
+// connection-id-numbering), and its own profiles, but KILL QUERY
+// "<id>" and the trace-id lookup of the FE HTTP API reach the others, as
+// they reach other FEs in Doris. Each FE keeps its own copy of the sample
+// data. Link is called before clients connect.
+func Link(fes ...*Server) {
+	for _, s := range fes {
+		s.mu.Lock()
+		for _, o := range fes {
+			if o != s && !slices.Contains(s.peers, o) {
+				s.peers = append(s.peers, o)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// others returns the peers Link gave s.
+func (s *Server) others() []*Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.peers)
 }
 
 // closeTimeout bounds how long Close waits for connections to finish after

@@ -74,13 +74,19 @@ func (s *Server) dorisStatement(c *mysql.Conn, st *connState, query string) (res
 	}
 	switch {
 	case killQueryNumRE.MatchString(q):
-		// Answered by the engine; remember who killed for the victim's error.
+		// Only this FE's connections (fidelity ledger:
+		// kill-query-connection-id). Answered by the engine; remember who
+		// killed for the victim's error.
 		id, _ := strconv.ParseUint(killQueryNumRE.FindStringSubmatch(q)[1], 10, 32)
 		s.mu.Lock()
-		if t := s.conns[uint32(id)]; t != nil && t.running {
+		t := s.conns[uint32(id)]
+		if t != nil && t.running {
 			t.killedBy = st.remote
 		}
 		s.mu.Unlock()
+		if t == nil {
+			return nil, mysql.NewSQLError(1094, mysql.SSUnknownSQLState, "Unknown thread id: %d", id), true
+		}
 		return nil, nil, false
 	case killQueryIDRE.MatchString(q):
 		return s.killQueryID(st, killQueryIDRE.FindStringSubmatch(q)[1])
@@ -153,24 +159,59 @@ func (s *Server) externalError() error {
 	return dorisError("Catalog %s is not reachable: this server simulates only the internal catalog", externalCatalog)
 }
 
-// killQueryID is KILL QUERY "<query_id>": it stops the running statement
-// with that id on any connection.
+// queryIDRE is a printed query id, two hex halves (fidelity ledger:
+// query-id-format).
+var queryIDRE = regexp.MustCompile(`^[0-9a-fA-F]{1,16}-[0-9a-fA-F]{1,16}$`)
+
+// killQueryID is KILL QUERY "<id>" (fidelity ledger: kill-query-string-id,
+// kill-query-trace-id). From 2.1.11 and 3.0.7 the id is a query id or a
+// session's trace id, looked for on this FE and then on the others, and
+// unknown everywhere is error 1097. Before, it is a query id only, looked
+// for on this FE; one found nowhere here is sent to the BEs as a cancel,
+// which stops it wherever it runs, and is answered with OK even when no
+// query has it; text that is no query id fails to parse.
 func (s *Server) killQueryID(by *connState, id string) (*sqltypes.Result, error, bool) {
+	if s.killLocal(by, id) {
+		return &sqltypes.Result{}, nil, true
+	}
+	if s.rel.killsByTraceID() {
+		for _, o := range s.others() {
+			if o.killLocal(by, id) {
+				return &sqltypes.Result{}, nil, true
+			}
+		}
+		return nil, mysql.NewSQLError(1097, mysql.SSUnknownSQLState, "Unknown query id: %s", id), true
+	}
+	if !queryIDRE.MatchString(id) {
+		return nil, dorisError("Invalid query id: %s", id), true
+	}
+	for _, o := range s.others() {
+		o.killLocal(by, id)
+	}
+	return &sqltypes.Result{}, nil, true
+}
+
+// killLocal stops the statement running on this FE under query id id or,
+// where the release allows it, under trace id id.
+func (s *Server) killLocal(by *connState, id string) bool {
+	byTrace := s.rel.killsByTraceID()
 	s.mu.Lock()
 	var target uint32
 	found := false
 	for _, t := range s.conns {
-		if t.running && t.queryID == id {
-			target, found = t.id, true
-			t.killedBy = by.remote
+		if t.queryID == id || byTrace && t.trace != "" && t.trace == id {
+			found = true
+			if t.running {
+				target = t.id
+				t.killedBy = by.remote
+			}
 		}
 	}
 	s.mu.Unlock()
-	if !found {
-		return nil, mysql.NewSQLError(1097, mysql.SSUnknownSQLState, "Unknown query id: %s", id), true
+	if found && target != 0 {
+		s.engine.ProcessList.Kill(target)
 	}
-	s.engine.ProcessList.Kill(target)
-	return &sqltypes.Result{}, nil, true
+	return found
 }
 
 // likeMatch is SQL LIKE with % and _ (case-insensitive).

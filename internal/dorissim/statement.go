@@ -29,6 +29,7 @@ type connState struct {
 	running  bool
 	state    string          // OK, EOF or ERR: how the last statement ended
 	killedBy string          // ip:port of the connection whose KILL stopped the running statement
+	trace    string          // the session's trace id at its last statement
 	traces   map[string]bool // the trace ids its statements ran under
 }
 
@@ -36,56 +37,85 @@ type connState struct {
 // SET_VAR only there.
 var hintRE = regexp.MustCompile(`(?is)\bSELECT(\s*/\*\+(.*?)\*/)`)
 
-// setVarRE finds SET_VAR(...) inside a hint.
-var setVarRE = regexp.MustCompile(`(?is)\bSET_VAR\s*\(([^)]*)\)`)
+// setVarRE finds the start of a SET_VAR( inside a hint.
+var setVarRE = regexp.MustCompile(`(?i)\bSET_VAR\s*\(`)
 
 // stripHints removes the first hint comment after SELECT and returns the
 // variables its SET_VAR items set (lower-case names, values unquoted).
-// Other hints are dropped: the engine would ignore them anyway.
-func stripHints(query string) (string, map[string]string) {
+// Other hints are dropped: the engine would ignore them anyway. SET_VAR is
+// read as Doris's grammar has it (fidelity ledger: set-var-grammar):
+// key = value assignments, the comma between them optional, each value
+// one constant or identifier; anything else is a syntax error.
+func stripHints(query string) (string, map[string]string, error) {
 	m := hintRE.FindStringSubmatchIndex(query)
 	if m == nil {
-		return query, nil
+		return query, nil, nil
 	}
 	body := query[m[4]:m[5]]
 	vars := map[string]string{}
-	for _, sv := range setVarRE.FindAllStringSubmatch(body, -1) {
-		for _, kv := range splitOutsideQuotes(sv[1], ',') {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				continue
-			}
-			vars[strings.ToLower(strings.TrimSpace(k))] = unquote(strings.TrimSpace(v))
+	for _, loc := range setVarRE.FindAllStringIndex(body, -1) {
+		if err := setVarArgs(body[loc[1]:], vars); err != nil {
+			return "", nil, err
 		}
 	}
-	return query[:m[2]] + " " + query[m[3]:], vars
+	return query[:m[2]] + " " + query[m[3]:], vars, nil
 }
 
-func splitOutsideQuotes(s string, sep byte) []string {
-	var out []string
-	var quote byte
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == sep:
-			out = append(out, s[start:i])
-			start = i + 1
+// setVarArgs reads the assignments of one SET_VAR, s starting after its
+// opening parenthesis, into vars.
+func setVarArgs(s string, vars map[string]string) error {
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
 		}
 	}
-	return append(out, s[start:])
+	word := func() string {
+		start := i
+		for i < len(s) && (isWordByte(s[i])) {
+			i++
+		}
+		return s[start:i]
+	}
+	bad := func() error {
+		return dorisError("Syntax error in line 1:\nno viable alternative at input 'SET_VAR(%s'", s[:i])
+	}
+	for first := true; ; first = false {
+		skip()
+		if i < len(s) && s[i] == ')' {
+			if first {
+				return bad()
+			}
+			return nil
+		}
+		if !first && i < len(s) && s[i] == ',' {
+			i++
+			skip()
+		}
+		k := word()
+		skip()
+		if k == "" || i >= len(s) || s[i] != '=' {
+			return bad()
+		}
+		i++
+		skip()
+		var v string
+		if i < len(s) && (s[i] == '\'' || s[i] == '"') {
+			q := s[i]
+			end := strings.IndexByte(s[i+1:], q)
+			if end < 0 {
+				return bad()
+			}
+			v, i = s[i+1:i+1+end], i+2+end
+		} else if v = word(); v == "" {
+			return bad()
+		}
+		vars[strings.ToLower(k)] = v
+	}
 }
 
-func unquote(v string) string {
-	if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0] {
-		return v[1 : len(v)-1]
-	}
-	return v
+func isWordByte(c byte) bool {
+	return c == '_' || c == '.' || c == '-' || c == '+' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // hintValue converts a SET_VAR value to what the engine's variable types
@@ -210,7 +240,10 @@ type execFn func(ctx context.Context, query string, cb mysql.ResultSpoolFn) erro
 // statement, query_timeout is enforced, and errors take Doris's form.
 func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn, exec execFn) error {
 	st := s.conn(c)
-	query, hints := stripHints(query)
+	query, hints, err := stripHints(query)
+	if err != nil {
+		return err
+	}
 	if res, err, ok := s.dorisStatement(c, st, query); ok {
 		if err != nil {
 			return err
@@ -228,12 +261,14 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	}
 	sctx := sql.NewContext(ctx, sql.WithSession(sess))
 	for k, v := range hints {
+		// An unknown variable or a value it refuses fails the statement
+		// (fidelity ledger: set-var-unknown-variable).
 		old, err := sess.GetSessionVariable(sctx, k)
-		if err != nil {
-			continue // Doris ignores SET_VAR of a variable it does not know
+		if err == nil {
+			err = sess.SetSessionVariable(sctx, k, hintValue(v))
 		}
-		if err := sess.SetSessionVariable(sctx, k, hintValue(v)); err != nil {
-			return dorisError("%v", err)
+		if err != nil {
+			return dorisError("Can not set session variable '%s' = '%s'", k, v)
 		}
 		defer sess.SetSessionVariable(sctx, k, old)
 	}
@@ -244,14 +279,19 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 
 	qid := newQueryID()
 	s.mu.Lock()
-	st.queryID, st.running, st.killedBy = qid, true, ""
-	if trace != "" && profile {
+	st.queryID, st.running, st.killedBy, st.trace = qid, true, "", trace
+	if trace != "" {
 		if st.traces == nil {
 			st.traces = make(map[string]bool)
 		}
 		st.traces[trace] = true
 	}
 	s.mu.Unlock()
+	if trace != "" {
+		// Every statement's query id is filed under the session's trace
+		// id as it starts (fidelity ledger: session-context-trace-id).
+		s.profiles.mapTrace(trace, qid)
+	}
 
 	var returned int
 	counting := func(res *sqltypes.Result, more bool) error {
@@ -260,7 +300,7 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	}
 	begin := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, timeout)
-	err := exec(tctx, query, counting)
+	err = exec(tctx, query, counting)
 	timedOut := err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	end := time.Now()

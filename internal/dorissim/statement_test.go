@@ -44,7 +44,11 @@ func TestDorisErrors(t *testing.T) {
 		{Version20, "SELEC 1", 1105, "errCode = 2, detailMessage = Syntax error in line 1:\nSELEC 1\n^\nEncountered: IDENTIFIER\nExpected: ALTER, SELECT, SET, SHOW, USE, WITH"},
 		{Version20, "SELECT * FROM nosuch", 1105, "errCode = 2, detailMessage = Table [nosuch] does not exist in database [sample]."},
 		{Version21, "SWITCH nowhere", 1105, "errCode = 2, detailMessage = Unknown catalog 'nowhere'"},
-		{Version21, `KILL QUERY "0123456789abcdef-0123456789abcdef"`, 1097, "Unknown query id: 0123456789abcdef-0123456789abcdef"},
+		{"2.1.11", `KILL QUERY "0123456789abcdef-0123456789abcdef"`, 1097, "Unknown query id: 0123456789abcdef-0123456789abcdef"},
+		{Version21, `KILL QUERY "dorismcp-0123"`, 1105, "errCode = 2, detailMessage = Invalid query id: dorismcp-0123"},
+		{Version21, `KILL QUERY 4242`, 1094, "Unknown thread id: 4242"},
+		{Version21, "SELECT /*+ SET_VAR(no_such_variable=1) */ 1", 1105, "errCode = 2, detailMessage = Can not set session variable 'no_such_variable' = '1'"},
+		{Version21, "SELECT /*+ SET_VAR(query_timeout=(1, batch_size=2)) */ 1", 1105, "errCode = 2, detailMessage = Syntax error in line 1:\nno viable alternative at input 'SET_VAR(query_timeout='"},
 	} {
 		s := startWith(t, Options{Version: tc.version})
 		me := mysqlErr(t, open(t, s, SampleDB), tc.query)

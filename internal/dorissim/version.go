@@ -2,6 +2,8 @@ package dorissim
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -37,7 +39,32 @@ func (r release) nodeVersion() string { return r.build + "-" + r.hash }
 // atLeast reports whether the release line is line or newer.
 func (r release) atLeast(line string) bool { return r.line >= line }
 
+// killsByTraceID reports whether KILL QUERY "<id>" also takes a trace id
+// and looks on every FE (fidelity ledger: kill-query-trace-id,
+// kill-query-string-id): from 2.1.11 and 3.0.7.
+func (r release) killsByTraceID() bool {
+	switch {
+	case r.major == 2 && r.minor == 1:
+		return r.patch >= 11
+	case r.major == 3 && r.minor == 0:
+		return r.patch >= 7
+	}
+	return r.major > 3 || r.major == 3 && r.minor > 0
+}
+
+// releaseFor is the release of Options.Version: a line ("2.1"), which is
+// a build real servers of that line print, or a line with its patch
+// ("2.1.11"), which is that line with the patch number changed.
 func releaseFor(v string) (release, error) {
+	if line, patch, ok := cutPatch(v); ok {
+		r, err := releaseFor(line)
+		if err != nil {
+			return r, err
+		}
+		r.patch, r.rc = patch, ""
+		r.build = fmt.Sprintf("doris-%d.%d.%d", r.major, r.minor, patch)
+		return r, nil
+	}
 	switch v {
 	case Version20:
 		return release{line: v, build: "doris-2.0.12", hash: "2971efd194", major: 2, minor: 0, patch: 12}, nil
@@ -47,6 +74,19 @@ func releaseFor(v string) (release, error) {
 		return release{line: v, build: "doris-3.0.4-rc02", hash: "39f9074cec", major: 3, minor: 0, patch: 4, rc: "rc02"}, nil
 	}
 	return release{}, fmt.Errorf("dorissim: unknown Doris version %q (want %q, %q or %q)", v, Version20, Version21, Version30)
+}
+
+// cutPatch splits "2.1.11" into "2.1" and 11.
+func cutPatch(v string) (line string, patch int, ok bool) {
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 || strings.Count(v, ".") != 2 {
+		return "", 0, false
+	}
+	p, err := strconv.Atoi(v[i+1:])
+	if err != nil || p < 0 {
+		return "", 0, false
+	}
+	return v[:i], p, true
 }
 
 // dorisVariable is a Doris session variable the engine does not know.

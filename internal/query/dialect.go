@@ -197,6 +197,21 @@ func classify(version, comment string) Engine {
 	return Generic
 }
 
+type traceKey struct{}
+
+// WithTraceID records, in the context an Executor gives its function, the
+// Doris trace id (session_context) under which the connection's
+// statements run.
+func WithTraceID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, traceKey{}, id)
+}
+
+// TraceID is the trace id WithTraceID recorded, "" when none.
+func TraceID(ctx context.Context) string {
+	id, _ := ctx.Value(traceKey{}).(string)
+	return id
+}
+
 // Session is the connection state a statement needs: its database and
 // session variables to set before it, with the statement that undoes them.
 // An empty Reset with a non-empty Set means the connection cannot be put

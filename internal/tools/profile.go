@@ -3,9 +3,7 @@ package tools
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -72,18 +70,18 @@ func (c *catalog) sqlProfile(ctx context.Context, in profileArgs) (*query.Result
 	if err := c.requireCatalog(ctx, "get_sql_profile", in.CatalogName); err != nil {
 		return nil, err
 	}
-	traceID, err := newTraceID()
-	if err != nil {
-		return nil, err
-	}
-	// The trace id is ours (hex), so it is safe inside the string literal.
-	setup = append(setup, "SET enable_profile = true, session_context = "+sqlguard.QuoteString("trace_id:"+traceID))
-	// The trace id is looked up while the connection is open: Doris
+	// The statement runs under the trace id the Executor gave its session
+	// (query.TraceID), looked up while the connection is open: Doris
 	// releases that forget a connection's trace ids when it closes
 	// (fidelity ledger: trace-id-cleanup-on-close) would not find it after.
-	var qid string
+	setup = append(setup, "SET enable_profile = true")
+	var qid, traceID string
 	lookupErr := errors.New("the query ended before its id could be looked up")
-	ex := setupExec{Executor: c.cfg.Exec, setup: setup, after: func(*sql.Conn) {
+	ex := setupExec{Executor: c.cfg.Exec, setup: setup, after: func(ctx context.Context, _ *sql.Conn) {
+		if traceID = query.TraceID(ctx); traceID == "" {
+			lookupErr = errors.New("the connection has no trace id to find the query's profile by")
+			return
+		}
 		lookupErr = c.untilFound(ctx, traceID, func(wctx context.Context) (err error) {
 			qid, err = c.cfg.FEHTTP.QueryIDByTraceID(wctx, traceID)
 			return err
@@ -147,14 +145,6 @@ func (c *catalog) untilFound(ctx context.Context, traceID string, ask func(conte
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
-}
-
-func newTraceID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("making a trace id: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
 }
 
 var dataSizeColumns = cols(

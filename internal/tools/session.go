@@ -24,7 +24,7 @@ type setupExec struct {
 	// after, when set, runs once the statement has run, on the same
 	// connection before it is given back (or discarded): what must be
 	// asked while the session exists.
-	after func(conn *sql.Conn)
+	after func(ctx context.Context, conn *sql.Conn)
 }
 
 func (e setupExec) Do(ctx context.Context, s query.Session, fn func(ctx context.Context, conn *sql.Conn) error) error {
@@ -53,7 +53,7 @@ func (e setupExec) Do(ctx context.Context, s query.Session, fn func(ctx context.
 			return err
 		}
 		if e.after != nil {
-			e.after(conn)
+			e.after(ctx, conn)
 		}
 		return nil
 	})
