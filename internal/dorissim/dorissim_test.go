@@ -227,27 +227,12 @@ func TestMetadata(t *testing.T) {
 		}
 	}
 
+	// Doris lists secondary indexes only (inverted, bitmap, ngram bloom
+	// filter), one row each (fidelity ledger: show-index); the sample's
+	// MySQL-style keys are not Doris indexes.
 	cols, rs = rows(t, db, "SHOW INDEX FROM sample.orders")
-	var idx []string
-	for _, r := range rs {
-		m := map[string]string{}
-		for i, c := range cols {
-			m[c] = r[i]
-		}
-		idx = append(idx, strings.Join([]string{m["Key_name"], m["Non_unique"], m["Seq_in_index"], m["Column_name"]}, " "))
-	}
-	wantIdx := []string{
-		"PRIMARY 0 1 id",
-		"idx_orders_customer_date 1 1 customer_id",
-		"idx_orders_customer_date 1 2 order_date",
-		"idx_orders_status 1 1 status",
-	}
-	if diff := cmp.Diff(wantIdx, idx); diff != "" {
-		t.Errorf("SHOW INDEX (-want +got):\n%s", diff)
-	}
-	_, rs = rows(t, db, "SHOW INDEX FROM sample.products")
-	if !slices.ContainsFunc(rs, func(r []string) bool { return r[2] == "uk_products_sku" && r[1] == "0" }) {
-		t.Errorf("no unique index uk_products_sku in %v", rs)
+	if len(cols) != 12 || cols[4] != "Column_name" || len(rs) != 0 {
+		t.Errorf("SHOW INDEX: columns %q, rows %v", cols, rs)
 	}
 
 	_, rs = rows(t, db, "SHOW CREATE TABLE sample.orders")

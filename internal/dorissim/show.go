@@ -50,6 +50,8 @@ var (
 	createTableRE  = regexp.MustCompile("(?i)^SHOW\\s+(?:BRIEF\\s+)?CREATE\\s+TABLE\\s+`?([A-Za-z0-9_]+)`?(?:\\s*\\.\\s*`?([A-Za-z0-9_]+)`?)?$")
 	procRE         = regexp.MustCompile(`(?i)^SHOW\s+PROC\s+['"]([^'"]+)['"]$`)
 	processlistRE  = regexp.MustCompile(`(?i)^SHOW\s+(FULL\s+)?PROCESSLIST$`)
+	showIndexRE    = regexp.MustCompile("(?i)^SHOW\\s+(?:INDEX|INDEXES|KEYS)\\s+(?:FROM|IN)\\s+`?([A-Za-z0-9_]+)`?(?:\\s*\\.\\s*`?([A-Za-z0-9_]+)`?)?$")
+	setAssignRE    = regexp.MustCompile(`(?i)(?:^SET|,)\s+(?:SESSION\s+|GLOBAL\s+|@@(?:SESSION\.|GLOBAL\.)?)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|:=)`)
 	lastQueryIDRE  = regexp.MustCompile(`(?i)^SELECT\s+LAST_QUERY_ID\s*\(\s*\)$`)
 	externalRefRE  = regexp.MustCompile("(?i)(^|[\\s(,=])`?" + externalCatalog + "`?\\s*\\.")
 )
@@ -149,6 +151,32 @@ func (s *Server) dorisStatement(c *mysql.Conn, st *connState, query string) (res
 		return s.showCreateTable(d, t)
 	case procRE.MatchString(q):
 		return s.showProc(procRE.FindStringSubmatch(q)[1])
+	case showIndexRE.MatchString(q):
+		// One row per secondary index (fidelity ledger: show-index); the
+		// sample's tables have none, and key columns are not listed.
+		m := showIndexRE.FindStringSubmatch(q)
+		d, t := db, m[1]
+		if m[2] != "" {
+			d, t = m[1], m[2]
+		}
+		if _, err := s.table(d, t); err != nil {
+			return nil, dorisError("Unknown table '%s'", t), true
+		}
+		return textResult([]string{"Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Collation", "Cardinality",
+			"Sub_part", "Packed", "Null", "Index_type", "Comment"}, nil), nil, true
+	case strings.HasPrefix(strings.ToUpper(q), "SET ") && setAssignRE.MatchString(q) && sess != nil:
+		// An unknown session variable fails the SET (fidelity ledger:
+		// err-1193-unknown-variable).
+		sctx := sql.NewContext(context.Background(), sql.WithSession(sess))
+		for _, m := range setAssignRE.FindAllStringSubmatch(q, -1) {
+			if strings.EqualFold(m[1], "NAMES") || strings.EqualFold(m[1], "PASSWORD") {
+				break
+			}
+			if _, err := sess.GetSessionVariable(sctx, m[1]); err != nil {
+				return nil, mysql.NewSQLError(1193, mysql.SSUnknownSQLState, "Unknown system variable '%s'", m[1]), true
+			}
+		}
+		return nil, nil, false
 	case processlistRE.MatchString(q):
 		return s.showProcesslist(c.ConnectionID, query, processlistRE.FindStringSubmatch(q)[1] != ""), nil, true
 	}

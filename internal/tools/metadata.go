@@ -65,7 +65,9 @@ func (c *catalog) columnComments(ctx context.Context, in catalogTableArgs) (*que
 }
 
 // tableIndexes groups SHOW INDEX, one row per index column, into one row
-// per index with its columns in order.
+// per index with its columns in order. Doris answers one row per index,
+// its columns joined with ',' and Non_unique empty (fidelity ledger:
+// show-index): such an index is not unique.
 func (c *catalog) tableIndexes(ctx context.Context, in catalogTableArgs) (*query.Result, error) {
 	start := time.Now()
 	ref, err := in.ref()
@@ -87,8 +89,8 @@ func (c *catalog) tableIndexes(ctx context.Context, in catalogTableArgs) (*query
 		name := text(field(names, r, "Key_name"))
 		ix := byName[name]
 		if ix == nil {
-			nonUnique, _ := integer(field(names, r, "Non_unique"))
-			ix = &index{name: name, unique: nonUnique == 0, kind: text(field(names, r, "Index_type")),
+			nonUnique, ok := integer(field(names, r, "Non_unique"))
+			ix = &index{name: name, unique: ok && nonUnique == 0, kind: text(field(names, r, "Index_type")),
 				comment: text(field(names, r, "Index_comment"))}
 			if ix.comment == "" {
 				ix.comment = text(field(names, r, "Comment"))
@@ -97,7 +99,7 @@ func (c *catalog) tableIndexes(ctx context.Context, in catalogTableArgs) (*query
 			order = append(order, ix)
 		}
 		// SHOW INDEX lists an index's columns by Seq_in_index.
-		ix.columns = append(ix.columns, text(field(names, r, "Column_name")))
+		ix.columns = append(ix.columns, strings.Split(text(field(names, r, "Column_name")), ",")...)
 	}
 	out := make([][]any, 0, len(order))
 	for _, ix := range order {
