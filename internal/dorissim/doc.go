@@ -172,7 +172,10 @@
 //
 // # Observed behaviour of the engine (go-mysql-server v0.20.0)
 //
-// CONNECTION_ID() counts from 1 on each server. KILL QUERY <id> stops the
+// The engine numbers connections from 1; the simulator shows them as Doris
+// does, from 0 on each FE: SELECT CONNECTION_ID(), SHOW PROCESSLIST and
+// KILL use Doris's numbers (information_schema.PROCESSLIST and
+// CONNECTION_ID() inside other expressions show the engine's). KILL QUERY <id> stops the
 // query of connection <id> within a millisecond; the connection stays
 // usable. KILL <id> also closes the connection.
 //

@@ -42,7 +42,8 @@ func textResult(cols []string, rows [][]any) *sqltypes.Result {
 
 var (
 	killQueryIDRE  = regexp.MustCompile(`(?i)^KILL\s+QUERY\s+["']([^"']+)["']$`)
-	killQueryNumRE = regexp.MustCompile(`(?i)^KILL\s+QUERY\s+(\d+)$`)
+	killNumRE      = regexp.MustCompile(`(?i)^KILL\s+((?:QUERY\s+|CONNECTION\s+)?)(\d+)$`)
+	connectionIDRE = regexp.MustCompile(`(?i)^SELECT\s+CONNECTION_ID\s*\(\s*\)$`)
 	switchRE       = regexp.MustCompile("(?i)^SWITCH\\s+`?([A-Za-z0-9_]+)`?$")
 	catalogsRE     = regexp.MustCompile(`(?i)^SHOW\s+CATALOGS(?:\s+LIKE\s+'([^']*)')?$`)
 	showDataRE     = regexp.MustCompile("(?i)^SHOW\\s+DATA(?:\\s+FROM\\s+`?([A-Za-z0-9_]+)`?(?:\\s*\\.\\s*`?([A-Za-z0-9_]+)`?)?)?$")
@@ -75,21 +76,8 @@ func (s *Server) dorisStatement(c *mysql.Conn, st *connState, query string) (res
 		db = sess.GetCurrentDatabase()
 	}
 	switch {
-	case killQueryNumRE.MatchString(q):
-		// Only this FE's connections (fidelity ledger:
-		// kill-query-connection-id). Answered by the engine; remember who
-		// killed for the victim's error.
-		id, _ := strconv.ParseUint(killQueryNumRE.FindStringSubmatch(q)[1], 10, 32)
-		s.mu.Lock()
-		t := s.conns[uint32(id)]
-		if t != nil && t.running {
-			t.killedBy = st.remote
-		}
-		s.mu.Unlock()
-		if t == nil {
-			return nil, mysql.NewSQLError(1094, mysql.SSUnknownSQLState, "Unknown thread id: %d", id), true
-		}
-		return nil, nil, false
+	case connectionIDRE.MatchString(q):
+		return textResult([]string{"connection_id()"}, [][]any{{dorisConnID(c.ConnectionID)}}), nil, true
 	case killQueryIDRE.MatchString(q):
 		return s.killQueryID(st, killQueryIDRE.FindStringSubmatch(q)[1])
 	case switchRE.MatchString(q):
@@ -280,7 +268,7 @@ func (s *Server) showProcesslist(self uint32, stmt string, full bool) *sqltypes.
 		if !full && len(info) > 100 {
 			info = info[:100]
 		}
-		row := []any{current, itoa(int(p.Connection)), st.user, st.remote, st.login.Format(datetimeFmt), st.catalog, p.Database,
+		row := []any{current, dorisConnID(p.Connection), st.user, st.remote, st.login.Format(datetimeFmt), st.catalog, p.Database,
 			cmd, itoa(int(now.Sub(p.StartedAt).Seconds())), st.state, st.queryID, info}
 		if s.rel.atLeast(Version30) {
 			row = append(row, "127.0.0.1", nil)
@@ -321,10 +309,10 @@ func (s *Server) showProc(p string) (*sqltypes.Result, error, bool) {
 		for _, c := range cur {
 			ms := now.Sub(c.proc.StartedAt).Milliseconds()
 			if s.rel.atLeast(Version21) {
-				rows = append(rows, []any{c.st.queryID, itoa(int(c.st.id)), c.st.catalog, c.proc.Database, c.st.user,
+				rows = append(rows, []any{c.st.queryID, dorisConnID(c.st.id), c.st.catalog, c.proc.Database, c.st.user,
 					"0", "0", "0", strconv.FormatInt(ms, 10), "0", "0", "1", "0", "0", "0", "0", "0", "0", "0"})
 			} else {
-				rows = append(rows, []any{c.st.queryID, itoa(int(c.st.id)), c.st.catalog, c.proc.Database, c.st.user,
+				rows = append(rows, []any{c.st.queryID, dorisConnID(c.st.id), c.st.catalog, c.proc.Database, c.st.user,
 					"0.000 ", "0", strconv.FormatInt(ms, 10)})
 			}
 		}
@@ -333,7 +321,7 @@ func (s *Server) showProc(p string) (*sqltypes.Result, error, bool) {
 		cols := []string{"QueryId", "ConnectionId", "Catalog", "Database", "User", "ExecTime", "SqlHash", "Statement"}
 		var rows [][]any
 		for _, c := range cur {
-			rows = append(rows, []any{c.st.queryID, itoa(int(c.st.id)), c.st.catalog, c.proc.Database, c.st.user,
+			rows = append(rows, []any{c.st.queryID, dorisConnID(c.st.id), c.st.catalog, c.proc.Database, c.st.user,
 				strconv.FormatInt(now.Sub(c.proc.StartedAt).Milliseconds(), 10), sqlHash(c.proc.Query), c.proc.Query})
 		}
 		return textResult(cols, rows), nil, true

@@ -232,6 +232,37 @@ func traceID(sessionContext string) string {
 	return strings.TrimSpace(id)
 }
 
+// dorisConnID is the connection id Doris would show for the engine's
+// connection id: each FE counts from 0 (fidelity ledger:
+// connection-id-numbering), the engine from 1.
+func dorisConnID(engineID uint32) string { return strconv.FormatUint(uint64(engineID)-1, 10) }
+
+// killByNumber turns KILL [QUERY|CONNECTION] <id>, an id as Doris shows it,
+// into the engine's statement for the same connection. The id is looked
+// up on this FE only (fidelity ledger: kill-query-connection-id); an
+// unknown one is error 1094. Other statements are returned unchanged.
+func (s *Server) killByNumber(by *connState, query string) (string, error) {
+	m := killNumRE.FindStringSubmatch(normalise(query))
+	if m == nil {
+		return query, nil
+	}
+	id, err := strconv.ParseUint(m[2], 10, 32)
+	if err != nil || id+1 > 1<<32-1 {
+		return "", mysql.NewSQLError(1094, mysql.SSUnknownSQLState, "Unknown thread id: %s", m[2])
+	}
+	eng := uint32(id + 1)
+	s.mu.Lock()
+	t := s.conns[eng]
+	if t != nil && t.running {
+		t.killedBy = by.remote // for the victim's error
+	}
+	s.mu.Unlock()
+	if t == nil {
+		return "", mysql.NewSQLError(1094, mysql.SSUnknownSQLState, "Unknown thread id: %d", id)
+	}
+	return "KILL " + m[1] + strconv.FormatUint(uint64(eng), 10), nil
+}
+
 // execFn runs one statement through the engine's handler.
 type execFn func(ctx context.Context, query string, cb mysql.ResultSpoolFn) error
 
@@ -242,6 +273,9 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	st := s.conn(c)
 	query, hints, err := stripHints(query)
 	if err != nil {
+		return err
+	}
+	if query, err = s.killByNumber(st, query); err != nil {
 		return err
 	}
 	if res, err, ok := s.dorisStatement(c, st, query); ok {
