@@ -274,7 +274,8 @@ func TestTelemetryOfCalls(t *testing.T) {
 				// db.client.operation.duration: one statement, or none.
 				var wantDB []map[string]string
 				if tc.summary != "" {
-					a := map[string]string{"db.system.name": f.system, "db.namespace": "sample", "db.query.summary": tc.summary}
+					// No caller-written text: the summary is the span's.
+					a := map[string]string{"db.system.name": f.system, "db.namespace": "sample", "db.operation.name": "SELECT"}
 					if tc.dbErrorType != "" {
 						a["error.type"] = tc.dbErrorType
 					}
@@ -465,6 +466,37 @@ func TestTelemetryTraceContext(t *testing.T) {
 // Every query killed in the engine is counted once, by why: the caller
 // cancelled, the time limit ran out on the client's side, Shutdown's
 // deadline, or a result complete at its byte limit. Stats and the
+// What a caller writes never becomes a metric attribute: statements on
+// tables of made-up names, and databases of made-up names, all land in
+// one db.client.operation.duration series per outcome.
+func TestMetricAttributesBounded(t *testing.T) {
+	f := newOTelFixture(t, backend(t))
+	cs := otelTransports[0].connect(t, f.s, nil)
+	for i := range 5 {
+		for _, args := range []map[string]any{
+			{"sql": fmt.Sprintf("SELECT * FROM t_%d_%d", i, time.Now().UnixNano())},
+			{"sql": "SELECT 1", "db_name": fmt.Sprintf("db_%d", i)},
+		} {
+			if _, _, err := call(context.Background(), cs, "exec_query", args); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	points := f.points(t, "db.client.operation.duration")
+	var total uint64
+	for _, p := range points {
+		total += p.Count
+		for k, v := range p.Attrs {
+			if strings.Contains(v, "t_") || strings.Contains(v, "db_") {
+				t.Errorf("metric attribute %s=%q carries caller text", k, v)
+			}
+		}
+	}
+	if len(points) > 2 || total == 0 {
+		t.Errorf("%d series for 10 statements (want at most 2: success and one failure class): %+v", len(points), attrsOf(points))
+	}
+}
+
 // doris.mcp.queries.killed metric agree.
 func TestTelemetryKills(t *testing.T) {
 	// Each case's query is told apart from any other test's in the

@@ -37,7 +37,10 @@ type Statement struct {
 	t     *Telemetry
 	start time.Time
 	span  trace.Span
-	attrs []attribute.KeyValue // nil when nothing records
+	// attrs are the metric's attributes (nil when nothing records): each
+	// from a bounded set, never text the caller wrote, so no caller can
+	// grow the metric's series. The span carries the summary.
+	attrs []attribute.KeyValue
 }
 
 // StartStatement starts the client span of a statement of the call in ctx
@@ -69,12 +72,10 @@ func StartStatement(ctx context.Context, engine, db, sql string) (context.Contex
 	if db == "" {
 		db = t.namespace
 	}
-	s.attrs = []attribute.KeyValue{systemName(engine)}
-	if db != "" {
+	s.attrs = []attribute.KeyValue{systemName(engine), semconv.DBOperationName(operation(summary))}
+	if db != "" && db == t.namespace {
+		// Only the configured database: a caller's db_name is theirs.
 		s.attrs = append(s.attrs, semconv.DBNamespace(db))
-	}
-	if summary != "" {
-		s.attrs = append(s.attrs, semconv.DBQuerySummary(summary))
 	}
 	if s.span.IsRecording() {
 		// The conventions name the span after the summary.
@@ -83,7 +84,13 @@ func StartStatement(ctx context.Context, engine, db, sql string) (context.Contex
 			name = systemName(engine).Value.AsString()
 		}
 		s.span.SetName(name)
-		s.span.SetAttributes(s.attrs...)
+		s.span.SetAttributes(systemName(engine), semconv.DBOperationName(operation(summary)))
+		if db != "" {
+			s.span.SetAttributes(semconv.DBNamespace(db))
+		}
+		if summary != "" {
+			s.span.SetAttributes(semconv.DBQuerySummary(summary))
+		}
 	}
 	return ctx, s
 }

@@ -6,6 +6,18 @@ import (
 	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
+// operation is db.operation.name for a statement summary: its first
+// keyword when that is one of the statements the guard lets through,
+// else OTHER, so the value set is closed.
+func operation(summary string) string {
+	word, _, _ := strings.Cut(summary, " ")
+	switch word {
+	case "SELECT", "WITH", "SHOW", "DESC", "DESCRIBE", "EXPLAIN", "USE", "SET", "SWITCH", "HELP":
+		return word
+	}
+	return "OTHER"
+}
+
 // maxSummary bounds db.query.summary, as the conventions advise.
 const maxSummary = 255
 
