@@ -596,18 +596,16 @@ const killWait = time.Minute
 // process list (by query id on Doris when the kill went by one, else by
 // connection id), for at most killWait or until the pool closes. The
 // statement of a killed connection may run on for a while: MariaDB and
-// MySQL look for a kill between rows, not inside one expression. A
-// statement killed by trace id is not looked for: Doris's process list
-// spans every FE, where connection ids repeat.
+// MySQL look for a kill between rows, not inside one expression. On
+// Doris only a kill by query id is looked for: its process list spans
+// every FE, where connection ids repeat (fidelity ledger: is-processlist).
 func (p *pool) awaitGone(m *member, id uint64, queryID string) {
 	where := "ID = " + strconv.FormatUint(id, 10)
 	switch {
 	case queryID != "":
 		where = "QUERY_ID = " + sqlguard.QuoteString(queryID)
 	case p.isDoris():
-		if !p.noTraceKill.Load() {
-			return
-		}
+		return
 	}
 	wait := 20 * time.Millisecond
 	deadline := time.Now().Add(killWait)
