@@ -286,7 +286,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	}
 	trace, err := p.sessionTrace(ctx, conn, m)
 	if err != nil {
-		return err
+		return lostConn(err)
 	}
 	if trace != "" {
 		ctx = query.WithTraceID(ctx, trace)
@@ -314,7 +314,7 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		}
 		for _, stmt := range setup {
 			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return err
+				return lostConn(err)
 			}
 		}
 	}
@@ -354,7 +354,12 @@ func (p *pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		}
 		close(returned)
 	}()
-	err = fn(ctx, conn)
+	return lostConn(fn(ctx, conn))
+}
+
+// lostConn reports a connection that broke under a statement as Doris
+// being unavailable, the way a failure to connect is.
+func lostConn(err error) error {
 	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
 		return &query.UnavailableError{Cause: err}
 	}
