@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/dorismcp/doris/internal/authn"
+	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/tools"
 )
 
@@ -329,7 +330,7 @@ func (s *Server) withPrincipal(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		ctx = context.WithValue(ctx, principalKey{}, p)
 		if p.account != nil {
-			ctx = withAccount(ctx, p.account)
+			ctx = pool.WithAccount(ctx, p.account)
 		}
 		return s.auth.policy.Enforce(ctx, p.Name, p.Scopes, method, req, next)
 	}

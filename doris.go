@@ -112,6 +112,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 	"github.com/dorismcp/doris/internal/telemetry"
@@ -136,7 +137,7 @@ type Server struct {
 	log     *slog.Logger
 	mcp     *mcp.Server
 	handler http.Handler
-	pool    *pool
+	pool    *pool.Pool
 	auth    *authenticator
 	budget  *admit.Budget
 	// inflight shares the limit on calls in flight between principals.
@@ -227,7 +228,7 @@ func New(opts ...Option) (*Server, error) {
 	})
 
 	// The pool starts its loops, so it comes after everything that can fail.
-	s.pool = newPool(&s.cfg, queryIDLookup(feHTTP))
+	s.pool = newPool(&s.cfg, feHTTP)
 	builtin, err := tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
@@ -397,7 +398,7 @@ func (s *Server) observe() error {
 	err := s.cfg.tel.Observe(telemetry.Source{
 		InFlight: func() int64 { return int64(s.gate.Active()) },
 		Pools: func() []telemetry.PoolState {
-			ps := s.pool.stats()
+			ps := poolStats(s.pool)
 			out := make([]telemetry.PoolState, len(ps))
 			for i, p := range ps {
 				out[i] = telemetry.PoolState{Name: poolName(p), Idle: int64(p.Idle), InUse: int64(p.InUse)}
@@ -405,7 +406,7 @@ func (s *Server) observe() error {
 			return out
 		},
 		Health: func() []telemetry.HealthState {
-			hs := s.pool.health()
+			hs := poolHealth(s.pool)
 			out := make([]telemetry.HealthState, len(hs))
 			for i, h := range hs {
 				host, port := splitAddress(h.Address)
@@ -604,8 +605,8 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		InFlight:     s.gate.Active(),
 		Sessions:     s.sessionCount(),
-		Pools:        s.pool.stats(),
-		Health:       s.pool.health(),
+		Pools:        poolStats(s.pool),
+		Health:       poolHealth(s.pool),
 		Killed:       KilledStats{Cancel: k.Cancel, Timeout: k.Timeout, Shutdown: k.Shutdown, Limit: k.Limit},
 		Draining:     s.gate.IsClosed(),
 		ResultMemory: s.budget.Used(),

@@ -177,7 +177,7 @@ func TestKilledStatementKeepsItsSlot(t *testing.T) {
 	if !errors.As(err, &be) {
 		t.Errorf("a call while the killed statement runs = %v, want BusyError", err)
 	}
-	if st := s.pool.stats()[0]; st.Open > 1 {
+	if st := poolStats(s.pool)[0]; st.Open > 1 {
 		t.Errorf("%d connections open with a pool of 1", st.Open)
 	}
 	waitFor(t, 60*time.Second, "the killed statement to end", func() bool { return running(t, root, "runaway_guard_test") == 0 })

@@ -231,7 +231,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 	if d := time.Duration(slowest.Load()); d > 5*time.Second+clientGraceForTests {
 		t.Errorf("a call took %v, beyond its time limit", d)
 	}
-	waitFor(t, 5*time.Second, "no connection in use", func() bool { return s.pool.def.db.Stats().InUse == 0 })
+	waitFor(t, 5*time.Second, "no connection in use", func() bool { return poolStats(s.pool)[0].InUse == 0 })
 }
 
 // internals matches what a caller should never be shown: the driver's and

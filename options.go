@@ -931,15 +931,6 @@ func splitHostPort(addr string) (host, port string) {
 
 // newFEHTTP builds the HTTP client of the configuration, or nil when no FE
 // HTTP address was given.
-// queryIDLookup is how the pool finds the query id of a trace id: through
-// the FE HTTP API when there is one, else nil.
-func queryIDLookup(c *dorishttp.Client) func(context.Context, string) (string, error) {
-	if c == nil {
-		return nil
-	}
-	return c.QueryIDByTraceID
-}
-
 func newFEHTTP(c *config) (*dorishttp.Client, error) {
 	h := c.feHTTP
 	if h.addr == "" {

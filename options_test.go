@@ -71,7 +71,7 @@ func TestNewDoesNotDial(t *testing.T) {
 	if took := time.Since(start); took > 500*time.Millisecond {
 		t.Errorf("New took %v", took)
 	}
-	if ok, _ := s.pool.ready(); ok {
+	if ok, _ := s.pool.Ready(); ok {
 		t.Error("ready before any health check")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/httpgate"
+	"github.com/dorismcp/doris/internal/pool"
 )
 
 // methodListen is the long-lived subscription request of MCP 2026-07-28; it
@@ -137,8 +138,8 @@ func (s *Server) ReadyHandler() http.Handler {
 			writeStatus(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
 			return
 		}
-		if ok, err := s.pool.ready(); !ok {
-			if errors.Is(err, errPoolSaturated) {
+		if ok, err := s.pool.Ready(); !ok {
+			if errors.Is(err, pool.ErrSaturated) {
 				writeStatus(w, http.StatusServiceUnavailable, "unavailable", "connection pool saturated")
 				return
 			}
@@ -166,9 +167,7 @@ func writeStatus(w http.ResponseWriter, code int, status, reason string) {
 // logUnready logs why the Server is not ready, once per health check: a
 // probe every second must not flood the log with one line each.
 func (s *Server) logUnready(err error) {
-	s.pool.mu.Lock()
-	checked := s.pool.lastCheck
-	s.pool.mu.Unlock()
+	checked := s.pool.LastCheck()
 	if last := s.unreadyLogged.Swap(checked.UnixNano()); last == checked.UnixNano() {
 		return
 	}

@@ -1,0 +1,105 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dorismcp/doris/internal/authn"
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+var errClosed = errors.New("closed")
+
+// newTestPool starts a Pool on a simulator.
+func newTestPool(t *testing.T) *Pool {
+	t.Helper()
+	sim, err := dorissim.Start(dorissim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dsn, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{
+		DSN: dsn, MaxOpen: 4, MaxIdle: 2, ConnMaxIdleTime: time.Minute, ConnMaxLifetime: time.Hour,
+		IdleTimeout: time.Minute, Wait: time.Second, QueryTimeout: 10 * time.Second, HealthInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Closed: errClosed,
+	})
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// Secondary pools are one per account, FE and default database, and the
+// cleanup pass closes those idle too long; none opens after Close.
+func TestPrune(t *testing.T) {
+	p := newTestPool(t)
+	other := authn.Account{User: "other_user", Password: "pw"}
+	m, err := p.forUser(p.fes[0], other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := p.forUser(p.fes[0], other); again != m {
+		t.Error("a second lookup opened a second pool")
+	}
+	if elsewhere, _ := p.forUser(p.fes[0], authn.Account{User: "other_user", Password: "pw", Database: "guardtest"}); elsewhere == m {
+		t.Error("an account with another default database shares the pool")
+	}
+	p.prune(time.Now())
+	if _, ok := p.secondary[userPoolKey(p.fes[0].addr, other)]; !ok {
+		t.Fatal("a fresh pool was pruned")
+	}
+	p.prune(time.Now().Add(2 * p.cfg.IdleTimeout))
+	if _, ok := p.secondary[userPoolKey(p.fes[0].addr, other)]; ok {
+		t.Fatal("an idle pool survived pruning")
+	}
+	if err := m.db.Ping(); err == nil {
+		t.Error("the pruned pool is still open")
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.forUser(p.fes[0], authn.Account{User: "late", Password: "pw"}); !errors.Is(err, errClosed) {
+		t.Errorf("forUser after Close: %v", err)
+	}
+}
+
+// what was refused: the login, or the default database, named.
+func TestAccountError(t *testing.T) {
+	acct := authn.Account{User: "report_reader", Password: "pw", Database: "sales"}
+	other := errors.New("dial tcp 10.0.0.1:9030: connection refused")
+	tests := []struct {
+		err  error
+		want string // "" : the error as it was
+	}{
+		{&mysql.MySQLError{Number: 1045, Message: "Access denied for user 'report_reader'@'10.0.0.2' (using password: YES)"},
+			`the Doris account "report_reader" of this caller cannot log in (access denied); no other account is used in its place`},
+		{&mysql.MySQLError{Number: 1698, Message: "Access denied for user 'report_reader'@'localhost'"}, "cannot log in"},
+		{fmt.Errorf("connecting: %w", &mysql.MySQLError{Number: 1044, Message: "Access denied for user 'report_reader'@'%' to database 'sales'"}),
+			`the Doris account "report_reader" of this caller may not use database "sales", its token's default database (access denied); no other account is used in its place`},
+		{&mysql.MySQLError{Number: 1049, Message: "Unknown database 'sales'"},
+			`database "sales", the default database of this caller's Doris account "report_reader", does not exist`},
+		{&mysql.MySQLError{Number: 1064, Message: "syntax"}, ""},
+		{other, ""},
+	}
+	for _, tc := range tests {
+		got := accountError(acct, tc.err)
+		switch {
+		case tc.want == "" && got != tc.err:
+			t.Errorf("%v became %v", tc.err, got)
+		case tc.want != "" && !strings.Contains(got.Error(), tc.want):
+			t.Errorf("%v:\n got  %v\n want %s", tc.err, got, tc.want)
+		}
+		if tc.want != "" && strings.Contains(got.Error(), "pw") {
+			t.Errorf("%v shows the password", got)
+		}
+	}
+}
