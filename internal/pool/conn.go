@@ -14,11 +14,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// lostConn reports a connection that broke under a statement as Doris
-// being unavailable, the way a failure to connect is.
-func lostConn(err error) error {
+// lostConn reports a connection of m that broke under a statement as
+// Doris being unavailable, the way a failure to connect is.
+func lostConn(m *member, err error) error {
 	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
-		return &query.UnavailableError{Cause: err}
+		return &query.UnavailableError{Addr: m.addr, Cause: err}
 	}
 	return err
 }

@@ -272,7 +272,7 @@ func (p *Pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	}
 	trace, err := p.sessionTrace(ctx, conn, m)
 	if err != nil {
-		return lostConn(err)
+		return lostConn(m, err)
 	}
 	if trace != "" {
 		ctx = query.WithTraceID(ctx, trace)
@@ -300,7 +300,7 @@ func (p *Pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		}
 		for _, stmt := range setup {
 			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return lostConn(err)
+				return lostConn(m, err)
 			}
 		}
 	}
@@ -342,7 +342,7 @@ func (p *Pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 		}
 		close(returned)
 	}()
-	return lostConn(fn(ctx, conn))
+	return lostConn(m, fn(ctx, conn))
 }
 
 // connect reserves a connection for a call on the first FE that is up, in
@@ -448,9 +448,9 @@ func (p *Pool) acquire(ctx context.Context, m *member) (*sql.Conn, func(), error
 		if st := m.db.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
 			return nil, nil, p.saturated(m)
 		}
-		return nil, nil, &query.UnavailableError{Cause: fmt.Errorf("connecting took longer than %v: %w", p.cfg.Wait, err)}
+		return nil, nil, &query.UnavailableError{Addr: m.addr, Cause: fmt.Errorf("connecting took longer than %v: %w", p.cfg.Wait, err)}
 	}
-	return nil, nil, &query.UnavailableError{Cause: err}
+	return nil, nil, &query.UnavailableError{Addr: m.addr, Cause: err}
 }
 
 // saturated records and reports a call that found every connection of m

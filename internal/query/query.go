@@ -11,16 +11,23 @@ package query
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dorismcp/doris/internal/sqlguard"
+	"github.com/go-sql-driver/mysql"
 )
 
 // Limits bound one statement. All three must be positive.
@@ -62,12 +69,53 @@ type Memory interface {
 }
 
 // UnavailableError reports that Doris could not be reached or would not
-// let the server in. Its message is for any caller; Cause, which may name
-// addresses and accounts, is for the operator's log.
-type UnavailableError struct{ Cause error }
+// let the server in. Its message, for any caller, names the FE and the
+// class of the failure, never an account or a password; Cause, which may
+// name them, is for the operator's log.
+type UnavailableError struct {
+	Addr  string // the FE's host:port; "" when unknown (a host-owned pool)
+	Cause error
+}
 
 func (e *UnavailableError) Error() string {
-	return "Doris could not be reached; the server's log has the cause"
+	where := "Doris"
+	if e.Addr != "" {
+		where = "Doris at " + e.Addr
+	}
+	return where + " could not be reached: " + FailureClass(e.Cause) + "; the server's log has the details"
+}
+
+// FailureClass names what kind of failure err is, in words that carry
+// nothing of err's own text: the host name does not resolve, the
+// connection is refused, times out or is lost, TLS fails, or Doris
+// refuses the account.
+func FailureClass(err error) string {
+	var dns *net.DNSError
+	var me *mysql.MySQLError
+	var ne net.Error
+	var rh tls.RecordHeaderError
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	switch {
+	case errors.As(err, &dns):
+		return "its host name does not resolve (DNS)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused (nothing listens on that port)"
+	case errors.As(err, &me) && (me.Number == 1045 || me.Number == 1698 || me.Number == 1044):
+		return "the account was refused (authentication: check the user and password)"
+	case errors.As(err, &me):
+		return fmt.Sprintf("Doris refused the connection (error %d)", me.Number)
+	case errors.As(err, &rh), errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn),
+		err != nil && strings.Contains(err.Error(), "tls:"):
+		return "the TLS handshake failed"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "connecting timed out"
+	case errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, net.ErrClosed):
+		return "the connection was lost"
+	}
+	return "the network failed"
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Cause }
