@@ -3,6 +3,7 @@ package doris
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorissim"
@@ -665,8 +667,30 @@ func testResourcesAndPrompts(t *testing.T, cs *mcp.ClientSession) {
 			}
 		}
 	}
-	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "sales_analysis", Arguments: map[string]string{"bogus": "x"}}); err == nil {
-		t.Error("an unknown prompt argument was accepted")
+	// Bad arguments are invalid params (-32602), saying what is wrong.
+	for _, bad := range []struct {
+		name string
+		args map[string]string
+		want string
+	}{
+		{"sales_analysis", map[string]string{"bogus": "x"}, `no argument "bogus"; it takes table_name, time_period, metrics`},
+		{"user_behavior_analysis", map[string]string{"days": "abc"}, "days must be a whole number from 1 to 365"},
+		{"performance_optimization", map[string]string{"days": "0"}, "from 1 to 30"},
+		{"real_time_monitoring", map[string]string{"threshold_hours": "1e9"}, "from 1 to 8760"},
+	} {
+		_, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: bad.name, Arguments: bad.args})
+		var je *jsonrpc.Error
+		if !errors.As(err, &je) || je.Code != jsonrpc.CodeInvalidParams || !strings.Contains(je.Message, bad.want) {
+			t.Errorf("%s %v: %v, want invalid params saying %q", bad.name, bad.args, err, bad.want)
+		}
+	}
+	// Without arguments a plan still reads as a sentence.
+	res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "data_quality_check"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := res.Messages[0].Content.(*mcp.TextContent).Text; !strings.Contains(text, "covering all of its columns") {
+		t.Errorf("data_quality_check without arguments:\n%s", text)
 	}
 }
 
@@ -676,6 +700,9 @@ func argsFor(p *mcp.Prompt) map[string]string {
 	args := map[string]string{}
 	for _, a := range p.Arguments {
 		args[a.Name] = "value-of-" + a.Name
+		if strings.Contains(a.Description, " 1 to ") { // a number of days or hours
+			args[a.Name] = "7"
+		}
 	}
 	return args
 }

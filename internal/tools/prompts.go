@@ -3,8 +3,10 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -13,7 +15,12 @@ import (
 // before it writes SQL. Arguments are optional; each fills in a detail of
 // the plan when given.
 
-type promptArg struct{ name, desc string }
+// promptArg is one argument of a prompt. A numeric one (max > 0) must be
+// a whole number from 1 to max.
+type promptArg struct {
+	name, desc string
+	max        int
+}
 
 type promptDef struct {
 	name, title, desc string
@@ -30,8 +37,8 @@ var prompts = []promptDef{
 	{
 		name: "sales_analysis", title: "Sales analysis",
 		desc: "Analyse sales: revenue over time, top products and customers, with the tables found in the database.",
-		args: []promptArg{{"table_name", "Sales or orders table; found with get_db_table_list when omitted."},
-			{"time_period", "Period to analyse, e.g. 'last 90 days' or '2024'."}, {"metrics", "Metrics of interest, e.g. revenue, order count, average order value."}},
+		args: []promptArg{{"table_name", "Sales or orders table; found with get_db_table_list when omitted.", 0},
+			{"time_period", "Period to analyse, e.g. 'last 90 days' or '2024'.", 0}, {"metrics", "Metrics of interest, e.g. revenue, order count, average order value.", 0}},
 		plan: func(arg func(string, string) string) string {
 			return fmt.Sprintf(`Analyse sales in Apache Doris for %s, over %s, focusing on %s.
 1. Find the data: get_db_table_list, then get_table_schema and get_table_column_comments on %s and the tables it joins to.
@@ -45,7 +52,7 @@ var prompts = []promptDef{
 	{
 		name: "user_behavior_analysis", title: "User behaviour analysis",
 		desc: "Analyse how users behave: activity, funnels and retention from event or order data.",
-		args: []promptArg{{"table_name", "Events or activity table."}, {"user_column", "Column identifying the user."}, {"days", "How many recent days to analyse."}},
+		args: []promptArg{{"table_name", "Events or activity table.", 0}, {"user_column", "Column identifying the user.", 0}, {"days", "How many recent days to analyse, 1 to 365.", 365}},
 		plan: func(arg func(string, string) string) string {
 			return fmt.Sprintf(`Analyse user behaviour in Apache Doris using %s (user column %s) over the last %s days.
 1. Read the table with get_table_schema and get_table_column_comments; profile key columns with analyze_columns (null ratio, distinct users, top event types).
@@ -58,7 +65,7 @@ var prompts = []promptDef{
 	{
 		name: "performance_optimization", title: "Performance optimisation",
 		desc: "Find the slowest statements and the storage layout behind them, and propose fixes.",
-		args: []promptArg{{"table_name", "Table to focus on, if any."}, {"days", "How many recent days of the audit log to read."}},
+		args: []promptArg{{"table_name", "Table to focus on, if any.", 0}, {"days", "How many recent days of the audit log to read, 1 to 30.", 30}},
 		plan: func(arg func(string, string) string) string {
 			return fmt.Sprintf(`Find and explain performance problems in Apache Doris over the last %s days, focusing on %s.
 1. analyze_slow_queries_topn lists the statements that took the most time (it needs the audit log; if it answers that the log is off, say how to enable it and continue with the rest).
@@ -71,21 +78,25 @@ var prompts = []promptDef{
 	{
 		name: "data_quality_check", title: "Data quality check",
 		desc: "Check a table's completeness, validity, freshness and consistency.",
-		args: []promptArg{{"table_name", "Table to check."}, {"columns", "Columns to check, comma-separated; all when omitted."}},
+		args: []promptArg{{"table_name", "Table to check.", 0}, {"columns", "Columns to check, comma-separated; all when omitted.", 0}},
 		plan: func(arg func(string, string) string) string {
-			return fmt.Sprintf(`Check the data quality of %s in Apache Doris, columns: %s.
+			columns := "all of its columns"
+			if c := arg("columns", ""); c != "" {
+				columns = "the columns " + c
+			}
+			return fmt.Sprintf(`Check the data quality of %s in Apache Doris, covering %s.
 1. get_table_basic_info and get_table_column_comments give the row count and what each column should hold.
 2. analyze_columns profiles the columns in one bounded query: null counts, distinct counts, min and max, most frequent values. Flag unexpected NULLs, out-of-range values and suspicious top values.
 3. monitor_data_freshness says when the table last changed; flag it if it is stale.
 4. Where keys should be unique or reference other tables, verify with exec_query (COUNT versus COUNT DISTINCT, anti-joins with LIMIT).
 5. Report each finding with its evidence and a suggested fix.`,
-				arg("table_name", "the table"), arg("columns", "all columns"))
+				arg("table_name", "the table to check (ask which, or list them with get_db_table_list)"), columns)
 		},
 	},
 	{
 		name: "report_generation", title: "Report generation",
 		desc: "Write a report on a subject from the database: figures, trends and their sources.",
-		args: []promptArg{{"report_type", "What the report is about, e.g. weekly sales, data platform health."}, {"table_names", "Tables to draw on, comma-separated."}, {"period", "Period the report covers."}},
+		args: []promptArg{{"report_type", "What the report is about, e.g. weekly sales, data platform health.", 0}, {"table_names", "Tables to draw on, comma-separated.", 0}, {"period", "Period the report covers.", 0}},
 		plan: func(arg func(string, string) string) string {
 			return fmt.Sprintf(`Write a %s report from Apache Doris for %s, using %s.
 1. Understand the tables with get_table_schema, get_table_comment and get_table_basic_info.
@@ -97,7 +108,7 @@ var prompts = []promptDef{
 	{
 		name: "real_time_monitoring", title: "Real-time monitoring",
 		desc: "Check the current state: fresh data, recent errors and slow statements, activity.",
-		args: []promptArg{{"table_names", "Tables whose freshness matters, comma-separated."}, {"threshold_hours", "Hours after which a table counts as stale."}},
+		args: []promptArg{{"table_names", "Tables whose freshness matters, comma-separated.", 0}, {"threshold_hours", "Hours after which a table counts as stale, 1 to 8760.", 8760}},
 		plan: func(arg func(string, string) string) string {
 			return fmt.Sprintf(`Give a current health check of Apache Doris.
 1. monitor_data_freshness on %s with threshold_hours %s: which tables are stale.
@@ -126,6 +137,19 @@ func (c *catalog) registerPrompts(s *mcp.Server) {
 	}
 }
 
+// invalidPromptArgs is the JSON-RPC invalid-params error of prompts/get.
+func invalidPromptArgs(format string, args ...any) error {
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf(format, args...)}
+}
+
+func (p promptDef) argNames() string {
+	names := make([]string, len(p.args))
+	for i, a := range p.args {
+		names[i] = a.name
+	}
+	return strings.Join(names, ", ")
+}
+
 func (p promptDef) handler() mcp.PromptHandler {
 	return func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		given := req.Params.Arguments
@@ -135,7 +159,16 @@ func (p promptDef) handler() mcp.PromptHandler {
 				known = known || a.name == name
 			}
 			if !known {
-				return nil, fmt.Errorf("prompt %s has no argument %q", p.name, name)
+				return nil, invalidPromptArgs("prompt %s has no argument %q; it takes %s", p.name, name, p.argNames())
+			}
+		}
+		for _, a := range p.args {
+			v := strings.TrimSpace(given[a.name])
+			if a.max == 0 || v == "" {
+				continue
+			}
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > a.max {
+				return nil, invalidPromptArgs("prompt %s: %s must be a whole number from 1 to %d, not %q", p.name, a.name, a.max, v[:min(len(v), 40)])
 			}
 		}
 		arg := func(name, fallback string) string {
