@@ -623,6 +623,18 @@ func testResourcesAndPrompts(t *testing.T, cs *mcp.ClientSession) {
 			t.Errorf("%s: read succeeded", bad)
 		}
 	}
+	// A table read as a view, or the reverse, is told the URI to read.
+	for uri, want := range map[string]string{
+		"doris://view/sample/orders":                 "sample.orders is a table; read doris://table/sample/orders",
+		"doris://table/sample/customer_order_totals": "sample.customer_order_totals is a view; read doris://view/sample/customer_order_totals",
+		"doris://table/sample/no_such_table":         "no table no_such_table in database sample",
+	} {
+		_, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		var je *jsonrpc.Error
+		if !errors.As(err, &je) || je.Code != mcp.CodeResourceNotFound || !strings.Contains(je.Message, want) {
+			t.Errorf("%s: %v, want resource not found saying %q", uri, err, want)
+		}
+	}
 
 	pl, err := cs.ListPrompts(ctx, nil)
 	if err != nil {

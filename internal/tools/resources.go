@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/query"
@@ -135,8 +136,16 @@ func (c *catalog) readObject(kind string) mcp.ResourceHandler {
 		if err != nil {
 			return nil, err
 		}
-		if len(types) == 0 || strings.Contains(strings.ToUpper(text(types[0][0])), "VIEW") != (kind == "view") {
-			return nil, mcp.ResourceNotFoundError(req.Params.URI)
+		if len(types) == 0 {
+			return nil, notFoundResource(req.Params.URI, fmt.Sprintf("Resource not found: no %s %s in database %s", kind, ref.table, ref.db), "")
+		}
+		if isView := strings.Contains(strings.ToUpper(text(types[0][0])), "VIEW"); isView != (kind == "view") {
+			other, is := "table", "a table"
+			if isView {
+				other, is = "view", "a view"
+			}
+			right := "doris://" + other + "/" + url.PathEscape(ref.db) + "/" + url.PathEscape(ref.table)
+			return nil, notFoundResource(req.Params.URI, fmt.Sprintf("Resource not found: %s.%s is %s; read %s", ref.db, ref.table, is, right), right)
 		}
 		doc := map[string]any{"db": ref.db, "name": ref.table, "type": text(types[0][0])}
 		show, column := "SHOW CREATE TABLE ", "Create Table"
@@ -165,6 +174,18 @@ func (c *catalog) readObject(kind string) mcp.ResourceHandler {
 		}
 		return jsonResource(req.Params.URI, doc)
 	}
+}
+
+// notFoundResource is the go-sdk's resource-not-found error (its code,
+// data with the URI) with a message that says why, and the URI to read
+// instead when there is one.
+func notFoundResource(uri, msg, instead string) error {
+	data := map[string]string{"uri": uri}
+	if instead != "" {
+		data["instead"] = instead
+	}
+	b, _ := json.Marshal(data)
+	return &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: msg, Data: b}
 }
 
 func (c *catalog) readStats(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
