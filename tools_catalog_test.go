@@ -475,7 +475,7 @@ func TestLineage(t *testing.T) {
 		t.Errorf("upstream of customer_ltv (-want +got):\n%s", diff)
 	}
 
-	r = mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"customer_order_totals.total_spent", "sample.customer_order_totals.name", "sample.customers.city"}})
+	r = mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"customer_order_totals.total_spent", "sample.customer_order_totals.name", "sample.customers.city", "sample.nowhere.x"}})
 	var traces []string
 	for _, m := range rowsOf(r) {
 		if m["target_column"] != "(coverage)" {
@@ -486,6 +486,7 @@ func TestLineage(t *testing.T) {
 		"sample.customer_order_totals.total_spent <- sample.orders.total view",
 		"sample.customer_order_totals.name <- sample.customers.name view",
 		"sample.customers.city <- <nil> <nil>",
+		"sample.nowhere.x <- <nil> <nil>", // its evidence: the table does not exist
 	}, traces); diff != "" {
 		t.Errorf("column lineage (-want +got):\n%s", diff)
 	}
@@ -631,7 +632,7 @@ func testResourcesAndPrompts(t *testing.T, cs *mcp.ClientSession) {
 	} {
 		_, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
 		var je *jsonrpc.Error
-		if !errors.As(err, &je) || je.Code != mcp.CodeResourceNotFound || !strings.Contains(je.Message, want) {
+		if !errors.As(err, &je) || je.Code != mcp.ResourceNotFoundError(uri).(*jsonrpc.Error).Code || !strings.Contains(je.Message, want) {
 			t.Errorf("%s: %v, want resource not found saying %q", uri, err, want)
 		}
 	}
@@ -867,19 +868,30 @@ func TestCatalogBadInput(t *testing.T) {
 		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{"no_such_column"}}},
 		{"analyze_table_storage", map[string]any{"table_name": hostile}},
 		{"monitor_data_freshness", map[string]any{"table_names": []string{hostile}}},
+		{"trace_column_lineage", map[string]any{"target_columns": []string{"sample.`x``; DROP TABLE orders`.c"}}},
 	} {
 		_, msg, err := call(ctx, cs, tc.tool, tc.args)
 		if err != nil || msg == "" {
 			t.Errorf("%s %v: err %v, tool error %q; want a tool error", tc.tool, tc.args, err, msg)
 		}
 	}
-	// Names that match nothing give empty answers, not errors.
-	r := mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"sample.`x``; DROP TABLE orders`.c"}})
-	if got := fmt.Sprint(column(t, r, "evidence")[0]); !strings.Contains(got, "no source found") {
-		t.Errorf("lineage of an unknown column: %q", got)
+	// Tables and columns that do not exist are said not to, not traced to
+	// nothing.
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"trace_column_lineage", map[string]any{"target_columns": []string{"sample.no_such_table.c"}}, "table sample.no_such_table does not exist"},
+		{"trace_column_lineage", map[string]any{"target_columns": []string{"sample.orders.no_such_column"}}, "column no_such_column does not exist in sample.orders"},
+		{"analyze_data_flow_dependencies", map[string]any{"target_table": "no_such_table", "db_name": "sample"}, "table sample.no_such_table not found"},
+	} {
+		if _, msg, err := call(ctx, cs, tc.tool, tc.args); err != nil || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s %v: err %v, tool error %q; want one saying %q", tc.tool, tc.args, err, msg, tc.want)
+		}
 	}
 	// The tables the hostile names mention are all still there.
-	r = mustCall(t, ctx, cs, "get_db_table_list", map[string]any{"db_name": "sample"})
+	r := mustCall(t, ctx, cs, "get_db_table_list", map[string]any{"db_name": "sample"})
 	if r.RowCount != 6 || !hasRow(r, 0, "orders") {
 		t.Errorf("sample after the injection attempts: %v", r.Rows)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -306,6 +307,10 @@ func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, err
 			return nil, err
 		}
 	}
+	cols, err := c.columnsOf(ctx, []tableRef{ref})
+	if err != nil {
+		return nil, err
+	}
 	l, err := c.gather(ctx, in.IncludeViews == nil || *in.IncludeViews)
 	if err != nil {
 		return nil, err
@@ -334,6 +339,14 @@ func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, err
 			}
 			frontier = next
 		}
+	}
+	// A table the catalog does not have is answered only from the SQL
+	// read (a dropped table, say), and said to be missing.
+	if cols[strings.ToLower(ref.String())] == nil {
+		if len(out) == 0 {
+			return nil, notFound(ref)
+		}
+		out = append(out, []any{"coverage", nil, nil, nil, "catalog", fmt.Sprintf("table %s does not exist now; it is known only from the SQL read", ref)})
 	}
 	for _, n := range l.notes {
 		out = append(out, []any{"coverage", nil, nil, nil, n[0], n[1]})
@@ -389,12 +402,33 @@ func (c *catalog) columnLineage(ctx context.Context, in columnLineageArgs) (*que
 			}
 		}
 	}
+	// Every target gets an answer; one whose table or column does not
+	// exist says so, and the call fails only when none exists.
+	tables := make([]tableRef, len(targets))
+	for i, t := range targets {
+		tables[i] = t.table
+	}
+	have, err := c.columnsOf(ctx, tables)
+	if err != nil {
+		return nil, err
+	}
+	missing := map[int]string{}
+	for i, t := range targets {
+		switch cols := have[strings.ToLower(t.table.String())]; {
+		case cols == nil:
+			missing[i] = fmt.Sprintf("table %s does not exist", t.table)
+		case !slices.ContainsFunc(cols, func(c string) bool { return strings.EqualFold(c, t.col) }):
+			missing[i] = fmt.Sprintf("column %s does not exist in %s", t.col, t.table)
+		}
+	}
 	l, err := c.gather(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	var out [][]any
-	for _, target := range targets {
+	unknown := 0      // targets neither in the catalog nor in the SQL read
+	var gones [][]any // targets only in the SQL read
+	for i, target := range targets {
 		name := target.table.String() + "." + target.col
 		seen := map[string]bool{strings.ToLower(name): true}
 		frontier := []colTarget{target}
@@ -422,9 +456,19 @@ func (c *catalog) columnLineage(ctx context.Context, in columnLineageArgs) (*que
 			}
 			frontier = next
 		}
-		if !found {
+		switch why, gone := missing[i]; {
+		case !found && gone:
+			unknown++
+			out = append(out, []any{name, nil, nil, nil, nil, why})
+		case !found:
 			out = append(out, []any{name, nil, nil, nil, nil, "no source found in the SQL read (see coverage)"})
+		case gone:
+			gones = append(gones, []any{"(coverage)", nil, nil, nil, "catalog", why + " now; it is known only from the SQL read"})
 		}
+	}
+	out = append(out, gones...)
+	if unknown == len(targets) {
+		return nil, errors.New("target_columns: " + strings.Join(slices.Sorted(maps.Values(missing)), "; "))
 	}
 	for _, n := range l.notes {
 		out = append(out, []any{"(coverage)", nil, nil, nil, n[0], n[1]})

@@ -185,7 +185,9 @@ func notFoundResource(uri, msg, instead string) error {
 		data["instead"] = instead
 	}
 	b, _ := json.Marshal(data)
-	return &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: msg, Data: b}
+	e := *mcp.ResourceNotFoundError(uri).(*jsonrpc.Error) // the go-sdk's code
+	e.Message, e.Data = msg, b
+	return &e
 }
 
 func (c *catalog) readStats(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
