@@ -215,13 +215,8 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // Static bearer tokens with scopes: a request without a token gets 401,
 // and a token without the scope exec_query needs does not see that tool.
 func ExampleWithBearerTokens() {
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sim.Close()
 	srv, err := doris.New(
-		doris.WithDSN(sim.DSN("sample")),
+		doris.WithDSN(os.Getenv("DORIS_DSN")),
 		doris.WithBearerTokens(
 			doris.BearerToken{Token: "s3cret-token-of-the-dashboard", Name: "dashboard", Scopes: []string{"doris:read"}},
 			// The secret can be given by its SHA-256 instead; this is the
@@ -267,14 +262,9 @@ func ExampleWithBearerTokens() {
 // of; in production the issuer's JWKSURL is usual. The tool sees who
 // called through PrincipalFromContext.
 func ExampleWithJWT() {
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sim.Close()
 	issuerKey := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // the issuer's, never the server's
 	srv, err := doris.New(
-		doris.WithDSN(sim.DSN("sample")),
+		doris.WithDSN(os.Getenv("DORIS_DSN")),
 		doris.WithJWT(doris.JWTConfig{
 			Issuer:     "https://idp.example.com",
 			Audience:   "doris-mcp",
