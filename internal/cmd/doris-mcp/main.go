@@ -114,6 +114,7 @@ Flags:
 const envText = `
 Environment (flags override them):
   DORIS_HOST             the Doris FE to connect to; unset: the sample database
+  DORIS_HOSTS            more FEs for failover, comma-separated host or host:port
   DORIS_PORT             the FE's MySQL port (default 9030)
   DORIS_USER             the account (default root)
   DORIS_PASSWORD         its password
@@ -121,6 +122,11 @@ Environment (flags override them):
   DORIS_MAX_CONNECTIONS  connections open to Doris at once (default 20)
   DORIS_QUERY_TIMEOUT    seconds a call may run by default (default 30)
   DORIS_MAX_ROWS         the most rows a call may ask for (default 10000)
+  DORIS_FE_HTTP_PORT     the FE's HTTP port, for profiles, metrics and kills by
+                         query id (default 8030)
+  DORIS_BE_HOSTS         BE hosts, comma-separated host or host:port (default:
+                         found with SHOW BACKENDS)
+  DORIS_BE_WEBSERVER_PORT  the BEs' webserver port (default 8040)
   TRANSPORT              as -transport
   SERVER_HOST            as -host
   SERVER_PORT            as -port
