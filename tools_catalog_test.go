@@ -993,3 +993,38 @@ func TestResourcesWithoutDefaultDB(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A required argument's schema never admits null: a model validating
+// against it must send the value.
+func TestRequiredArgumentsNotNullable(t *testing.T) {
+	ctx := context.Background()
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, tl := range tools.Tools {
+		b, _ := json.Marshal(tl.InputSchema)
+		var s struct {
+			Required   []string                   `json:"required"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range s.Required {
+			var p struct {
+				Type any `json:"type"`
+			}
+			json.Unmarshal(s.Properties[name], &p)
+			checked++
+			if types, ok := p.Type.([]any); ok && slices.Contains(types, any("null")) {
+				t.Errorf("%s: required %s has type %v", tl.Name, name, p.Type)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no required argument found")
+	}
+}

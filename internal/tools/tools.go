@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,13 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 		return fmt.Errorf("tool %s: input schema: %w", name, err)
 	}
 	in.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
+	// A required list is a list: the inferred ["null","array"] of a Go
+	// slice would tell a model that null will do.
+	for _, name := range in.Required {
+		if p := in.Properties[name]; p != nil && slices.Equal(p.Types, []string{"null", "array"}) {
+			p.Type, p.Types = "array", nil
+		}
+	}
 	// Encoded once: the go-sdk re-encodes a *jsonschema.Schema on every call.
 	inJSON, err := json.Marshal(in)
 	if err != nil {
