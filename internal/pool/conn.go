@@ -23,19 +23,23 @@ func lostConn(m *member, err error) error {
 	return err
 }
 
-func connectionID(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, err error) {
+// sessionOf reads, in one look, conn's server connection id and, for a
+// tracked connection, the trace id its session already carries ("" if
+// none). An untracked connection is asked for its id.
+func sessionOf(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, trace string, err error) {
 	if tracked {
 		err = conn.Raw(func(dc any) error {
-			id = dc.(*sessionConn).id
+			sc := dc.(*sessionConn)
+			id, trace = sc.id, sc.trace
 			return nil
 		})
-		return id, err
+		return id, trace, err
 	}
 	err = conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("reading connection id: %w", err)
+		return 0, "", fmt.Errorf("reading connection id: %w", err)
 	}
-	return id, nil
+	return id, "", nil
 }
 
 // connector wraps the driver's connector so every new connection learns

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 	"github.com/go-sql-driver/mysql"
 )
@@ -104,7 +103,7 @@ func (p *Pool) awaitGone(m *member, id uint64, queryID string) {
 	switch {
 	case queryID != "":
 		where = "QUERY_ID = " + sqlguard.QuoteString(queryID)
-	case p.isDoris():
+	case p.doris.Load():
 		return
 	}
 	wait := 20 * time.Millisecond
@@ -133,41 +132,28 @@ func (p *Pool) awaitGone(m *member, id uint64, queryID string) {
 	p.log.Warn("a killed statement was still running after the wait", "connection_id", id, "query_id", queryID, "waited", killWait)
 }
 
-// isDoris reports whether the detected server is Doris.
-func (p *Pool) isDoris() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.backend != nil && p.backend.Engine == query.Doris
-}
-
 // sessionTrace gives a call's session on Doris a trace id of its own (in
 // session_context), by which the call is killed and its query found
-// (fidelity ledger: session-context-trace-id). A connection of the pool
-// keeps its trace id for life, so the SET is sent once per connection; a
-// host-owned connection gets a new one per call. It returns "" elsewhere.
-func (p *Pool) sessionTrace(ctx context.Context, conn *sql.Conn, m *member) (string, error) {
-	if !p.isDoris() {
-		return "", nil
-	}
-	var sc *sessionConn
-	if m.tracked {
-		conn.Raw(func(dc any) error {
-			sc = dc.(*sessionConn)
-			return nil
-		})
-		if sc.trace != "" {
-			return sc.trace, nil
-		}
+// (fidelity ledger: session-context-trace-id); trace is the one the
+// session already has, if any. A connection of the pool keeps its trace
+// id for life, so the SET is sent once per connection; a host-owned
+// connection gets a new one per call. It returns "" elsewhere.
+func (p *Pool) sessionTrace(ctx context.Context, conn *sql.Conn, m *member, trace string) (string, error) {
+	if trace != "" || !p.doris.Load() {
+		return trace, nil
 	}
 	var b [12]byte
 	rand.Read(b[:])
-	trace := "dorismcp-" + hex.EncodeToString(b[:])
+	trace = "dorismcp-" + hex.EncodeToString(b[:])
 	// The trace id is ours (hex), so it is safe inside the literal.
 	if _, err := conn.ExecContext(ctx, "SET session_context = "+sqlguard.QuoteString("trace_id:"+trace)); err != nil {
 		return "", err
 	}
-	if sc != nil {
-		sc.trace = trace
+	if m.tracked {
+		conn.Raw(func(dc any) error {
+			dc.(*sessionConn).trace = trace
+			return nil
+		})
 	}
 	return trace, nil
 }

@@ -54,6 +54,9 @@ type Pool struct {
 	// noTraceKill is set once Doris has refused KILL QUERY "<trace id>"
 	// (releases before 2.1.11 and 3.0.7).
 	noTraceKill atomic.Bool
+	// doris is set once the detected server is Doris: read per call
+	// without the lock.
+	doris atomic.Bool
 
 	mu        sync.Mutex
 	backend   *query.Backend     // detected on first use
@@ -219,6 +222,7 @@ func (p *Pool) Backend(ctx context.Context) (query.Backend, error) {
 		}
 		p.mu.Lock()
 		p.backend = &detected
+		p.doris.Store(detected.Engine == query.Doris)
 		p.mu.Unlock()
 		p.log.Info("doris backend detected", "engine", detected.Engine, "version", detected.Version, "version_comment", detected.VersionComment)
 		return detected, nil
@@ -266,11 +270,11 @@ func (p *Pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 			p.calls.Leave()
 		}
 	}()
-	id, err := connectionID(ctx, conn, m.tracked)
+	id, trace, err := sessionOf(ctx, conn, m.tracked)
 	if err != nil {
 		return err
 	}
-	trace, err := p.sessionTrace(ctx, conn, m)
+	trace, err = p.sessionTrace(ctx, conn, m, trace)
 	if err != nil {
 		return lostConn(m, err)
 	}

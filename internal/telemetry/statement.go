@@ -72,7 +72,8 @@ func StartStatement(ctx context.Context, engine, db, sql string) (context.Contex
 	if db == "" {
 		db = t.namespace
 	}
-	s.attrs = []attribute.KeyValue{systemName(engine), semconv.DBOperationName(operation(summary))}
+	system, op := systemName(engine), semconv.DBOperationName(operation(summary))
+	s.attrs = []attribute.KeyValue{system, op}
 	if db != "" && db == t.namespace {
 		// Only the configured database: a caller's db_name is theirs.
 		s.attrs = append(s.attrs, semconv.DBNamespace(db))
@@ -81,10 +82,10 @@ func StartStatement(ctx context.Context, engine, db, sql string) (context.Contex
 		// The conventions name the span after the summary.
 		name := summary
 		if name == "" {
-			name = systemName(engine).Value.AsString()
+			name = system.Value.AsString()
 		}
 		s.span.SetName(name)
-		s.span.SetAttributes(systemName(engine), semconv.DBOperationName(operation(summary)))
+		s.span.SetAttributes(system, op)
 		if db != "" {
 			s.span.SetAttributes(semconv.DBNamespace(db))
 		}
