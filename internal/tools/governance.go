@@ -2,20 +2,23 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 type analyzeColumnsArgs struct {
-	TableName     string   `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
-	DBName        string   `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
-	Columns       []string `json:"columns,omitempty" jsonschema:"Columns to analyse, at most 100; all of the table's columns (up to 100) when omitted."`
-	AnalysisTypes []string `json:"analysis_types,omitempty" jsonschema:"Any of nulls, distinct, min_max, top_values; all when omitted."`
-	SampleSize    int      `json:"sample_size,omitempty" jsonschema:"Rows read from the table, 1 to 1000000. Default 100000."`
+	TableName      string   `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName         string   `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	Columns        []string `json:"columns,omitempty" jsonschema:"Columns to analyse, at most 100; all of the table's columns (up to 100) when omitted."`
+	AnalysisTypes  []string `json:"analysis_types,omitempty" jsonschema:"Any of nulls, distinct, min_max, top_values; all when omitted."`
+	SampleSize     int      `json:"sample_size,omitempty" jsonschema:"Rows read from the table, 1 to 1000000. Default 100000."`
+	TimeoutSeconds int      `json:"timeout_seconds,omitempty" jsonschema:"Time limit in seconds; the server's default when omitted."`
 }
 
 // Limits of analyze_columns: one statement per table reads at most
@@ -37,6 +40,10 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 		return nil, err
 	}
 	sample, err := intArg("sample_size", in.SampleSize, 100_000, 1, maxSample)
+	if err != nil {
+		return nil, err
+	}
+	lim, err := c.limits(0, 0, in.TimeoutSeconds)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +92,6 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 	if err != nil {
 		return nil, err
 	}
-	lim := c.cfg.Default
 	lim.MaxRows = len(columns) * (1 + topValues)
 	tablesample := be.Engine == query.Doris && !c.noTablesample.Load()
 	res, err := c.run(ctx, "", profileSQL(ref, columns, want, sample, mask, tablesample), lim, mask)
@@ -97,16 +103,24 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 		}
 		res, err = c.run(ctx, "", profileSQL(ref, columns, want, sample, mask, false), lim, mask)
 	}
+	if te := (*query.TimeoutError)(nil); errors.As(err, &te) {
+		return nil, fmt.Errorf("%w: profiling %d columns of %d sampled rows needs more time; ask for fewer columns or "+
+			"analysis_types, a smaller sample_size, or a longer timeout_seconds (at most %d)",
+			err, len(columns), sample, int(c.cfg.Max.Timeout/time.Second))
+	}
 	return res, err
 }
 
-// profileSQL is the one statement of analyze_columns.
+// profileSQL is the one statement of analyze_columns. It reads the sample
+// once (s); one aggregate row (m) summarises every column of it, and, for
+// top values, one grouping of the sample unpivoted to (column, value)
+// pairs (g) ranks each column's values, where one grouped branch per
+// column would make the engine plan and run a statement per column.
 func profileSQL(ref tableRef, columns []string, want map[string]bool, sample int, mask *query.Masker, tablesample bool) string {
 	var b strings.Builder
-	// The CTE reads the sample once. It sits in a derived table so the
-	// statement starts with SELECT and the runtime can bound it with a
-	// hint, not with session variables that cost a statement and a
-	// connection.
+	// The statement sits in a derived table so it starts with SELECT and
+	// the runtime can bound it with a hint, not with session variables
+	// that cost a statement and a connection.
 	b.WriteString("SELECT * FROM (WITH s AS (SELECT ")
 	for i, col := range columns {
 		if i > 0 {
@@ -123,39 +137,88 @@ func profileSQL(ref tableRef, columns []string, want map[string]bool, sample int
 	} else {
 		fmt.Fprintf(&b, " FROM %s LIMIT %d)", ref.quoted(), sample)
 	}
-	// The first branch of a UNION decides its column types, so its NULLs
-	// are typed: some engines drop the later branches' values into an
-	// untyped NULL column.
-	const nullInt, nullText = "NULLIF(COUNT(*), COUNT(*))", "NULLIF('', '')"
-	pick := func(kind, expr, null string) string {
-		if want[kind] {
-			return expr
+	b.WriteString(", p AS (")
+	for i := range columns {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
 		}
-		return null
+		fmt.Fprintf(&b, "SELECT %d AS pos", i+1)
 	}
+	b.WriteString("), m AS (SELECT COUNT(*) AS n")
 	for i, col := range columns {
 		q := quote(col)
-		values := pick("min_max", "CAST(MIN("+q+") AS CHAR)", nullText) + " AS min_value, " + pick("min_max", "CAST(MAX("+q+") AS CHAR)", nullText) + " AS max_value"
-		if want["min_max"] && mask.Masks(col) {
-			// The values would leave under names the rules do not cover.
-			values = "'(masked)' AS min_value, '(masked)' AS max_value"
+		if want["nulls"] {
+			fmt.Fprintf(&b, ", COUNT(*) - COUNT(%s) AS z%d", q, i+1)
 		}
-		if i > 0 {
-			b.WriteString(" UNION ALL")
+		if want["distinct"] {
+			fmt.Fprintf(&b, ", COUNT(DISTINCT %s) AS d%d", q, i+1)
 		}
-		fmt.Fprintf(&b, " SELECT %d AS column_position, %s AS column_name, 'summary' AS kind, COUNT(*) AS sampled_rows, %s AS null_count, "+
-			"%s AS distinct_count, %s, %s AS value, %s AS frequency, %s AS sampling FROM s",
-			i+1, sqlQuote(col), pick("nulls", "COUNT(*) - COUNT("+q+")", nullInt), pick("distinct", "COUNT(DISTINCT "+q+")", nullInt), values, nullText, nullInt, sqlQuote(sampling))
+		if want["min_max"] && !mask.Masks(col) {
+			fmt.Fprintf(&b, ", CAST(MIN(%[1]s) AS CHAR) AS lo%[2]d, CAST(MAX(%[1]s) AS CHAR) AS hi%[2]d", q, i+1)
+		}
 	}
+	b.WriteString(" FROM s)")
+	var ranked []int // positions whose values may be shown
 	if want["top_values"] {
 		for i, col := range columns {
-			q := quote(col)
-			if mask.Masks(col) {
-				continue
+			if !mask.Masks(col) {
+				ranked = append(ranked, i+1)
 			}
-			fmt.Fprintf(&b, " UNION ALL (SELECT %d, %s, 'top_value', NULL, NULL, NULL, NULL, NULL, CAST(%s AS CHAR), COUNT(*), NULL "+
-				"FROM s GROUP BY %s ORDER BY COUNT(*) DESC, CAST(%s AS CHAR) LIMIT %d)", i+1, sqlQuote(col), q, q, q, topValues)
 		}
+	}
+	if len(ranked) > 0 {
+		b.WriteString(", g AS (SELECT pos, v, f, ROW_NUMBER() OVER (PARTITION BY pos ORDER BY f DESC, v) AS rn FROM " +
+			"(SELECT pos, v, COUNT(*) AS f FROM (SELECT p.pos, CASE p.pos")
+		for _, pos := range ranked {
+			fmt.Fprintf(&b, " WHEN %d THEN CAST(%s AS CHAR)", pos, quote(columns[pos-1]))
+		}
+		b.WriteString(" END AS v FROM s CROSS JOIN p WHERE p.pos IN (")
+		for i, pos := range ranked {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprint(&b, pos)
+		}
+		b.WriteString(")) u GROUP BY pos, v) c)")
+	}
+	// pick is one column's statistic chosen by position, or a typed NULL
+	// when it is not asked for: the first branch of a UNION decides its
+	// column types, and some engines drop later branches' values into an
+	// untyped NULL column.
+	pick := func(kind, prefix, null string, masked string) string {
+		if !want[kind] {
+			return null
+		}
+		var e strings.Builder
+		e.WriteString("CASE p.pos")
+		for i, col := range columns {
+			if masked != "" && mask.Masks(col) {
+				fmt.Fprintf(&e, " WHEN %d THEN %s", i+1, masked)
+			} else {
+				fmt.Fprintf(&e, " WHEN %d THEN m.%s%d", i+1, prefix, i+1)
+			}
+		}
+		e.WriteString(" END")
+		return e.String()
+	}
+	const nullInt, nullText = "NULLIF(m.n, m.n)", "NULLIF('', '')"
+	b.WriteString(" SELECT p.pos AS column_position, CASE p.pos")
+	for i, col := range columns {
+		fmt.Fprintf(&b, " WHEN %d THEN %s", i+1, sqlQuote(col))
+	}
+	fmt.Fprintf(&b, " END AS column_name, 'summary' AS kind, m.n AS sampled_rows, %s AS null_count, %s AS distinct_count, "+
+		"%s AS min_value, %s AS max_value, %s AS value, %s AS frequency, %s AS sampling FROM p CROSS JOIN m",
+		pick("nulls", "z", nullInt, ""), pick("distinct", "d", nullInt, ""),
+		// A masked column's values would leave under names the rules do
+		// not cover.
+		pick("min_max", "lo", nullText, "'(masked)'"), pick("min_max", "hi", nullText, "'(masked)'"),
+		nullText, nullInt, sqlQuote(sampling))
+	if len(ranked) > 0 {
+		b.WriteString(" UNION ALL SELECT g.pos, CASE g.pos")
+		for _, pos := range ranked {
+			fmt.Fprintf(&b, " WHEN %d THEN %s", pos, sqlQuote(columns[pos-1]))
+		}
+		fmt.Fprintf(&b, " END, 'top_value', NULL, NULL, NULL, NULL, NULL, g.v, g.f, NULL FROM g WHERE g.rn <= %d AND g.v IS NOT NULL", topValues)
 	}
 	b.WriteString(") AS profile ORDER BY column_position, kind, frequency DESC, value")
 	return b.String()
