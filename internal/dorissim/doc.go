@@ -75,6 +75,9 @@
 // or Doris error texts. max_execution_time is accepted and readable but,
 // unlike in Doris, does not set query_timeout.
 //
+// NDV(x) and APPROX_COUNT_DISTINCT(x), Doris's distinct-count estimates,
+// answer the exact COUNT(DISTINCT x).
+//
 // # Catalogs and Doris statements
 //
 // Sessions start in catalog internal. SWITCH internal, USE internal.db,

@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
+	"github.com/dorismcp/doris/internal/sqlguard"
 )
 
 // connState is what the simulator knows of one client connection beyond
@@ -392,13 +393,42 @@ var internalNameRE = regexp.MustCompile("(?i)(^|[\\s(,=])`?internal`?\\s*\\.\\s*
 // internal.db.table becomes db.table. String literals are not parsed, so a
 // literal that contains such a name is rewritten too.
 func (s *Server) rewrite(query string) string {
-	if !strings.Contains(strings.ToLower(query), "internal") {
+	lower := strings.ToLower(query)
+	if strings.Contains(lower, "ndv") || strings.Contains(lower, "approx_count_distinct") {
+		query = rewriteDistinctEstimates(query)
+	}
+	if !strings.Contains(lower, "internal") {
 		return query
 	}
 	for _, r := range internalRewrites {
 		query = r.re.ReplaceAllString(query, r.with)
 	}
 	return internalNameRE.ReplaceAllString(query, "$1$2")
+}
+
+// rewriteDistinctEstimates turns Doris's distinct-count estimates, NDV(x)
+// and APPROX_COUNT_DISTINCT(x) (HyperLogLog in Doris), which the engine
+// lacks, into COUNT(DISTINCT x), an estimate with no error. Only function
+// calls are rewritten, never text in strings or a column of that name.
+func rewriteDistinctEstimates(query string) string {
+	toks, err := sqlguard.Tokenize(query)
+	if err != nil {
+		return query
+	}
+	var b strings.Builder
+	last := 0
+	for i, t := range toks {
+		if t.Kind != sqlguard.Word || i+1 == len(toks) || toks[i+1].Text != "(" ||
+			(i > 0 && toks[i-1].Text == ".") ||
+			!(strings.EqualFold(t.Text, "ndv") || strings.EqualFold(t.Text, "approx_count_distinct")) {
+			continue
+		}
+		b.WriteString(query[last:t.Pos])
+		b.WriteString("COUNT(DISTINCT ")
+		last = toks[i+1].Pos + 1
+	}
+	b.WriteString(query[last:])
+	return b.String()
 }
 
 // internalRewrites drop the internal catalog from USE internal.db, SHOW

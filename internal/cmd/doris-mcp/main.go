@@ -250,8 +250,10 @@ func serve(cfg config, stderr io.Writer) error {
 			return fmt.Errorf("starting the sample database: %w", err)
 		}
 		defer sim.Close()
+		// The DSN lets a reader try their own embedding against the sample
+		// while this process runs; it carries no secret.
 		log.Warn("DORIS_HOST is not set: serving the built-in sample database, not a Doris cluster",
-			"addr", sim.Addr(), "database", dorissim.SampleDB)
+			"addr", sim.Addr(), "database", dorissim.SampleDB, "dsn", sim.DSN(dorissim.SampleDB), "fe_http", sim.FEHTTPAddr())
 		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithFEHTTP(sim.FEHTTPAddr()), doris.WithInstructions(sampleInstructions)}
 	}
 	opts = append(opts, cfg.auth...)
