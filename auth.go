@@ -336,6 +336,13 @@ func (s *Server) withPrincipal(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
+// mayCall reports whether the principal of ctx, if any, may call tool: a
+// domain tool's children are checked with it (see [WithDomainTools]).
+func (s *Server) mayCall(ctx context.Context, tool string) bool {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p == nil || len(s.auth.policy.Missing(p.Scopes, tool)) == 0
+}
+
 // authenticator is the Server's side of package authn: the entry points
 // of the HTTP handler, and the scope policy of the MCP layer.
 type authenticator struct {

@@ -245,6 +245,8 @@ func New(opts ...Option) (*Server, error) {
 		Memory:       memory,
 		FEHTTP:       feHTTP,
 		BEConfigured: len(cfg.feHTTP.backends) > 0,
+		Domains:      cfg.domains,
+		MayCall:      s.mayCall,
 	})
 	if err != nil {
 		s.pool.Close(context.Background())

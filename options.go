@@ -103,6 +103,7 @@ type config struct {
 	name         string
 	version      string
 	instructions string
+	domains      bool
 
 	feHTTP feHTTPConfig
 
@@ -601,6 +602,23 @@ func WithServerInfo(name, version string) Option {
 func WithInstructions(text string) Option {
 	return func(c *config) error {
 		c.instructions = strings.TrimSpace(text)
+		return nil
+	}
+}
+
+// WithDomainTools lists the tools the way the reference Doris MCP server's
+// 1.0 release does: one tool per domain (doris_query, doris_catalog,
+// doris_cluster, doris_pipeline, doris_governance), each answering a call
+// with no arguments with its child tools and their argument schemas, and
+// running a child named by child_tool with its arguments. The children are
+// the flat tools under the 1.0 names (execute_query is exec_query), with
+// the flat tools' arguments and results; tools/list shrinks from every
+// tool's schema to five short entries. Scopes given by [WithToolScopes]
+// name the flat tools and apply to the children. Without this option the
+// flat 0.6 catalogue is listed.
+func WithDomainTools() Option {
+	return func(c *config) error {
+		c.domains = true
 		return nil
 	}
 }

@@ -875,7 +875,7 @@ func TestCatalogBadInput(t *testing.T) {
 		{"analyze_columns", map[string]any{"table_name": "orders", "columns": many}, "at most 100 columns"},
 		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{"id", "id"}}, "given twice"},
 		{"analyze_columns", map[string]any{"table_name": "orders", "columns": []string{strings.Repeat("x", 65)}}, "columns[0]"},
-		{"analyze_columns", map[string]any{"table_name": "orders", "analysis_types": []string{"nulls; DROP"}}, "unknown type"},
+		{"analyze_columns", map[string]any{"table_name": "orders", "analysis_types": []string{"nulls; DROP"}}, "analysis_types must be one of"},
 		{"analyze_columns", map[string]any{"table_name": "orders", "sample_size": 2_000_000}, "sample_size must be between"},
 		{"analyze_table_storage", map[string]any{"table_name": ""}, "table_name is required"},
 		{"monitor_data_freshness", map[string]any{"table_names": many}, "at most 100 tables"},

@@ -182,7 +182,7 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 			t.Errorf("max_rows 5: %d rows, truncated %v (%s)", r.RowCount, r.Truncated, r.TruncationReason)
 		}
 		_, msg, _ := call(ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "max_rows": 1_000_000})
-		if !strings.Contains(msg, "exceeds") {
+		if !strings.Contains(msg, "max_rows must be between 1 and 10000") {
 			t.Errorf("max_rows above the ceiling: %q, want an error", msg)
 		}
 		_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "db_name": "sample", "timeout_seconds": 1})

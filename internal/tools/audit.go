@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,8 +49,8 @@ func (c *catalog) auditAvailable(ctx context.Context) error {
 }
 
 type recentAuditArgs struct {
-	Days  int `json:"days,omitempty" jsonschema:"How many days back to read, 1 to 90. Default 7."`
-	Limit int `json:"limit,omitempty" jsonschema:"Most records to return, newest first. Default 100."`
+	Days  int `json:"days,omitempty" schema:"min=1,max=90,default=7" jsonschema:"How many days back to read."`
+	Limit int `json:"limit,omitempty" schema:"min=1,max=$rows,default=100" jsonschema:"Most records to return, newest first."`
 }
 
 // since is the audit filter for the last days days, in Doris's clock.
@@ -58,14 +59,7 @@ func since(days int) string {
 }
 
 func (c *catalog) recentAuditLogs(ctx context.Context, in recentAuditArgs) (*query.Result, error) {
-	days, err := intArg("days", in.Days, 7, 1, 90)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := intArg("limit", in.Limit, 100, 1, c.cfg.Max.MaxRows)
-	if err != nil {
-		return nil, err
-	}
+	days, limit := in.Days, in.Limit
 	if err := c.auditAvailable(ctx); err != nil {
 		return nil, err
 	}
@@ -79,24 +73,14 @@ func (c *catalog) recentAuditLogs(ctx context.Context, in recentAuditArgs) (*que
 }
 
 type slowQueryArgs struct {
-	Days               int `json:"days,omitempty" jsonschema:"How many days back to read, 1 to 90. Default 7."`
-	TopN               int `json:"top_n,omitempty" jsonschema:"How many statements to return, 1 to 1000. Default 20."`
-	MinExecutionTimeMS int `json:"min_execution_time_ms,omitempty" jsonschema:"Only runs at least this slow count, in milliseconds, 1 to 86400000. Default 1000."`
+	Days               int  `json:"days,omitempty" schema:"min=1,max=90,default=7" jsonschema:"How many days back to read."`
+	TopN               int  `json:"top_n,omitempty" schema:"min=1,max=1000,default=20" jsonschema:"How many statements to return."`
+	MinExecutionTimeMS int  `json:"min_execution_time_ms,omitempty" schema:"min=1,max=86400000,default=1000" jsonschema:"Only runs at least this slow count, in milliseconds."`
+	IncludePatterns    bool `json:"include_patterns,omitempty" jsonschema:"Accepted for compatibility with the reference server; every row already names its statement pattern (sql_hash)."`
 }
 
 func (c *catalog) slowQueries(ctx context.Context, in slowQueryArgs) (*query.Result, error) {
-	days, err := intArg("days", in.Days, 7, 1, 90)
-	if err != nil {
-		return nil, err
-	}
-	top, err := intArg("top_n", in.TopN, 20, 1, 1000)
-	if err != nil {
-		return nil, err
-	}
-	minMS, err := intArg("min_execution_time_ms", in.MinExecutionTimeMS, 1000, 1, 86_400_000)
-	if err != nil {
-		return nil, err
-	}
+	days, top, minMS := in.Days, in.TopN, in.MinExecutionTimeMS
 	if err := c.auditAvailable(ctx); err != nil {
 		return nil, err
 	}
@@ -114,20 +98,13 @@ func (c *catalog) slowQueries(ctx context.Context, in slowQueryArgs) (*query.Res
 }
 
 type accessPatternArgs struct {
-	Days               int  `json:"days,omitempty" jsonschema:"How many days back to read, 1 to 90. Default 7."`
-	IncludeSystemUsers bool `json:"include_system_users,omitempty" jsonschema:"Count the root and admin accounts too. Default false."`
-	MinQueryThreshold  int  `json:"min_query_threshold,omitempty" jsonschema:"Only users with at least this many statements, 1 to 1000000. Default 5."`
+	Days               int  `json:"days,omitempty" schema:"min=1,max=90,default=7" jsonschema:"How many days back to read."`
+	IncludeSystemUsers bool `json:"include_system_users,omitempty" jsonschema:"Count the root and admin accounts too."`
+	MinQueryThreshold  int  `json:"min_query_threshold,omitempty" schema:"min=1,max=1000000,default=5" jsonschema:"Only users with at least this many statements."`
 }
 
 func (c *catalog) accessPatterns(ctx context.Context, in accessPatternArgs) (*query.Result, error) {
-	days, err := intArg("days", in.Days, 7, 1, 90)
-	if err != nil {
-		return nil, err
-	}
-	threshold, err := intArg("min_query_threshold", in.MinQueryThreshold, 5, 1, 1_000_000)
-	if err != nil {
-		return nil, err
-	}
+	days, threshold := in.Days, in.MinQueryThreshold
 	if err := c.auditAvailable(ctx); err != nil {
 		return nil, err
 	}
@@ -146,17 +123,55 @@ func (c *catalog) accessPatterns(ctx context.Context, in accessPatternArgs) (*qu
 }
 
 type growthArgs struct {
-	Days int `json:"days,omitempty" jsonschema:"How many days back to read, 1 to 90. Default 30."`
+	Days               int      `json:"days,omitempty" schema:"min=1,max=90,default=30" jsonschema:"How many days back to read."`
+	ResourceTypes      []string `json:"resource_types,omitempty" schema:"enum=storage|query_volume|user_activity" jsonschema:"Series to return: storage (each table's size today), query_volume and user_activity (the audit log's statements, scans and users per day); all when omitted."`
+	IncludePredictions bool     `json:"include_predictions,omitempty" jsonschema:"Also project the daily statements and bytes scanned 30, 90 and 365 days ahead by a least-squares line through the days read (series projected_activity)."`
+	DetailedResponse   bool     `json:"detailed_response,omitempty" jsonschema:"Accepted for compatibility with the reference server; activity is always given per day."`
 }
 
 // growth reports the audit log's activity per day and today's table
 // sizes: Doris keeps no history of sizes, so they are not invented.
 func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Result, error) {
 	start := time.Now()
-	days, err := intArg("days", in.Days, 30, 1, 90)
-	if err != nil {
-		return nil, err
+	days := in.Days
+	want := func(series ...string) bool {
+		return len(in.ResourceTypes) == 0 || slices.ContainsFunc(in.ResourceTypes, func(t string) bool {
+			return slices.Contains(series, strings.ToLower(t))
+		})
 	}
+	activity, storage := want("query_volume", "user_activity"), want("storage")
+	var out [][]any
+	if activity || in.IncludePredictions {
+		rows, err := c.dailyActivity(ctx, days, activity, in.IncludePredictions)
+		if err != nil {
+			return nil, err
+		}
+		out = rows
+	}
+	if storage {
+		dnames, data, err := c.rows(ctx, "SHOW DATA", c.metaLimits())
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range data {
+			table := text(field(dnames, r, "TableName"))
+			// The tables, then Total, Quota and Left (fidelity ledger: show-data-db).
+			if table == "Total" || table == "Quota" || table == "Left" || table == "" {
+				continue
+			}
+			out = append(out, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil, nil,
+				parseSize(text(field(dnames, r, "Size"))), num(field(dnames, r, "ReplicaCount"))})
+		}
+	}
+	return c.result(ctx, start, c.metaLimits(), cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
+		"scan_bytes", "BIGINT", "scan_rows", "BIGINT", "cpu_time_ms", "BIGINT", "max_peak_memory_bytes", "BIGINT", "users", "BIGINT",
+		"data_size_bytes", "BIGINT", "replica_count", "BIGINT"), out)
+}
+
+// dailyActivity is the audit log's activity per day over the last days
+// (with rows) and its least-squares projection 30, 90 and 365 days past
+// the last of them (with project).
+func (c *catalog) dailyActivity(ctx context.Context, days int, rows, project bool) ([][]any, error) {
 	if err := c.auditAvailable(ctx); err != nil {
 		return nil, err
 	}
@@ -167,27 +182,51 @@ func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Res
 		return nil, err
 	}
 	var out [][]any
+	var x, stmts, bytes []float64
+	var last time.Time
 	for _, r := range daily {
-		out = append(out, []any{"daily_activity", text(field(names, r, "day")), nil,
-			num(field(names, r, "statements")), num(field(names, r, "scan_bytes")), num(field(names, r, "scan_rows")),
-			num(field(names, r, "cpu_time_ms")), num(field(names, r, "max_peak_memory_bytes")), nil, nil})
-	}
-	dnames, data, err := c.rows(ctx, "SHOW DATA", c.metaLimits())
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range data {
-		table := text(field(dnames, r, "TableName"))
-		// The tables, then Total, Quota and Left (fidelity ledger: show-data-db).
-		if table == "Total" || table == "Quota" || table == "Left" || table == "" {
-			continue
+		day := text(field(names, r, "day"))
+		if rows {
+			out = append(out, []any{"daily_activity", day, nil,
+				num(field(names, r, "statements")), num(field(names, r, "scan_bytes")), num(field(names, r, "scan_rows")),
+				num(field(names, r, "cpu_time_ms")), num(field(names, r, "max_peak_memory_bytes")), num(field(names, r, "users")), nil, nil})
 		}
-		out = append(out, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil,
-			parseSize(text(field(dnames, r, "Size"))), num(field(dnames, r, "ReplicaCount"))})
+		t, err := time.Parse(time.DateOnly, day[:min(len(day), len(time.DateOnly))])
+		s, ok1 := integer(field(names, r, "statements"))
+		b, ok2 := integer(field(names, r, "scan_bytes"))
+		if err == nil && ok1 && ok2 {
+			x, stmts, bytes, last = append(x, float64(t.Unix()/86400)), append(stmts, float64(s)), append(bytes, float64(b)), t
+		}
 	}
-	return c.result(ctx, start, c.metaLimits(), cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
-		"scan_bytes", "BIGINT", "scan_rows", "BIGINT", "cpu_time_ms", "BIGINT", "max_peak_memory_bytes", "BIGINT",
-		"data_size_bytes", "BIGINT", "replica_count", "BIGINT"), out)
+	if !project || len(x) < 2 {
+		return out, nil
+	}
+	for _, ahead := range []int{30, 90, 365} {
+		at := last.AddDate(0, 0, ahead)
+		day := float64(at.Unix() / 86400)
+		out = append(out, []any{"projected_activity", at.Format(time.DateOnly), nil,
+			max(0, int64(math.Round(linearAt(x, stmts, day)))), max(0, int64(math.Round(linearAt(x, bytes, day)))), nil, nil, nil, nil, nil, nil})
+	}
+	return out, nil
+}
+
+// linearAt is the least-squares line through (x, y) evaluated at at.
+func linearAt(x, y []float64, at float64) float64 {
+	var mx, my float64
+	for i := range x {
+		mx, my = mx+x[i], my+y[i]
+	}
+	n := float64(len(x))
+	mx, my = mx/n, my/n
+	var sxy, sxx float64
+	for i := range x {
+		sxy += (x[i] - mx) * (y[i] - my)
+		sxx += (x[i] - mx) * (x[i] - mx)
+	}
+	if sxx == 0 {
+		return my
+	}
+	return my + sxy/sxx*(at-mx)
 }
 
 // statements post-processes an audit result's stmt column: for a caller

@@ -13,23 +13,31 @@ import (
 )
 
 type analyzeColumnsArgs struct {
-	TableName      string   `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
-	DBName         string   `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
-	Columns        []string `json:"columns,omitempty" jsonschema:"Columns to analyse, at most 100; all of the table's columns (up to 100) when omitted."`
-	AnalysisTypes  []string `json:"analysis_types,omitempty" jsonschema:"Any of nulls, distinct, min_max, top_values; all when omitted."`
-	SampleSize     int      `json:"sample_size,omitempty" jsonschema:"Rows read from the table, 1 to 1000000. Default 100000."`
-	TimeoutSeconds int      `json:"timeout_seconds,omitempty" jsonschema:"Time limit in seconds; the server's default when omitted."`
+	TableName        string   `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName           string   `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	Columns          []string `json:"columns,omitempty" jsonschema:"Columns to analyse, at most 100; all of the table's columns (up to 100) when omitted."`
+	AnalysisTypes    []string `json:"analysis_types,omitempty" schema:"enum=nulls|distinct|min_max|top_values|completeness|distribution|both" jsonschema:"What to compute; all when omitted. The reference server's names are accepted too: completeness is nulls, distribution is distinct and min_max, both is all."`
+	SampleSize       int      `json:"sample_size,omitempty" schema:"min=1,max=1000000,default=100000" jsonschema:"Rows read from the table."`
+	TimeoutSeconds   int      `json:"timeout_seconds,omitempty" schema:"min=1,max=$seconds,default=$seconds" jsonschema:"Time limit in seconds."`
+	CatalogName      string   `json:"catalog_name,omitempty" jsonschema:"Catalog of the table; only the internal catalog is read."`
+	DetailedResponse bool     `json:"detailed_response,omitempty" jsonschema:"Include top_values even when analysis_types leaves them out (the reference server's switch for top values)."`
 }
 
-// Limits of analyze_columns: one statement per table reads at most
-// maxSample rows and reports at most maxAnalyzed columns.
+// Limits of analyze_columns: one statement per table reports at most
+// maxAnalyzed columns, each with at most topValues values.
 const (
 	maxAnalyzed = 100
-	maxSample   = 1_000_000
 	topValues   = 5
 )
 
 var analysisTypes = []string{"nulls", "distinct", "min_max", "top_values"}
+
+// analysisAliases are what each value of analysis_types asks for, the
+// reference server's names included.
+var analysisAliases = map[string][]string{
+	"nulls": {"nulls"}, "distinct": {"distinct"}, "min_max": {"min_max"}, "top_values": {"top_values"},
+	"completeness": {"nulls"}, "distribution": {"distinct", "min_max"}, "both": analysisTypes,
+}
 
 // analyzeColumns profiles columns in one statement: a CTE reads at most
 // sample_size rows once, one aggregate row per column summarises them and
@@ -39,26 +47,27 @@ func (c *catalog) analyzeColumns(ctx context.Context, in analyzeColumnsArgs) (*q
 	if err != nil {
 		return nil, err
 	}
-	sample, err := intArg("sample_size", in.SampleSize, 100_000, 1, maxSample)
-	if err != nil {
+	if err := checkCatalog(in.CatalogName); err != nil {
 		return nil, err
 	}
+	sample := in.SampleSize
 	lim, err := c.limits(0, 0, in.TimeoutSeconds)
 	if err != nil {
 		return nil, err
 	}
 	want := map[string]bool{}
 	for _, t := range in.AnalysisTypes {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if !slices.Contains(analysisTypes, t) {
-			return nil, fmt.Errorf("analysis_types: unknown type %q; use any of %s", t, strings.Join(analysisTypes, ", "))
+		for _, k := range analysisAliases[strings.ToLower(t)] {
+			want[k] = true
 		}
-		want[t] = true
 	}
 	if len(want) == 0 {
 		for _, t := range analysisTypes {
 			want[t] = true
 		}
+	}
+	if in.DetailedResponse {
+		want["top_values"] = true
 	}
 	columns := in.Columns
 	if len(columns) > maxAnalyzed {

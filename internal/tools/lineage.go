@@ -284,24 +284,30 @@ func (c *catalog) currentDB(ctx context.Context) (string, error) {
 }
 
 type flowArgs struct {
-	TargetTable  string `json:"target_table" jsonschema:"Table or view to trace, optionally qualified as db.table."`
-	DBName       string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
-	Depth        int    `json:"depth,omitempty" jsonschema:"How many hops to follow each way, 1 to 10. Default 3."`
-	IncludeViews *bool  `json:"include_views,omitempty" jsonschema:"Read view definitions. Default true."`
+	TargetTable   string `json:"target_table,omitempty" jsonschema:"Table or view to trace, optionally qualified as db.table; when omitted, every data flow into or out of the database's tables, one row (relation edge) each."`
+	DBName        string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	Depth         int    `json:"depth,omitempty" schema:"min=1,max=10,default=3" jsonschema:"How many hops to follow each way."`
+	AnalysisDepth int    `json:"analysis_depth,omitempty" schema:"alias=depth" jsonschema:"Same as depth (the reference server's name)."`
+	IncludeViews  *bool  `json:"include_views,omitempty" schema:"default=true" jsonschema:"Read view definitions."`
+	CatalogName   string `json:"catalog_name,omitempty" jsonschema:"Catalog of the table; only the internal catalog is read."`
 }
 
 var lineageCols = cols("relation", "VARCHAR", "depth", "INT", "from_table", "VARCHAR", "to_table", "VARCHAR", "via", "VARCHAR", "evidence", "VARCHAR")
 
 func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, error) {
 	start := time.Now()
+	if err := checkCatalog(in.CatalogName); err != nil {
+		return nil, err
+	}
+	views := in.IncludeViews == nil || *in.IncludeViews
+	if in.TargetTable == "" {
+		return c.allFlows(ctx, start, in.DBName, views)
+	}
 	ref, err := parseTable(in.DBName, in.TargetTable)
 	if err != nil {
 		return nil, fmt.Errorf("target_table: %w", err)
 	}
-	depth, err := intArg("depth", in.Depth, 3, 1, 10)
-	if err != nil {
-		return nil, err
-	}
+	depth := in.Depth
 	if ref.db == "" {
 		if ref.db, err = c.currentDB(ctx); err != nil {
 			return nil, err
@@ -311,7 +317,7 @@ func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, err
 	if err != nil {
 		return nil, err
 	}
-	l, err := c.gather(ctx, in.IncludeViews == nil || *in.IncludeViews)
+	l, err := c.gather(ctx, views)
 	if err != nil {
 		return nil, err
 	}
@@ -354,9 +360,39 @@ func (c *catalog) dataFlow(ctx context.Context, in flowArgs) (*query.Result, err
 	return c.result(ctx, start, c.metaLimits(), lineageCols, out)
 }
 
+// allFlows is every data flow into or out of a table of database db (the
+// current one when empty), one edge per row.
+func (c *catalog) allFlows(ctx context.Context, start time.Time, db string, views bool) (*query.Result, error) {
+	if db == "" {
+		var err error
+		if db, err = c.currentDB(ctx); err != nil {
+			return nil, err
+		}
+	} else if _, err := sqlguard.QuoteIdent(db); err != nil {
+		return nil, fmt.Errorf("db_name: %w", err)
+	}
+	l, err := c.gather(ctx, views)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for _, e := range l.edges {
+		if strings.EqualFold(e.from.db, db) || strings.EqualFold(e.to.db, db) {
+			out = append(out, []any{"edge", 1, e.from.String(), e.to.String(), e.via, e.evidence})
+		}
+	}
+	for _, n := range l.notes {
+		out = append(out, []any{"coverage", nil, nil, nil, n[0], n[1]})
+	}
+	return c.result(ctx, start, c.metaLimits(), lineageCols, out)
+}
+
 type columnLineageArgs struct {
-	TargetColumns []string `json:"target_columns" jsonschema:"Columns to trace, each db.table.column or table.column, at most 50."`
-	Depth         int      `json:"depth,omitempty" jsonschema:"How many hops upstream to follow, 1 to 10. Default 3."`
+	TargetColumns          []string `json:"target_columns" jsonschema:"Columns to trace, each db.table.column or table.column, at most 50."`
+	Depth                  int      `json:"depth,omitempty" schema:"min=1,max=10,default=3" jsonschema:"How many hops upstream to follow."`
+	AnalysisDepth          int      `json:"analysis_depth,omitempty" schema:"alias=depth" jsonschema:"Same as depth (the reference server's name)."`
+	IncludeTransformations bool     `json:"include_transformations,omitempty" jsonschema:"Accepted for compatibility with the reference server; each row names the source column and what carries it (via: view or insert_select), not the expression."`
+	CatalogName            string   `json:"catalog_name,omitempty" jsonschema:"Catalog of the tables; only the internal catalog is read."`
 }
 
 type colTarget struct {
@@ -372,10 +408,10 @@ func (c *catalog) columnLineage(ctx context.Context, in columnLineageArgs) (*que
 	if len(in.TargetColumns) > maxLineageTargs {
 		return nil, fmt.Errorf("target_columns: %d given; trace at most %d columns per call", len(in.TargetColumns), maxLineageTargs)
 	}
-	depth, err := intArg("depth", in.Depth, 3, 1, 10)
-	if err != nil {
+	if err := checkCatalog(in.CatalogName); err != nil {
 		return nil, err
 	}
+	depth := in.Depth
 	var targets []colTarget
 	needDB := false
 	for i, name := range in.TargetColumns {

@@ -1,10 +1,10 @@
 package tools
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -20,14 +20,21 @@ import (
 )
 
 type metricsArgs struct {
-	Role        string `json:"role,omitempty" jsonschema:"Which nodes to read: fe, be or all (the default)."`
-	MonitorType string `json:"monitor_type,omitempty" jsonschema:"Kind of metric: all (the default), query, connection, memory, jvm, cpu, storage, compaction, transaction, cluster or process."`
-	Priority    string `json:"priority,omitempty" jsonschema:"core (the default): a curated set with meanings; all: every metric the nodes expose."`
-	NamePrefix  string `json:"name_prefix,omitempty" jsonschema:"Only metrics whose name starts with this, e.g. doris_be_mem or jvm_."`
+	Role              string `json:"role,omitempty" schema:"enum=fe|be|all,default=all" jsonschema:"Which nodes to read."`
+	MonitorType       string `json:"monitor_type,omitempty" schema:"enum=all|query|connection|memory|jvm|cpu|storage|compaction|transaction|cluster|process|machine,default=all" jsonschema:"Kind of metric; machine is cpu, memory and storage together."`
+	Priority          string `json:"priority,omitempty" schema:"enum=core|p0|all,default=core" jsonschema:"core (p0 is the same): a curated set, each with its meaning; all: every metric the nodes expose."`
+	NamePrefix        string `json:"name_prefix,omitempty" jsonschema:"Only metrics whose name starts with this, e.g. doris_be_mem or jvm_."`
+	ContentType       string `json:"content_type,omitempty" schema:"enum=data|definitions|both,default=data" jsonschema:"data: values read from the nodes, each with its meaning (both is the same); definitions: the curated metrics' names, kinds and meanings, without reading any node."`
+	IncludeRawMetrics bool   `json:"include_raw_metrics,omitempty" jsonschema:"Every metric the nodes expose, as priority all."`
 }
 
 type memoryArgs struct {
-	Node string `json:"node,omitempty" jsonschema:"One BE, as host:http_port (see get_cluster_nodes); every BE when omitted."`
+	Node           string   `json:"node,omitempty" jsonschema:"One BE, as host:http_port (see get_cluster_nodes); every BE when omitted."`
+	DataType       string   `json:"data_type,omitempty" schema:"enum=realtime|historical|both,default=realtime" jsonschema:"realtime: memory now. Doris keeps no memory history on its nodes, so historical (and both) is refused: read it from a metrics store that scrapes /metrics."`
+	TrackerType    string   `json:"tracker_type,omitempty" schema:"enum=overview|all|global|query|load|compaction,default=overview" jsonschema:"Which memory trackers to list: overview and all list every one; the others only trackers of that type. Process and jemalloc rows are always listed."`
+	TrackerNames   []string `json:"tracker_names,omitempty" jsonschema:"Only the trackers of these names (the name column), e.g. query or global."`
+	TimeRange      string   `json:"time_range,omitempty" schema:"enum=1h|6h|24h" jsonschema:"Accepted for compatibility with the reference server; it applies to historical data, which Doris does not keep."`
+	IncludeDetails *bool    `json:"include_details,omitempty" schema:"default=true" jsonschema:"false: only the process's own rows, without jemalloc and trackers."`
 }
 
 // A metricInfo is a curated metric: its kind and what it means.
@@ -65,8 +72,6 @@ var coreMetrics = map[string]metricInfo{
 	"doris_be_tablet_cumulative_max_compaction_score": {"compaction", "Highest cumulative compaction score; above about 100 loads slow down, near 1000 they fail."},
 }
 
-// monitorTypes are the kinds monitor_type accepts.
-var monitorTypes = []string{"all", "query", "connection", "memory", "jvm", "cpu", "storage", "compaction", "transaction", "cluster", "process"}
 
 // kindOf is a metric's kind: the curated one, or a guess from its name
 // for the others.
@@ -164,20 +169,29 @@ func (c *catalog) scrapeAll(ctx context.Context, fe, be bool) ([]scrape, error) 
 
 func (c *catalog) monitoringMetrics(ctx context.Context, in metricsArgs) (*query.Result, error) {
 	start := time.Now()
-	role := cmp.Or(strings.ToLower(in.Role), "all")
-	if !slices.Contains([]string{"fe", "be", "all"}, role) {
-		return nil, fmt.Errorf("role must be fe, be or all, got %q", in.Role)
-	}
-	kind := cmp.Or(strings.ToLower(in.MonitorType), "all")
-	if !slices.Contains(monitorTypes, kind) {
-		return nil, fmt.Errorf("monitor_type must be one of %s, got %q", names(monitorTypes), in.MonitorType)
-	}
-	priority := cmp.Or(strings.ToLower(in.Priority), "core")
-	if priority != "core" && priority != "all" {
-		return nil, fmt.Errorf("priority must be core or all, got %q", in.Priority)
+	role, kind, priority := strings.ToLower(in.Role), strings.ToLower(in.MonitorType), strings.ToLower(in.Priority)
+	if in.IncludeRawMetrics {
+		priority = "all"
 	}
 	if len(in.NamePrefix) > 128 {
 		return nil, errors.New("name_prefix is longer than any metric name (128 bytes at most)")
+	}
+	kinds := func(k string) bool {
+		return kind == "all" || kind == k || kind == "machine" && (k == "cpu" || k == "memory" || k == "storage")
+	}
+	if strings.EqualFold(in.ContentType, "definitions") {
+		var rows [][]any
+		for _, name := range slices.Sorted(maps.Keys(coreMetrics)) {
+			info := coreMetrics[name]
+			r := "be"
+			if !strings.HasPrefix(name, "doris_be_") {
+				r = "fe"
+			}
+			if (role == "all" || role == r) && kinds(info.kind) && strings.HasPrefix(name, in.NamePrefix) {
+				rows = append(rows, []any{nil, r, name, nil, nil, info.kind, info.meaning})
+			}
+		}
+		return c.result(ctx, start, c.metaLimits(), metricColumns, rows)
 	}
 	if _, err := c.require(ctx, "get_monitoring_metrics", need{FEHTTP: true}); err != nil {
 		return nil, err
@@ -188,7 +202,7 @@ func (c *catalog) monitoringMetrics(ctx context.Context, in metricsArgs) (*query
 	}
 	var rows [][]any
 	for _, n := range nodes {
-		if kind == "all" || kind == "cluster" {
+		if kinds("cluster") {
 			// Like Prometheus's own up: whether the node could be read.
 			up, meaning := 1.0, "The node's /metrics was read."
 			if n.err != nil {
@@ -210,7 +224,7 @@ func (c *catalog) monitoringMetrics(ctx context.Context, in metricsArgs) (*query
 				continue
 			}
 			k := kindOf(name)
-			if kind != "all" && kind != k {
+			if !kinds(k) {
 				continue
 			}
 			fam := n.m.Families[name]
@@ -301,6 +315,11 @@ var memoryColumns = cols(
 
 func (c *catalog) memoryStats(ctx context.Context, in memoryArgs) (*query.Result, error) {
 	start := time.Now()
+	if !strings.EqualFold(in.DataType, "realtime") {
+		return nil, fmt.Errorf("data_type %s: Doris keeps no memory history on its nodes; use data_type realtime, "+
+			"or read history from a metrics store (Prometheus) that scrapes the BEs' /metrics", in.DataType)
+	}
+	trackerType := strings.ToLower(in.TrackerType)
 	if _, err := c.require(ctx, "get_memory_stats", need{FEHTTP: true}); err != nil {
 		return nil, err
 	}
@@ -332,6 +351,9 @@ func (c *catalog) memoryStats(ctx context.Context, in memoryArgs) (*query.Result
 			default:
 				continue
 			}
+			if category != "process" && in.IncludeDetails != nil && !*in.IncludeDetails {
+				continue
+			}
 			fam := n.m.Families[name]
 			meaning := coreMetrics[name].meaning
 			if meaning == "" {
@@ -341,6 +363,10 @@ func (c *catalog) memoryStats(ctx context.Context, in memoryArgs) (*query.Result
 				label := strings.TrimPrefix(strings.TrimPrefix(s.name, "doris_be_memory_"), "doris_be_")
 				if category == "tracker" {
 					label = strings.TrimPrefix(s.labels, "type=")
+					if trackerType != "overview" && trackerType != "all" && !strings.Contains(strings.ToLower(label), trackerType) ||
+						len(in.TrackerNames) > 0 && !slices.ContainsFunc(in.TrackerNames, func(n string) bool { return strings.EqualFold(n, label) }) {
+						continue
+					}
 				} else if s.labels != "" {
 					label += "{" + s.labels + "}"
 				}

@@ -19,7 +19,8 @@ type profileArgs struct {
 	SQL            string `json:"sql" jsonschema:"The read-only query to run and profile: SELECT or WITH … SELECT. It really runs, bounded like exec_query."`
 	DBName         string `json:"db_name,omitempty" jsonschema:"Database to run the query in; the server's default database when omitted."`
 	CatalogName    string `json:"catalog_name,omitempty" jsonschema:"Doris catalog to run the query in; the internal catalog when omitted."`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"Time limit of the query in seconds; the server's default when omitted."`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" schema:"min=1,max=$seconds,default=$seconds" jsonschema:"Time limit of the query in seconds."`
+	Timeout        int    `json:"timeout,omitempty" schema:"alias=timeout_seconds" jsonschema:"Same as timeout_seconds (the reference server's name)."`
 }
 
 type dataSizeArgs struct {

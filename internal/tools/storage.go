@@ -29,8 +29,10 @@ func (c *catalog) requireDoris(ctx context.Context) error {
 }
 
 type storageArgs struct {
-	TableName string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
-	DBName    string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	TableName        string `json:"table_name" jsonschema:"Table name, optionally qualified as db.table."`
+	DBName           string `json:"db_name,omitempty" jsonschema:"Database of the table; the server's default database when omitted."`
+	CatalogName      string `json:"catalog_name,omitempty" jsonschema:"Catalog of the table; only the internal catalog is read."`
+	DetailedResponse bool   `json:"detailed_response,omitempty" jsonschema:"Accepted for compatibility with the reference server; every partition is always listed."`
 }
 
 // layout is what SHOW CREATE TABLE says of a Doris table's storage.
@@ -138,6 +140,9 @@ func unquoteString(s string) string {
 
 func (c *catalog) tableStorage(ctx context.Context, in storageArgs) (*query.Result, error) {
 	start := time.Now()
+	if err := checkCatalog(in.CatalogName); err != nil {
+		return nil, err
+	}
 	ref, err := parseTable(in.DBName, in.TableName)
 	if err != nil {
 		return nil, err
@@ -221,9 +226,12 @@ var storageColumns = cols("level", "VARCHAR", "name", "VARCHAR", "keys_model", "
 	"visible_version_time", "DATETIME", "note", "VARCHAR")
 
 type freshnessArgs struct {
-	TableNames     []string `json:"table_names,omitempty" jsonschema:"Tables or views to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
-	DBName         string   `json:"db_name,omitempty" jsonschema:"Database of the tables; the server's default database when omitted."`
-	ThresholdHours int      `json:"threshold_hours,omitempty" jsonschema:"A table unchanged for longer is flagged stale, 1 to 8760. Default 24."`
+	TableNames              []string `json:"table_names,omitempty" jsonschema:"Tables or views to check, optionally qualified as db.table, at most 100; every base table of the database (up to 100) when omitted."`
+	DBName                  string   `json:"db_name,omitempty" jsonschema:"Database of the tables; the server's default database when omitted."`
+	ThresholdHours          int      `json:"threshold_hours,omitempty" schema:"min=1,max=8760,default=24" jsonschema:"A table unchanged for longer is flagged stale, in hours."`
+	FreshnessThresholdHours int      `json:"freshness_threshold_hours,omitempty" schema:"alias=threshold_hours" jsonschema:"Same as threshold_hours (the reference server's name)."`
+	IncludeUpdatePatterns   bool     `json:"include_update_patterns,omitempty" jsonschema:"Accepted for compatibility with the reference server; each row already says where its time comes from (source) and how many partitions it read."`
+	CatalogName             string   `json:"catalog_name,omitempty" jsonschema:"Catalog of the tables; only the internal catalog is read."`
 }
 
 const maxFreshness = 100
@@ -249,10 +257,10 @@ type change struct {
 // error; the call fails only when no table could be read.
 func (c *catalog) freshness(ctx context.Context, in freshnessArgs) (*query.Result, error) {
 	start := time.Now()
-	hours, err := intArg("threshold_hours", in.ThresholdHours, 24, 1, 8760)
-	if err != nil {
+	if err := checkCatalog(in.CatalogName); err != nil {
 		return nil, err
 	}
+	hours := in.ThresholdHours
 	if len(in.TableNames) > maxFreshness {
 		return nil, fmt.Errorf("table_names: %d given; check at most %d tables per call", len(in.TableNames), maxFreshness)
 	}

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -65,20 +64,45 @@ type Config struct {
 	// CapabilityTTL is how long what was detected about the backend is
 	// trusted before it is detected again. Zero means one minute.
 	CapabilityTTL time.Duration
+	// Domains lists one tool per domain of the reference server's 1.0
+	// release instead of every tool (see domains.go).
+	Domains bool
+	// MayCall reports whether the caller of ctx may call the tool of that
+	// (flat) name; nil allows every call. A domain's children are checked
+	// with it, since the scopes of a call name only its domain.
+	MayCall func(ctx context.Context, tool string) bool
 }
 
-// Register adds every tool to s and returns their names.
+// Register adds the tools to s, flat or by domain, and returns the names
+// it listed.
 func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	c := &catalog{cfg: cfg, caps: newCapabilityCache(cfg.CapabilityTTL)}
-	err := c.register(s)
+	if err := c.register(); err != nil {
+		return nil, err
+	}
+	var names []string
+	if cfg.Domains {
+		names = c.registerDomains(s)
+	} else {
+		for _, e := range c.tools {
+			s.AddTool(e.tool, e.handler)
+			names = append(names, e.tool.Name)
+		}
+	}
 	c.registerResources(s)
 	c.registerPrompts(s)
-	return c.names, err
+	return names, nil
+}
+
+// entry is one tool of the catalog and the handler of its calls.
+type entry struct {
+	tool    *mcp.Tool
+	handler mcp.ToolHandler
 }
 
 type catalog struct {
 	cfg   Config
-	names []string
+	tools []entry
 	caps  *capabilityCache
 	// noTablesample is set once the server has refused TABLESAMPLE.
 	noTablesample atomic.Bool
@@ -120,20 +144,25 @@ type toolFunc[In any] func(ctx context.Context, in In) (*query.Result, error)
 // add registers a read-only tool whose arguments decode strictly into In
 // and whose result is a query.Result. The result is encoded once and sent
 // both as structured content and as its JSON text, for older clients.
-func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFunc[In]) error {
+func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 	log := c.cfg.Logger
-	c.names = append(c.names, name)
 	in, err := jsonschema.For[In](nil)
 	if err != nil {
 		return fmt.Errorf("tool %s: input schema: %w", name, err)
 	}
 	in.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
-	// A required list is a list: the inferred ["null","array"] of a Go
-	// slice would tell a model that null will do.
-	for _, name := range in.Required {
-		if p := in.Properties[name]; p != nil && slices.Equal(p.Types, []string{"null", "array"}) {
-			p.Type, p.Types = "array", nil
+	// An argument is of its type: the inferred ["null", T] of a Go slice
+	// or pointer would tell a model that null will do.
+	for _, p := range in.Properties {
+		if len(p.Types) == 2 && p.Types[0] == "null" {
+			p.Type, p.Types = p.Types[1], nil
 		}
+	}
+	rules, err := argRules(reflect.TypeFor[In](), in,
+		limitsOf(c.cfg.Default.MaxRows, c.cfg.Default.MaxBytes, c.cfg.Default.Timeout),
+		limitsOf(c.cfg.Max.MaxRows, c.cfg.Max.MaxBytes, c.cfg.Max.Timeout))
+	if err != nil {
+		return fmt.Errorf("tool %s: %w", name, err)
 	}
 	// Encoded once: the go-sdk re-encodes a *jsonschema.Schema on every call.
 	inJSON, err := json.Marshal(in)
@@ -148,7 +177,7 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 		OutputSchema: resultSchema,
 		Annotations:  &mcp.ToolAnnotations{Title: title, ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
 	}
-	s.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+	c.tools = append(c.tools, entry{t, func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		// The go-sdk does not recover handler panics; one bad value (a
 		// host's mask function, say) must not take the process down.
 		defer func() {
@@ -158,11 +187,19 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 			}
 		}()
 		var args In
+		if rules != nil {
+			prepare(rules, reflect.ValueOf(&args).Elem())
+		}
 		if raw := req.Params.Arguments; len(raw) > 0 && string(raw) != "null" {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&args); err != nil {
 				return errorResult(argumentError(err)), nil
+			}
+		}
+		if rules != nil {
+			if err := enforce(rules, reflect.ValueOf(&args).Elem()); err != nil {
+				return errorResult(fmt.Errorf("invalid arguments: %w", err)), nil
 			}
 		}
 		out, err := run(ctx, args)
@@ -183,7 +220,7 @@ func add[In any](c *catalog, s *mcp.Server, name, title, desc string, run toolFu
 			// The same bytes, not a copy: b is never written again.
 			Content: []mcp.Content{&mcp.TextContent{Text: unsafe.String(unsafe.SliceData(b), len(b))}},
 		}, nil
-	})
+	}})
 	return nil
 }
 
