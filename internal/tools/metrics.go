@@ -72,7 +72,6 @@ var coreMetrics = map[string]metricInfo{
 	"doris_be_tablet_cumulative_max_compaction_score": {"compaction", "Highest cumulative compaction score; above about 100 loads slow down, near 1000 they fail."},
 }
 
-
 // kindOf is a metric's kind: the curated one, or a guess from its name
 // for the others.
 func kindOf(name string) string {
