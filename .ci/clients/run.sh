@@ -97,13 +97,15 @@ start stateless
 stateless_url=$url
 start stateful -stateful
 stateful_url=$url
+start domains -tools domains
+domains_url=$url
 export STATELESS_SAMPLE=$(sample stateless) STATEFUL_SAMPLE=$(sample stateful)
 echo "stateless: $stateless_url  stateful: $stateful_url"
 
 failures=()
 
 echo "--- TypeScript SDK"
-if ! DORIS_MCP_BIN="$bin" STATELESS_URL="$stateless_url" STATEFUL_URL="$stateful_url" \
+if ! DORIS_MCP_BIN="$bin" STATELESS_URL="$stateless_url" STATEFUL_URL="$stateful_url" DOMAINS_URL="$domains_url" \
 	timeout 300 node "$here/sdk-check.mjs" </dev/null; then
 	failures+=("sdk")
 fi

@@ -5,6 +5,7 @@
 //   DORIS_MCP_BIN       the built command (spawned for stdio)
 //   STATELESS_URL       http://127.0.0.1:PORT/mcp of a server started without -stateful
 //   STATEFUL_URL        http://127.0.0.1:PORT/mcp of a server started with -stateful
+//   DOMAINS_URL         http://127.0.0.1:PORT/mcp of a server started with -tools domains
 //
 // Version selection: Client.connect() always offers LATEST_PROTOCOL_VERSION
 // (2025-11-25 in SDK 1.x) in initialize and accepts any answer listed in
@@ -31,8 +32,9 @@ const REQ = { timeout: 20_000 };
 const bin = process.env.DORIS_MCP_BIN;
 const statelessURL = process.env.STATELESS_URL;
 const statefulURL = process.env.STATEFUL_URL;
-if (!bin || !statelessURL || !statefulURL) {
-  console.error("DORIS_MCP_BIN, STATELESS_URL and STATEFUL_URL must be set");
+const domainsURL = process.env.DOMAINS_URL;
+if (!bin || !statelessURL || !statefulURL || !domainsURL) {
+  console.error("DORIS_MCP_BIN, STATELESS_URL, STATEFUL_URL and DOMAINS_URL must be set");
   process.exit(2);
 }
 
@@ -352,12 +354,94 @@ async function runOne(kind, version) {
   }
 }
 
+// ARGS are arguments for every tool of the catalogue on the sample
+// database, written as the reference server 0.6.1 takes them.
+const ARGS = {
+  exec_query: { sql: "SELECT status, COUNT(*) AS n FROM orders GROUP BY status", db_name: "sample", timeout: 30 },
+  get_sql_explain: { sql: "SELECT * FROM orders WHERE status = 'paid'", db_name: "sample" },
+  get_db_list: {},
+  get_db_table_list: { db_name: "sample" },
+  get_table_schema: { table_name: "orders", db_name: "sample" },
+  get_catalog_list: { random_string: "ci" },
+  get_cluster_nodes: {},
+  get_sql_profile: { sql: "SELECT COUNT(*) FROM orders", db_name: "sample", timeout: 30 },
+  get_table_data_size: { db_name: "sample", table_name: "orders" },
+  get_monitoring_metrics: { role: "all", monitor_type: "machine", priority: "p0" },
+  get_memory_stats: { data_type: "realtime", tracker_type: "overview" },
+  get_table_comment: { table_name: "orders", db_name: "sample" },
+  get_table_column_comments: { table_name: "orders", db_name: "sample" },
+  get_table_indexes: { table_name: "orders", db_name: "sample" },
+  get_table_basic_info: { table_name: "orders", db_name: "sample" },
+  get_recent_audit_logs: { days: 7, limit: 10 },
+  analyze_slow_queries_topn: { days: 30, top_n: 5, min_execution_time_ms: 1 },
+  analyze_data_access_patterns: { days: 30, min_query_threshold: 1 },
+  analyze_resource_growth_curves: { days: 30, resource_types: ["storage", "query_volume"] },
+  analyze_columns: { table_name: "orders", db_name: "sample", analysis_types: ["both"] },
+  analyze_table_storage: { table_name: "orders", db_name: "sample" },
+  monitor_data_freshness: { db_name: "sample", freshness_threshold_hours: 24 },
+  trace_column_lineage: { target_columns: ["sample.customer_order_totals.total_spent"], analysis_depth: 2 },
+  analyze_data_flow_dependencies: { target_table: "orders", db_name: "sample", analysis_depth: 2 },
+};
+
+// everyTool calls every tool of the server at url, listed flat or, with
+// domains, through the children each domain's manifest names; every call
+// must succeed, and every tool of ARGS must have been reached.
+async function everyTool(url, domains) {
+  const tag = `[sdk every tool, ${domains ? "domains" : "flat"}]`;
+  const client = new Client({ name: "doris-ci-sdk-check", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)), REQ);
+  const reached = new Set();
+  const callOne = async (name, args, label) => {
+    await check(`${tag} ${label}`, async () => {
+      const r = await client.callTool({ name, arguments: args }, undefined, REQ);
+      const text = r.content?.find((c) => c.type === "text")?.text ?? "";
+      assert.ok(!r.isError, `isError: ${text}`);
+      const sc = r.structuredContent ?? JSON.parse(text);
+      assert.ok(Array.isArray(sc.rows), `no rows in ${text.slice(0, 200)}`);
+      return `${sc.row_count} rows, ${text.length} bytes`;
+    });
+  };
+  const { tools } = await client.listTools(undefined, REQ);
+  const size = JSON.stringify({ tools }).length;
+  await check(`${tag} tools/list`, async () => {
+    if (domains) {
+      assert.ok(size < 8 * 1024, `tools/list is ${size} bytes`);
+    }
+    return `${tools.length} tools, ${size} bytes`;
+  });
+  for (const tool of tools) {
+    if (!domains) {
+      assert.ok(ARGS[tool.name], `no arguments for ${tool.name} in ARGS`);
+      reached.add(tool.name);
+      await callOne(tool.name, ARGS[tool.name], tool.name);
+      continue;
+    }
+    const m = await client.callTool({ name: tool.name, arguments: {} }, undefined, REQ);
+    const manifest = m.structuredContent;
+    await check(`${tag} ${tool.name} manifest`, async () => {
+      assert.ok(!m.isError && manifest?.mode === "manifest", JSON.stringify(m).slice(0, 300));
+      return manifest.children.map((c) => c.name).join(", ");
+    });
+    for (const child of manifest?.children ?? []) {
+      reached.add(child.tool);
+      await callOne(tool.name, { child_tool: child.name, arguments: ARGS[child.tool], manifest_version: manifest.manifest_version }, `${tool.name}.${child.name}`);
+    }
+  }
+  await check(`${tag} every tool reached`, async () => {
+    const missed = Object.keys(ARGS).filter((n) => !reached.has(n));
+    assert.deepEqual(missed, []);
+  });
+  await client.close();
+}
+
 console.log(`SDK LATEST_PROTOCOL_VERSION ${LATEST_PROTOCOL_VERSION}; SUPPORTED ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`);
 for (const kind of ["http-stateless", "http-stateful", "stdio"]) {
   for (const version of WANTED) {
     await runOne(kind, version);
   }
 }
+await everyTool(statelessURL, false);
+await everyTool(domainsURL, true);
 console.log(`\nsdk: ${passed} passed, ${failed} failed`);
 if (failed) {
   console.log(`failed: ${failures.join("; ")}`);

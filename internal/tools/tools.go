@@ -109,33 +109,28 @@ type catalog struct {
 }
 
 // resultSchema is the output schema shared by every tool: the result shape
-// of package query.
+// of package query. It is sent with every tool in tools/list, so it says
+// only what a client cannot infer.
 var resultSchema = &jsonschema.Schema{
 	Type:     "object",
 	Required: []string{"columns", "rows", "row_count", "truncated", "elapsed_ms"},
 	Properties: map[string]*jsonschema.Schema{
 		"columns": {
-			Type:        "array",
-			Description: "Result columns in order, with the database's type name.",
+			Type: "array",
 			Items: &jsonschema.Schema{
-				Type:     "object",
-				Required: []string{"name", "type"},
-				Properties: map[string]*jsonschema.Schema{
-					"name": {Type: "string"},
-					"type": {Type: "string"},
-				},
+				Type:       "object",
+				Properties: map[string]*jsonschema.Schema{"name": {Type: "string"}, "type": {Type: "string"}},
 			},
 		},
 		"rows": {
-			Type: "array",
-			Description: "Rows as arrays in column order. NULL is null; integers beyond 2^53 and DECIMAL " +
-				"values are strings so no digit is lost; binary values are base64.",
-			Items: &jsonschema.Schema{Type: "array"},
+			Type:        "array",
+			Description: "In column order; integers past 2^53 and DECIMALs as strings, binary as base64.",
+			Items:       &jsonschema.Schema{Type: "array"},
 		},
-		"row_count":         {Type: "integer", Description: "Number of rows returned."},
-		"truncated":         {Type: "boolean", Description: "True when more rows existed than were returned."},
-		"truncation_reason": {Type: "string", Enum: []any{query.RowLimit, query.ByteLimit}, Description: "Which limit cut the result."},
-		"elapsed_ms":        {Type: "integer", Description: "Time the statement took, in milliseconds."},
+		"row_count":         {Type: "integer"},
+		"truncated":         {Type: "boolean"},
+		"truncation_reason": {Type: "string", Enum: []any{query.RowLimit, query.ByteLimit}},
+		"elapsed_ms":        {Type: "integer"},
 	},
 }
 
@@ -175,7 +170,7 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 		Description:  desc,
 		InputSchema:  json.RawMessage(inJSON),
 		OutputSchema: resultSchema,
-		Annotations:  &mcp.ToolAnnotations{Title: title, ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
+		Annotations:  &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
 	}
 	c.tools = append(c.tools, entry{t, func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		// The go-sdk does not recover handler panics; one bad value (a

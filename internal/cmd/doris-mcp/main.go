@@ -94,6 +94,8 @@ type config struct {
 	auth []doris.Option
 	// metrics serves /metrics in Prometheus text (HTTP only).
 	metrics bool
+	// domains lists one tool per domain (doris.WithDomainTools).
+	domains bool
 	// lookup reads the environment, for the OTLP exporters' variables.
 	lookup func(string) (string, bool)
 }
@@ -127,6 +129,7 @@ Environment (flags override them):
   DORIS_BE_HOSTS         BE hosts, comma-separated host or host:port (default:
                          found with SHOW BACKENDS)
   DORIS_BE_WEBSERVER_PORT  the BEs' webserver port (default 8040)
+  MCP_TOOL_EXPOSURE_MODE as -tools (hierarchical is domains)
   TRANSPORT              as -transport
   SERVER_HOST            as -host
   SERVER_PORT            as -port
@@ -181,11 +184,19 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.BoolVar(&cfg.verbose, "v", false, "log debug events, including every MCP request")
 	insecure := fs.Bool("insecure-no-auth", false, "serve HTTP on a non-loopback host without authentication")
 	fs.BoolVar(&cfg.metrics, "metrics", false, "serve OpenTelemetry metrics in Prometheus text at /metrics (HTTP transport)")
+	tools := fs.String("tools", env("MCP_TOOL_EXPOSURE_MODE", "flat"), "flat: every tool (the reference server's 0.6 names); domains: one tool per domain, as its 1.0 release")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
 		}
 		return config{}, flagError{err}
+	}
+	switch *tools {
+	case "flat":
+	case "domains", "hierarchical": // the reference server's name
+		cfg.domains = true
+	default:
+		return config{}, fmt.Errorf("-tools or MCP_TOOL_EXPOSURE_MODE: unknown mode %q (want flat or domains)", *tools)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q: doris-mcp takes only flags (see -h)", fs.Arg(0))
@@ -257,6 +268,9 @@ func serve(cfg config, stderr io.Writer) error {
 		opts = []doris.Option{doris.WithDSN(sim.DSN(dorissim.SampleDB)), doris.WithFEHTTP(sim.FEHTTPAddr()), doris.WithInstructions(sampleInstructions)}
 	}
 	opts = append(opts, cfg.auth...)
+	if cfg.domains {
+		opts = append(opts, doris.WithDomainTools())
+	}
 	opts = append(opts, doris.WithLogger(log))
 	tel, err := newTelemetry(cfg.metrics, cfg.lookup)
 	if err != nil {
