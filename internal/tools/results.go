@@ -199,18 +199,6 @@ func cols(nameType ...string) []query.Column {
 	return out
 }
 
-// intArg resolves an integer argument: def when zero, an error outside
-// [lo, hi].
-func intArg(name string, v, def, lo, hi int) (int, error) {
-	if v == 0 {
-		return def, nil
-	}
-	if v < lo || v > hi {
-		return 0, fmt.Errorf("%s must be between %d and %d, got %d", name, lo, hi, v)
-	}
-	return v, nil
-}
-
 // num is an integer cell as int64, nil when NULL or not an integer.
 func num(v any) any {
 	if n, ok := integer(v); ok {
