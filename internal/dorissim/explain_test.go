@@ -15,6 +15,8 @@ func TestExplainLikeDoris(t *testing.T) {
 		"EXPLAIN SELECT * FROM orders WHERE customer_id = 1",
 		"explain verbose select city, count(*) from customers group by city",
 		"EXPLAIN WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+		// A unique-key point lookup, which the engine plans for one row.
+		"EXPLAIN SELECT * FROM customers WHERE id = 1",
 	} {
 		rows, err := db.Query(q)
 		if err != nil {

@@ -511,10 +511,10 @@ func (h *simHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, 
 // explainHeader is the single column of Doris's EXPLAIN output.
 const explainHeader = "Explain String(Nereids Planner)"
 
-// dorisExplain rewrites a Doris-style EXPLAIN [VERBOSE] of a query into the
-// engine's tree form, which is, like Doris's, one text line per row. The
-// engine's own tabular EXPLAIN cannot be sent (it encodes NULL in an
-// integer column as text).
+// dorisExplain finds the query of a Doris-style EXPLAIN [VERBOSE], to be
+// run as the engine's tree form (explainTree), which is, like Doris's, one
+// text line per row. The engine's own tabular EXPLAIN cannot be sent (it
+// encodes NULL in an integer column as text).
 func dorisExplain(query string) (string, bool) {
 	rest, ok := cutWord(strings.TrimSpace(query), "EXPLAIN")
 	if !ok {
@@ -528,7 +528,19 @@ func dorisExplain(query string) (string, bool) {
 			return "", false
 		}
 	}
-	return "EXPLAIN FORMAT=TREE " + rest, true
+	return rest, true
+}
+
+// explainTree is the engine's EXPLAIN of a query. A plan of a unique-key
+// point lookup goes through the engine's one-row result path, which refuses
+// the plan's several lines ("max1Row iterator returned more than one row");
+// asDerived plans the query as a derived table instead, which takes the
+// ordinary path.
+func explainTree(q string, asDerived bool) string {
+	if asDerived {
+		return "EXPLAIN FORMAT=TREE SELECT * FROM (" + q + ") AS explained"
+	}
+	return "EXPLAIN FORMAT=TREE " + q
 }
 
 // cutWord removes a leading keyword (any case) followed by space or '('.

@@ -286,8 +286,9 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 		return cb(res, false)
 	}
 	query = s.rewrite(query)
-	if plan, ok := dorisExplain(query); ok {
-		query, cb = plan, explainColumn(cb)
+	explained, isExplain := dorisExplain(query)
+	if isExplain {
+		query, cb = explainTree(explained, false), explainColumn(cb)
 	}
 
 	sess := s.session(c.ConnectionID)
@@ -336,6 +337,11 @@ func (s *Server) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.
 	begin := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	err = exec(tctx, query, counting)
+	if isExplain && err != nil && strings.Contains(err.Error(), "max1Row iterator") {
+		// Nothing was sent: the one-row path fails before its callback.
+		query = explainTree(explained, true)
+		err = exec(tctx, query, counting)
+	}
 	timedOut := err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	end := time.Now()

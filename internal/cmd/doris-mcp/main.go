@@ -243,7 +243,10 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 // sampleInstructions tells MCP clients, and through them the people using
 // them, that the data is not theirs.
 const sampleInstructions = "This server is connected to the built-in sample database of doris-mcp, not to an Apache Doris cluster: DORIS_HOST is not set. " +
-	"Its data (database `sample`) is a small made-up example; do not present results from it as real data."
+	"Its data (database `sample`) is a small made-up example; do not present results from it as real data. " +
+	"It speaks Doris's protocol, statements and SHOW output, but is not Doris: EXPLAIN shows a simpler engine's plan tree, not Doris's fragments; " +
+	"SUM of a DECIMAL column is a DOUBLE; NDV and APPROX_COUNT_DISTINCT are exact; BITMAP, HLL and other Doris-only functions are missing; " +
+	"information_schema reports MySQL engines and collations; a killed statement may run on in the engine for a while."
 
 // serve runs the server until the transport ends or a signal stops it.
 func serve(cfg config, stderr io.Writer) error {

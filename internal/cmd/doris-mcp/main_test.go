@@ -281,8 +281,9 @@ func TestCommand(t *testing.T) {
 		}
 		// The client is told it is not looking at a cluster.
 		if got := cs.InitializeResult().Instructions; !strings.Contains(got, "built-in sample database") ||
-			!strings.Contains(got, "not to an Apache Doris cluster") {
-			t.Errorf("instructions do not say the data is the sample database:\n%s", got)
+			!strings.Contains(got, "not to an Apache Doris cluster") ||
+			!strings.Contains(got, "is not Doris: EXPLAIN") {
+			t.Errorf("instructions do not say the data is the sample database, nor what it lacks:\n%s", got)
 		}
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_db_list"})
 		if err != nil || res.IsError {
@@ -297,7 +298,7 @@ func TestCommand(t *testing.T) {
 			t.Errorf("close: %v\n%s", err, stderr.String())
 		}
 		// And so is the operator, loudly.
-		if !regexp.MustCompile(`level=WARN msg="[^"]*built-in sample database`).MatchString(stderr.String()) {
+		if !regexp.MustCompile(`level=WARN msg="[^"]*built-in sample database.* dsn="?[^ ]+@tcp\(127\.0\.0\.1:[0-9]+\)/sample`).MatchString(stderr.String()) {
 			t.Errorf("the command did not warn that it serves the sample database:\n%s", stderr.String())
 		}
 	})
