@@ -137,11 +137,11 @@ func (c *authConfig) normalize(hostPool bool) error {
 }
 
 // WithBearerTokens accepts static bearer tokens. The Server keeps only
-// their SHA-256 digests and compares them in constant time. It may be given
-// several times; each token needs a Name, and secrets of at least 16
-// characters.
+// their SHA-256 digests and compares them in constant time. Each token
+// needs a Name, and secrets of at least 16 characters.
 func WithBearerTokens(tokens ...BearerToken) Option {
 	return func(c *config) error {
+		c.auth.Tokens = nil
 		for i, t := range tokens {
 			at := authn.Token{
 				Secret: t.Token, Digest: t.Digest, Name: t.Name, Scopes: slices.Clone(t.Scopes), Expires: t.Expires,

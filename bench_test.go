@@ -77,7 +77,7 @@ func newBenchFixture(b *testing.B, n int, opts ...Option) *benchFixture {
 	dsn := backend(b)
 	opts = append([]Option{
 		WithLogger(slog.New(slog.DiscardHandler)),
-		WithPoolSize(2*benchConcurrency, 2*benchConcurrency),
+		WithPoolLimits(PoolLimits{MaxOpen: 2 * benchConcurrency, MaxIdle: 2 * benchConcurrency}),
 	}, opts...)
 	srv := newServer(b, dsn, opts...)
 	hs := serveHTTP(b, srv)
@@ -558,7 +558,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				// The clients all connect at once: room for their handshakes.
-				srv, err := New(WithDSN(dsn), WithStatefulSessions(0), WithMaxInFlight(max(256, 2*n)))
+				srv, err := New(WithDSN(dsn), WithStatefulSessions(0), WithQueryLimits(QueryLimits{MaxInFlight: max(256, 2*n)}))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -695,7 +695,7 @@ func BenchmarkFairShare(b *testing.B) {
 		func() {
 			q, release := heldQuery(b, db, 2*time.Second, time.Second)
 			defer release()
-			s := newServer(b, dsn, WithPoolSize(72, 8), WithLogger(slog.New(slog.DiscardHandler)))
+			s := newServer(b, dsn, WithPoolLimits(PoolLimits{MaxOpen: 72, MaxIdle: 8}), WithLogger(slog.New(slog.DiscardHandler)))
 			hs := serveHTTP(b, s)
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
 			var outs []<-chan string
@@ -713,7 +713,7 @@ func BenchmarkFairShare(b *testing.B) {
 		func() {
 			q, release := heldQuery(b, db, 3*time.Second, 2*time.Second)
 			defer release()
-			s := newServer(b, dsn, WithPoolSize(20, 5), WithPoolWait(poolWait), WithLogger(slog.New(slog.DiscardHandler)),
+			s := newServer(b, dsn, WithPoolLimits(PoolLimits{MaxOpen: 20, MaxIdle: 5, Wait: poolWait}), WithLogger(slog.New(slog.DiscardHandler)),
 				WithBearerTokens(
 					BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
 					BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},

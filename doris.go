@@ -34,9 +34,9 @@
 // Every request is treated as hostile until it has passed cheap checks
 // (Host, Origin, token, content type and length) that run before its body
 // is read; the body is read within bounded time and size and scanned once.
-// Calls in flight ([WithMaxInFlight]), the memory results hold
-// ([WithResultBudget]), connections ([WithPoolWait]) and each response
-// write ([WithHTTPLimits]) are bounded, so no client can hold the host's
+// Calls in flight and the memory results hold ([QueryLimits]),
+// connections ([PoolLimits]) and each response write ([HTTPLimits]) are
+// bounded, so no client can hold the host's
 // memory, CPU, connections or exit hostage. A stateless call is cancelled,
 // and its query killed, when its HTTP request ends.
 //
@@ -206,8 +206,8 @@ func New(opts ...Option) (*Server, error) {
 		grace:        closeGrace,
 	}
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
-	s.inflight = admit.NewShare(int64(cfg.maxInFlight))
-	s.budget = admit.NewBudget(cfg.resultBudget, resultCost, min(cfg.poolWait, memoryWait))
+	s.inflight = admit.NewShare(int64(cfg.query.MaxInFlight))
+	s.budget = admit.NewBudget(cfg.query.ResultBudget, resultCost, min(cfg.pool.Wait, memoryWait))
 	var err error
 	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
@@ -232,15 +232,15 @@ func New(opts ...Option) (*Server, error) {
 	builtin, err := tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
-			MaxRows: cfg.rowLimit, MaxBytes: cfg.byteLimit, Timeout: cfg.queryTimeout,
+			MaxRows: cfg.query.DefaultRows, MaxBytes: int(cfg.query.DefaultBytes), Timeout: cfg.query.DefaultTimeout,
 		},
 		Max: query.Limits{
-			MaxRows: cfg.maxRowLimit, MaxBytes: cfg.maxByteLimit, Timeout: cfg.maxQueryTimeout,
+			MaxRows: cfg.query.MaxRows, MaxBytes: int(cfg.query.MaxBytes), Timeout: cfg.query.MaxTimeout,
 		},
 		Mask:         cfg.masker,
-		Unmasked:     unmasked(cfg.exemption),
+		Unmasked:     cfg.unmasked,
 		Logger:       cfg.logger,
-		MaxStatement: cfg.maxStatement,
+		MaxStatement: int(cfg.query.MaxStatementBytes),
 		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
 		Memory:       memory,
 		FEHTTP:       feHTTP,
@@ -278,13 +278,6 @@ func New(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("doris: %w", err)
 	}
 	return s, nil
-}
-
-func unmasked(e MaskExemption) func(context.Context) bool {
-	if e == nil {
-		return nil
-	}
-	return e.Unmasked
 }
 
 // MCP returns the underlying MCP server so a host can register its own
@@ -547,7 +540,7 @@ type Stats struct {
 	// call ended.
 	Killed KilledStats
 	// ResultMemory is the memory the results in flight are charged for in
-	// the budget ([WithResultBudget]), in bytes: rows read and responses
+	// the budget ([QueryLimits].ResultBudget), in bytes: rows read and responses
 	// not yet delivered.
 	ResultMemory int64
 	// Draining is true from the moment Shutdown starts.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
 )
 
@@ -32,7 +33,7 @@ func onMariaDB(t *testing.T) string {
 // Two callers share one connection (a pool of one): nothing the first
 // leaves behind can be read by the second, on MariaDB and the simulator.
 func TestCallersShareNoState(t *testing.T) {
-	s := newServer(t, backend(t), WithPoolSize(1, 1))
+	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	a := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -152,7 +153,7 @@ func TestServerReceivesCanonicalText(t *testing.T) {
 // that the server is busy.
 func TestKilledStatementKeepsItsSlot(t *testing.T) {
 	dsn := onMariaDB(t)
-	s := newServer(t, dsn, WithPoolSize(1, 1), WithPoolWait(100*time.Millisecond))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 100 * time.Millisecond}))
 	// MariaDB looks for a kill between rows, not inside REPLACE, which is
 	// quadratic: this runs for seconds after its kill. The guard refuses
 	// it; the pool is tested below the guard.
@@ -173,7 +174,7 @@ func TestKilledStatementKeepsItsSlot(t *testing.T) {
 	// While it runs, no second connection is opened: a call waits, then
 	// is told the server is busy.
 	err = s.pool.Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error { return nil })
-	var be *BusyError
+	var be *pool.BusyError
 	if !errors.As(err, &be) {
 		t.Errorf("a call while the killed statement runs = %v, want BusyError", err)
 	}

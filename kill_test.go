@@ -160,7 +160,7 @@ func TestKillBehindLoadBalancer(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Addr = rr.ln.Addr().String()
-			opts := []Option{WithPoolSize(2, 2), WithHealthCheckInterval(time.Hour)}
+			opts := []Option{WithPoolLimits(PoolLimits{MaxOpen: 2, MaxIdle: 2, HealthCheckInterval: time.Hour})}
 			if tc.feHTTP {
 				opts = append(opts, WithFEHTTP(fe2.FEHTTPAddr()))
 			}

@@ -122,7 +122,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	slow := slowQuery(t, db, 300*time.Millisecond, 100*time.Millisecond)
-	s := newServer(t, dsn, WithPoolSize(32, 32))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 32, MaxIdle: 32}))
 	hs := serveHTTP(t, s)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
@@ -172,7 +172,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 func TestLoadDatabaseRestart(t *testing.T) {
 	db := restartableDatabase(t)
 	const interval = 100 * time.Millisecond
-	s := newServer(t, db.dsn, WithHealthCheckInterval(interval), WithPoolWait(time.Second))
+	s := newServer(t, db.dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: interval, Wait: time.Second}))
 	hs := serveHTTP(t, s)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })

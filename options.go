@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,7 +61,9 @@ const (
 
 // An Option configures a [Server]. Options are applied in order by [New],
 // which then validates the whole configuration; a bad value is an error from
-// New, never a panic.
+// New, never a panic. An option given twice keeps the later: a struct
+// option ([QueryLimits], [PoolLimits], [HTTPLimits]) is replaced as a
+// whole, and a list option replaces the list.
 type Option func(*config) error
 
 // config is the validated configuration of a Server. New copies it; nothing
@@ -74,30 +76,16 @@ type config struct {
 	stateful bool
 	idle     time.Duration
 
-	maxOpenConns        int
-	maxIdleConns        int
-	connMaxLifetime     time.Duration
-	connMaxIdleTime     time.Duration
-	healthCheckInterval time.Duration
-	poolIdleTimeout     time.Duration
-	poolWait            time.Duration
-	maxStatement        int
-
-	queryTimeout    time.Duration
-	maxQueryTimeout time.Duration
-	rowLimit        int
-	maxRowLimit     int
-	byteLimit       int
-	maxByteLimit    int
+	pool            PoolLimits
+	query           QueryLimits
+	poolIdleTimeout time.Duration
 
 	allowedHosts   []string
 	trustedOrigins []string
 	http           HTTPLimits
-	maxInFlight    int
 	frontends      []string // FE query addresses besides the DSN's
 	allowExternal  bool
 	allowedFuncs   []string
-	resultBudget   int64
 
 	retryAfter   time.Duration
 	name         string
@@ -109,7 +97,7 @@ type config struct {
 
 	maskRules []MaskRule
 	maskSet   bool
-	exemption MaskExemption
+	unmasked  func(context.Context) bool
 	masker    *query.Masker // compiled from maskRules by normalize
 
 	auth    authConfig // see auth.go
@@ -193,7 +181,7 @@ func WithFrontends(addrs ...string) Option {
 				return fmt.Errorf("WithFrontends: %q is not host:port", a)
 			}
 		}
-		c.frontends = append(c.frontends, addrs...)
+		c.frontends = slices.Clone(addrs)
 		return nil
 	}
 }
@@ -265,109 +253,91 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	}
 }
 
-// WithPoolSize bounds the connections the Server opens to Doris: maxOpen at
-// once (default 20), maxIdle kept idle (default 5). The connections are
-// shared between principals: one authenticated principal may hold all but
-// an eighth of them (at least one), and a freed connection goes first to
-// the waiting principal that holds fewest. Zero means the default; ignored
-// with [WithDB], whose own limit is shared the same way.
-func WithPoolSize(maxOpen, maxIdle int) Option {
+// QueryLimits bound what one call may ask of Doris and what all calls hold
+// at once. A zero field means its default; a default left zero never
+// exceeds the maximum given, and a maximum left zero is at least the
+// default given.
+type QueryLimits struct {
+	// DefaultRows is the rows a query returns when the caller does not
+	// ask (default 100); MaxRows the most a caller may ask for (default
+	// 10,000, at most 100,000).
+	DefaultRows, MaxRows int
+	// DefaultBytes is the encoded result size a query returns when the
+	// caller does not ask (default 1 MiB); MaxBytes the most a caller may
+	// ask for (default and at most 16 MiB).
+	DefaultBytes, MaxBytes int64
+	// DefaultTimeout is the time a query may run when the caller does not
+	// ask (default 30 s, at least 1 s); MaxTimeout the most a caller may
+	// ask for (default 300 s).
+	DefaultTimeout, MaxTimeout time.Duration
+	// MaxStatementBytes bounds the SQL text a caller may send (default
+	// 1 MiB): a longer statement is refused before it is read.
+	MaxStatementBytes int64
+	// MaxInFlight bounds the calls the Server runs at once, over every
+	// transport (default 256). A call beyond it is refused at once: over
+	// HTTP with 429 and Retry-After. The limit is shared between
+	// principals: one authenticated principal may hold all but an eighth
+	// of it (at least one call), so another always finds room.
+	MaxInFlight int
+	// ResultBudget bounds the memory the Server's results hold at once,
+	// over all calls (default 160 MiB). A result of n bytes is counted as
+	// 8n, the memory it takes at the peak of its call (rows, their
+	// encoding, the text copy for older clients, the protocol's encoding).
+	// A result is charged as its rows are read, in chunks (16 KiB of
+	// result first, then doubling up to 1 MiB at a time), and holds what
+	// it was charged until its response is delivered (for stateful
+	// sessions: until its handler returns). A result that finds no room
+	// waits up to a second (at most [PoolLimits].Wait), then ends early
+	// with truncated set and truncation_reason "server_memory". The budget
+	// is shared between principals: one authenticated principal may hold
+	// all but an eighth of it, and when room frees up, the principal
+	// holding least is served first.
+	ResultBudget int64
+}
+
+// WithQueryLimits sets the limits of [QueryLimits].
+func WithQueryLimits(l QueryLimits) Option {
 	return func(c *config) error {
-		if maxOpen < 0 || maxIdle < 0 {
-			return fmt.Errorf("WithPoolSize: negative size (maxOpen %d, maxIdle %d)", maxOpen, maxIdle)
+		if l.DefaultRows < 0 || l.MaxRows < 0 || l.DefaultBytes < 0 || l.MaxBytes < 0 || l.DefaultTimeout < 0 ||
+			l.MaxTimeout < 0 || l.MaxStatementBytes < 0 || l.MaxInFlight < 0 || l.ResultBudget < 0 {
+			return fmt.Errorf("WithQueryLimits: negative limit in %+v", l)
 		}
-		c.maxOpenConns, c.maxIdleConns = maxOpen, maxIdle
+		c.query = l
 		return nil
 	}
 }
 
-// WithPoolWait bounds how long a call waits for a free connection when all
-// are busy (default 5 s); it then fails with a message saying so, and
-// [Server.ReadyHandler] reports the pool saturated for a health interval.
-// Zero means the default.
-func WithPoolWait(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("WithPoolWait: negative duration %v", d)
-		}
-		c.poolWait = d
-		return nil
-	}
+// PoolLimits bound the connections the Server opens to Doris. A zero field
+// means its default. Only HealthCheckInterval and Wait apply with [WithDB],
+// whose own limits are shared between principals the same way.
+type PoolLimits struct {
+	// MaxOpen bounds the connections open at once (default 20); MaxIdle
+	// those kept idle (default 5, at most MaxOpen). The connections are
+	// shared between principals: one authenticated principal may hold all
+	// but an eighth of them (at least one), and a freed connection goes
+	// first to the waiting principal that holds fewest.
+	MaxOpen, MaxIdle int
+	// MaxLifetime bounds how long a connection lives (default 30 minutes),
+	// MaxIdleTime how long it stays idle (default 5 minutes).
+	MaxLifetime, MaxIdleTime time.Duration
+	// Wait bounds how long a call waits for a free connection when all
+	// are busy (default 5 s); it then fails with a message saying so, and
+	// [Server.ReadyHandler] reports the pool saturated for a health
+	// interval.
+	Wait time.Duration
+	// HealthCheckInterval is how often the pool pings Doris (default 10 s,
+	// at least 10 ms); the result drives [Server.ReadyHandler].
+	HealthCheckInterval time.Duration
 }
 
-// WithMaxStatementBytes bounds the SQL text a caller may send (default
-// 1 MiB): a longer statement is refused before it is read. Zero means the
-// default.
-func WithMaxStatementBytes(n int) Option {
+// WithPoolLimits sets the limits of [PoolLimits].
+func WithPoolLimits(l PoolLimits) Option {
 	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("WithMaxStatementBytes: negative size %d", n)
+		if l.MaxOpen < 0 || l.MaxIdle < 0 || l.MaxLifetime < 0 || l.MaxIdleTime < 0 || l.Wait < 0 ||
+			l.HealthCheckInterval < 0 {
+			return fmt.Errorf("WithPoolLimits: negative limit in %+v", l)
 		}
-		c.maxStatement = n
-		return nil
-	}
-}
-
-// WithConnLifetime bounds how long a connection lives in total (maxLifetime,
-// default 30 minutes) and while idle (maxIdleTime, default 5 minutes). Zero
-// means the default; ignored with [WithDB].
-func WithConnLifetime(maxLifetime, maxIdleTime time.Duration) Option {
-	return func(c *config) error {
-		if maxLifetime < 0 || maxIdleTime < 0 {
-			return fmt.Errorf("WithConnLifetime: negative duration (%v, %v)", maxLifetime, maxIdleTime)
-		}
-		c.connMaxLifetime, c.connMaxIdleTime = maxLifetime, maxIdleTime
-		return nil
-	}
-}
-
-// WithHealthCheckInterval sets how often the pool pings Doris; the result
-// drives [Server.ReadyHandler]. Default 10 s; zero means the default.
-func WithHealthCheckInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 || (d > 0 && d < 10*time.Millisecond) {
-			return fmt.Errorf("WithHealthCheckInterval: %v is not a usable interval (minimum 10ms)", d)
-		}
-		c.healthCheckInterval = d
-		return nil
-	}
-}
-
-// WithQueryTimeout sets the time a query may run when the caller does not
-// ask (def, default 30 s) and the most a caller may ask for (max, default
-// 300 s). Zero means the default.
-func WithQueryTimeout(def, max time.Duration) Option {
-	return func(c *config) error {
-		if def < 0 || max < 0 {
-			return fmt.Errorf("WithQueryTimeout: negative duration (%v, %v)", def, max)
-		}
-		c.queryTimeout, c.maxQueryTimeout = def, max
-		return nil
-	}
-}
-
-// WithMaxRows sets the rows a query returns when the caller does not ask
-// (def, default 100) and the most a caller may ask for (max, default 10,000,
-// at most 100,000). Zero means the default.
-func WithMaxRows(def, max int) Option {
-	return func(c *config) error {
-		if def < 0 || max < 0 {
-			return fmt.Errorf("WithMaxRows: negative row count (%d, %d)", def, max)
-		}
-		c.rowLimit, c.maxRowLimit = def, max
-		return nil
-	}
-}
-
-// WithMaxBytes sets the encoded result size a query returns when the caller
-// does not ask (def, default 1 MiB) and the most a caller may ask for (max,
-// default and at most 16 MiB). Zero means the default.
-func WithMaxBytes(def, max int) Option {
-	return func(c *config) error {
-		if def < 0 || max < 0 {
-			return fmt.Errorf("WithMaxBytes: negative size (%d, %d)", def, max)
-		}
-		c.byteLimit, c.maxByteLimit = def, max
+		c.pool = l
 		return nil
 	}
 }
@@ -398,19 +368,15 @@ func WithMasking(rules ...MaskRule) Option {
 	}
 }
 
-// MaskExemption decides, per call, whether its caller sees values
-// unmasked; the call's context carries who the caller is.
-type MaskExemption interface {
-	Unmasked(ctx context.Context) bool
-}
-
-// WithMaskExemption lets the callers e accepts see unmasked values.
-func WithMaskExemption(e MaskExemption) Option {
+// WithMaskExemption lets the callers for whom unmasked reports true see
+// values unmasked; the call's context carries who the caller is
+// ([PrincipalFromContext]).
+func WithMaskExemption(unmasked func(ctx context.Context) bool) Option {
 	return func(c *config) error {
-		if e == nil {
-			return errors.New("WithMaskExemption: nil exemption")
+		if unmasked == nil {
+			return errors.New("WithMaskExemption: nil function")
 		}
-		c.exemption = e
+		c.unmasked = unmasked
 		return nil
 	}
 }
@@ -516,44 +482,6 @@ func WithHTTPLimits(l HTTPLimits) Option {
 	}
 }
 
-// WithMaxInFlight bounds the calls the Server runs at once, over every
-// transport (default 256). A call beyond it is refused at once: over HTTP
-// with 429 and Retry-After. The limit is shared between principals: one
-// authenticated principal may hold all but an eighth of it (at least one
-// call), so another always finds room. Zero means the default.
-func WithMaxInFlight(calls int) Option {
-	return func(c *config) error {
-		if calls < 0 {
-			return fmt.Errorf("WithMaxInFlight: negative limit %d", calls)
-		}
-		c.maxInFlight = calls
-		return nil
-	}
-}
-
-// WithResultBudget bounds the memory the Server's results hold at once,
-// over all calls (default 160 MiB). A result of n bytes is counted as 8n,
-// the memory it takes at the peak of its call (rows, their encoding, the
-// text copy for older clients, the protocol's encoding). A result is
-// charged as its rows are read, in chunks (16 KiB of result first, then
-// doubling up to 1 MiB at a time), and holds what it was charged until its
-// response is delivered (for stateful sessions: until its handler
-// returns). A result that finds no room waits up to a second (at most the
-// pool wait, [WithPoolWait]), then ends early with truncated set and
-// truncation_reason "server_memory". The budget is shared between
-// principals: one authenticated principal may hold all but an eighth of
-// it, and when room frees up, the principal holding least is served first.
-// Zero means the default.
-func WithResultBudget(bytes int64) Option {
-	return func(c *config) error {
-		if bytes < 0 {
-			return fmt.Errorf("WithResultBudget: negative size %d", bytes)
-		}
-		c.resultBudget = bytes
-		return nil
-	}
-}
-
 // WithExternalFunctions lets callers use SQL functions that call services
 // outside Doris, such as its AI functions (AI_GENERATE, EMBED, …), which
 // send data to a model provider and cost money per call. They are refused
@@ -579,7 +507,7 @@ func WithAllowedFunctions(names ...string) Option {
 				return fmt.Errorf("WithAllowedFunctions: %q is not a plain function name", n)
 			}
 		}
-		c.allowedFuncs = append(c.allowedFuncs, names...)
+		c.allowedFuncs = slices.Clone(names)
 		return nil
 	}
 }
@@ -641,55 +569,56 @@ func (c *config) normalize() error {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	// Maxima first: a default left unset never exceeds a maximum set lower.
-	setDefault(&c.maxOpenConns, defaultMaxOpenConns)
-	setDefault(&c.maxIdleConns, min(defaultMaxIdleConns, c.maxOpenConns))
-	setDefault(&c.connMaxLifetime, defaultConnMaxLifetime)
-	setDefault(&c.connMaxIdleTime, defaultConnMaxIdleTime)
-	setDefault(&c.healthCheckInterval, defaultHealthCheckInterval)
+	// A default left unset never exceeds a maximum given, and a maximum
+	// left unset is at least a default given.
+	p, q := &c.pool, &c.query
+	setDefault(&p.MaxOpen, max(defaultMaxOpenConns, p.MaxIdle))
+	setDefault(&p.MaxIdle, min(defaultMaxIdleConns, p.MaxOpen))
+	setDefault(&p.MaxLifetime, defaultConnMaxLifetime)
+	setDefault(&p.MaxIdleTime, defaultConnMaxIdleTime)
+	setDefault(&p.HealthCheckInterval, defaultHealthCheckInterval)
+	setDefault(&p.Wait, defaultPoolWait)
 	setDefault(&c.poolIdleTimeout, defaultPoolIdleTimeout)
-	setDefault(&c.poolWait, defaultPoolWait)
-	setDefault(&c.maxStatement, defaultMaxStatement)
-	setDefault(&c.maxQueryTimeout, defaultMaxQueryTimeout)
-	setDefault(&c.queryTimeout, min(defaultQueryTimeout, c.maxQueryTimeout))
-	setDefault(&c.maxRowLimit, defaultMaxRowLimit)
-	setDefault(&c.rowLimit, min(defaultRowLimit, c.maxRowLimit))
-	setDefault(&c.maxByteLimit, defaultMaxByteLimit)
-	setDefault(&c.byteLimit, min(defaultByteLimit, c.maxByteLimit))
+	setDefault(&q.MaxStatementBytes, defaultMaxStatement)
+	setDefault(&q.MaxTimeout, max(defaultMaxQueryTimeout, q.DefaultTimeout))
+	setDefault(&q.DefaultTimeout, min(defaultQueryTimeout, q.MaxTimeout))
+	setDefault(&q.MaxRows, max(defaultMaxRowLimit, q.DefaultRows))
+	setDefault(&q.DefaultRows, min(defaultRowLimit, q.MaxRows))
+	setDefault(&q.MaxBytes, max(defaultMaxByteLimit, q.DefaultBytes))
+	setDefault(&q.DefaultBytes, min(defaultByteLimit, q.MaxBytes))
+	setDefault(&q.MaxInFlight, defaultMaxInFlight)
+	setDefault(&q.ResultBudget, defaultResultBudget)
 	setDefault(&c.retryAfter, defaultRetryAfter)
 	setDefault(&c.http.MaxBodyBytes, mcp.DefaultMaxRequestBodyBytes)
 	setDefault(&c.http.BodyTimeout, defaultBodyTimeout)
 	setDefault(&c.http.WriteTimeout, defaultWriteTimeout)
 	setDefault(&c.http.MaxBatch, defaultMaxBatch)
 	setDefault(&c.http.MaxSessions, defaultMaxSessions)
-	setDefault(&c.maxInFlight, defaultMaxInFlight)
-	setDefault(&c.resultBudget, defaultResultBudget)
 
 	if err := c.auth.normalize(c.db != nil); err != nil {
 		return err
 	}
-	if c.maxIdleConns > c.maxOpenConns {
-		return fmt.Errorf("pool: %d idle connections exceed the maximum of %d open", c.maxIdleConns, c.maxOpenConns)
-	}
-	if c.queryTimeout > c.maxQueryTimeout {
-		return fmt.Errorf("query timeout %v exceeds its maximum %v", c.queryTimeout, c.maxQueryTimeout)
-	}
-	if c.queryTimeout < time.Second {
+	switch {
+	case p.MaxIdle > p.MaxOpen:
+		return fmt.Errorf("PoolLimits: MaxIdle %d exceeds MaxOpen %d", p.MaxIdle, p.MaxOpen)
+	case p.HealthCheckInterval < 10*time.Millisecond:
+		return fmt.Errorf("PoolLimits: HealthCheckInterval %v is below 10ms", p.HealthCheckInterval)
+	case q.DefaultTimeout > q.MaxTimeout:
+		return fmt.Errorf("QueryLimits: DefaultTimeout %v exceeds MaxTimeout %v", q.DefaultTimeout, q.MaxTimeout)
+	case q.DefaultTimeout < time.Second:
 		// Engines count statement time in seconds or milliseconds, and
 		// some read zero as "no limit".
-		return fmt.Errorf("query timeout %v is below one second", c.queryTimeout)
-	}
-	if c.maxRowLimit > hardMaxRowLimit {
-		return fmt.Errorf("maximum row limit %d exceeds the hard cap of %d", c.maxRowLimit, hardMaxRowLimit)
-	}
-	if c.rowLimit > c.maxRowLimit {
-		return fmt.Errorf("row limit %d exceeds its maximum %d", c.rowLimit, c.maxRowLimit)
-	}
-	if c.maxByteLimit > hardMaxByteLimit {
-		return fmt.Errorf("maximum byte limit %d exceeds the hard cap of %d", c.maxByteLimit, hardMaxByteLimit)
-	}
-	if c.byteLimit > c.maxByteLimit {
-		return fmt.Errorf("byte limit %d exceeds its maximum %d", c.byteLimit, c.maxByteLimit)
+		return fmt.Errorf("QueryLimits: DefaultTimeout %v is below one second", q.DefaultTimeout)
+	case q.MaxRows > hardMaxRowLimit:
+		return fmt.Errorf("QueryLimits: MaxRows %d exceeds the hard cap of %d", q.MaxRows, hardMaxRowLimit)
+	case q.DefaultRows > q.MaxRows:
+		return fmt.Errorf("QueryLimits: DefaultRows %d exceeds MaxRows %d", q.DefaultRows, q.MaxRows)
+	case q.MaxBytes > hardMaxByteLimit:
+		return fmt.Errorf("QueryLimits: MaxBytes %d exceeds the hard cap of %d", q.MaxBytes, hardMaxByteLimit)
+	case q.DefaultBytes > q.MaxBytes:
+		return fmt.Errorf("QueryLimits: DefaultBytes %d exceeds MaxBytes %d", q.DefaultBytes, q.MaxBytes)
+	case q.MaxStatementBytes > math.MaxInt32:
+		return fmt.Errorf("QueryLimits: MaxStatementBytes %d exceeds 2 GiB", q.MaxStatementBytes)
 	}
 	if !c.maskSet {
 		c.maskRules = DefaultMaskRules()
@@ -717,152 +646,6 @@ func setDefault[T comparable](v *T, def T) {
 	if *v == zero {
 		*v = def
 	}
-}
-
-// EnvOptions turns the reference server's environment variables into
-// options: DORIS_HOST, DORIS_HOSTS (more FEs for failover, comma-separated,
-// host or host:port; its first stands for DORIS_HOST when that is unset),
-// DORIS_PORT (default 9030), DORIS_USER (default root),
-// DORIS_PASSWORD, DORIS_DATABASE, DORIS_MAX_CONNECTIONS, DORIS_QUERY_TIMEOUT
-// and DORIS_MAX_ROWS, and for the HTTP APIs ([WithFEHTTP], [WithBEHTTP])
-// DORIS_FE_HTTP_PORT (default 8030), DORIS_BE_HOSTS (comma-separated hosts
-// or host:port; default: found with SHOW BACKENDS) and
-// DORIS_BE_WEBSERVER_PORT (default 8040). lookup is usually [os.LookupEnv]. With none of them
-// set it returns no options, so a host can fall back to something else;
-// account or database variables without DORIS_HOST are an error, since
-// they show a cluster was meant. A malformed value is an error naming the
-// variable, never its value, which may be secret.
-func EnvOptions(lookup func(string) (string, bool)) ([]Option, error) {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
-	host := get("DORIS_HOST")
-	var others []string // DORIS_HOSTS: more FEs, for failover
-	for _, h := range strings.Split(get("DORIS_HOSTS"), ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			others = append(others, h)
-		}
-	}
-	if host == "" && len(others) > 0 {
-		host, others = others[0], others[1:]
-	}
-	if host == "" {
-		for _, k := range []string{"DORIS_PORT", "DORIS_USER", "DORIS_PASSWORD", "DORIS_DATABASE"} {
-			if v, ok := lookup(k); ok && v != "" {
-				return nil, fmt.Errorf("%s is set but DORIS_HOST is not: set DORIS_HOST to the Doris FE to connect to", k)
-			}
-		}
-		return nil, nil
-	}
-	if strings.ContainsAny(host, "/()@ ") {
-		return nil, errors.New("DORIS_HOST: not a host name or address")
-	}
-	if strings.Count(host, ":") == 1 {
-		return nil, errors.New("DORIS_HOST: give the port in DORIS_PORT")
-	}
-	port := get("DORIS_PORT")
-	if port == "" {
-		port = "9030"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return nil, errors.New("DORIS_PORT: not a port number")
-	}
-	cfg := mysql.NewConfig()
-	cfg.User = get("DORIS_USER")
-	if cfg.User == "" {
-		cfg.User = "root"
-	}
-	cfg.Passwd, _ = lookup("DORIS_PASSWORD")
-	cfg.Net = "tcp"
-	cfg.Addr = net.JoinHostPort(host, port)
-	cfg.DBName = get("DORIS_DATABASE")
-	opts := []Option{WithDSN(cfg.FormatDSN())}
-	if len(others) > 0 {
-		addrs := make([]string, len(others))
-		for i, h := range others {
-			if strings.ContainsAny(h, "/()@ ") {
-				return nil, errors.New("DORIS_HOSTS: not a list of host names or addresses")
-			}
-			addrs[i] = h
-			if _, _, err := net.SplitHostPort(h); err != nil {
-				addrs[i] = net.JoinHostPort(h, port)
-			}
-		}
-		opts = append(opts, WithFrontends(addrs...))
-	}
-
-	if v := get("DORIS_MAX_CONNECTIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return nil, errors.New("DORIS_MAX_CONNECTIONS: not a positive integer")
-		}
-		opts = append(opts, WithPoolSize(n, min(n, defaultMaxIdleConns)))
-	}
-	if v := get("DORIS_QUERY_TIMEOUT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return nil, errors.New("DORIS_QUERY_TIMEOUT: not a positive number of seconds")
-		}
-		d := time.Duration(n) * time.Second
-		opts = append(opts, WithQueryTimeout(d, max(d, defaultMaxQueryTimeout)))
-	}
-	if v := get("DORIS_MAX_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > hardMaxRowLimit {
-			return nil, fmt.Errorf("DORIS_MAX_ROWS: not an integer between 1 and %d", hardMaxRowLimit)
-		}
-		opts = append(opts, WithMaxRows(min(n, defaultRowLimit), n))
-	}
-	httpOpts, err := envHTTPOptions(host, get)
-	if err != nil {
-		return nil, err
-	}
-	return append(opts, httpOpts...), nil
-}
-
-// envHTTPOptions reads the HTTP API variables of EnvOptions:
-// DORIS_FE_HTTP_PORT (default 8030, on DORIS_HOST), DORIS_BE_HOSTS (BE
-// hosts, comma-separated, each optionally host:port) and
-// DORIS_BE_WEBSERVER_PORT (default 8040, for the hosts given without one).
-func envHTTPOptions(host string, get func(string) string) ([]Option, error) {
-	port := func(k, def string) (string, error) {
-		v := get(k)
-		if v == "" {
-			return def, nil
-		}
-		if n, err := strconv.Atoi(v); err != nil || n <= 0 || n > 65535 {
-			return "", fmt.Errorf("%s: not a port number", k)
-		}
-		return v, nil
-	}
-	fePort, err := port("DORIS_FE_HTTP_PORT", "8030")
-	if err != nil {
-		return nil, err
-	}
-	opts := []Option{WithFEHTTP(net.JoinHostPort(host, fePort))}
-	bePort, err := port("DORIS_BE_WEBSERVER_PORT", "8040")
-	if err != nil {
-		return nil, err
-	}
-	var bes []string
-	for _, h := range strings.Split(get("DORIS_BE_HOSTS"), ",") {
-		h = strings.TrimSpace(h)
-		switch {
-		case h == "":
-			continue
-		case strings.ContainsAny(h, "/()@ "):
-			return nil, errors.New("DORIS_BE_HOSTS: not a comma-separated list of hosts")
-		case strings.Count(h, ":") == 1:
-			bes = append(bes, h)
-		default:
-			bes = append(bes, net.JoinHostPort(strings.Trim(h, "[]"), bePort))
-		}
-	}
-	if len(bes) > 0 {
-		opts = append(opts, WithBEHTTP(bes...))
-	}
-	return opts, nil
 }
 
 // feHTTPConfig is where the Doris HTTP APIs are and how to log in.
@@ -970,7 +753,7 @@ func newFEHTTP(c *config) (*dorishttp.Client, error) {
 		User:     user,
 		Password: passwd,
 		// A call's HTTP requests are bounded like its statements.
-		Timeout: c.queryTimeout,
+		Timeout: c.query.DefaultTimeout,
 		// Each request made for a call is a client span of the call.
 		WrapTransport: telemetry.Transport,
 	})

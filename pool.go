@@ -8,10 +8,6 @@ import (
 	"github.com/dorismcp/doris/internal/query"
 )
 
-// BusyError reports a call that found every connection of the pool busy
-// for as long as it may wait for one.
-type BusyError = pool.BusyError
-
 // newPool starts the connection layer (internal/pool) on the Server's
 // configuration: kills are counted by the Server's telemetry, connections
 // shared between its principals, and a kill finds its query through the
@@ -21,14 +17,14 @@ func newPool(cfg *config, fe *dorishttp.Client) *pool.Pool {
 		DSN:             cfg.dsn,
 		DB:              cfg.db,
 		Frontends:       cfg.frontends,
-		MaxOpen:         cfg.maxOpenConns,
-		MaxIdle:         cfg.maxIdleConns,
-		ConnMaxLifetime: cfg.connMaxLifetime,
-		ConnMaxIdleTime: cfg.connMaxIdleTime,
+		MaxOpen:         cfg.pool.MaxOpen,
+		MaxIdle:         cfg.pool.MaxIdle,
+		ConnMaxLifetime: cfg.pool.MaxLifetime,
+		ConnMaxIdleTime: cfg.pool.MaxIdleTime,
 		IdleTimeout:     cfg.poolIdleTimeout,
-		Wait:            cfg.poolWait,
-		QueryTimeout:    cfg.queryTimeout,
-		HealthInterval:  cfg.healthCheckInterval,
+		Wait:            cfg.pool.Wait,
+		QueryTimeout:    cfg.query.DefaultTimeout,
+		HealthInterval:  cfg.pool.HealthCheckInterval,
 		Functions:       query.FunctionPolicy{Allowed: cfg.allowedFuncs, External: cfg.allowExternal},
 		Logger:          cfg.logger,
 		Closed:          ErrServerClosed,

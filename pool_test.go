@@ -59,7 +59,7 @@ func TestWithDBHostPool(t *testing.T) {
 
 // The default pool restores the database of a connection a call moved.
 func TestPoolRestoresDatabase(t *testing.T) {
-	s := newServer(t, backend(t), WithPoolSize(1, 1))
+	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -80,7 +80,7 @@ func TestPoolRestoresDatabase(t *testing.T) {
 // Readiness follows the health check.
 func TestPoolHealth(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t), WithHealthCheckInterval(10*time.Millisecond))
+	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
 	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.Ready(); return ok })
 
 	if err := s.Shutdown(context.Background()); err != nil {
@@ -92,7 +92,7 @@ func TestPoolHealth(t *testing.T) {
 func TestPoolUnreachable(t *testing.T) {
 	leakCheck(t)
 	var logs syncBuffer
-	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithHealthCheckInterval(time.Hour),
+	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithPoolLimits(PoolLimits{HealthCheckInterval: time.Hour}),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	hs := serveHTTP(t, s)
 	waitFor(t, 5*time.Second, "a failed health check", func() bool {
@@ -136,7 +136,7 @@ func TestUnreachableMessage(t *testing.T) {
 func TestPoolBusy(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	s := newServer(t, dsn, WithPoolSize(1, 1), WithPoolWait(200*time.Millisecond), WithHealthCheckInterval(time.Minute))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 200 * time.Millisecond, HealthCheckInterval: time.Minute}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -213,7 +213,7 @@ func TestFrontendFailover(t *testing.T) {
 	}
 	a, b := start(), start()
 	dbA, dbB := openDB(t, a.DSN(dorissim.SampleDB)), openDB(t, b.DSN(dorissim.SampleDB))
-	s := newServer(t, a.DSN(dorissim.SampleDB), WithFrontends(b.Addr()), WithHealthCheckInterval(50*time.Millisecond))
+	s := newServer(t, a.DSN(dorissim.SampleDB), WithFrontends(b.Addr()), WithPoolLimits(PoolLimits{HealthCheckInterval: 50 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")

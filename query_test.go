@@ -120,7 +120,7 @@ func TestNoSessionLeaks(t *testing.T) {
 	if err := openDB(t, dsn).QueryRow("SELECT @@sql_select_limit").Scan(&defaultLimit); err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(t, dsn, WithPoolSize(2, 2))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 2, MaxIdle: 2}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -200,7 +200,7 @@ func TestMasking(t *testing.T) {
 	q := map[string]any{"sql": "SELECT email, phone, name FROM customers WHERE phone IS NOT NULL ORDER BY id LIMIT 20"}
 	ctx := context.Background()
 
-	raw := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, WithMaskExemption(exemptAll{}))).URL+"/mcp", nil, ""), "exec_query", q)
+	raw := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, WithMaskExemption(exemptAll))).URL+"/mcp", nil, ""), "exec_query", q)
 	masked := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, ""), "exec_query", q)
 	for i, row := range masked.Rows {
 		email, phone := raw.Rows[i][0].(string), raw.Rows[i][1].(string)
@@ -221,9 +221,7 @@ func TestMasking(t *testing.T) {
 	}
 }
 
-type exemptAll struct{}
-
-func (exemptAll) Unmasked(context.Context) bool { return true }
+func exemptAll(context.Context) bool { return true }
 
 func TestMaskFunctions(t *testing.T) {
 	for _, tc := range []struct {

@@ -115,7 +115,7 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 	db := openDB(t, dsn)
 	// Every call stays in flight until Shutdown has started.
 	q, release := heldQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
-	s := newServer(t, dsn, WithPoolSize(40, 40))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 40, MaxIdle: 40}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 
@@ -241,7 +241,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
-	s := newServer(t, dsn, WithHealthCheckInterval(20*time.Millisecond))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: 20 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")

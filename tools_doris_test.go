@@ -90,7 +90,7 @@ func TestDorisToolsPerVersion(t *testing.T) {
 		// process-wide status variables.
 		t.Run(version, func(t *testing.T) {
 			sim, dsn := startSim(t, version)
-			cs := dorisSession(t, sim, dsn, WithPoolSize(1, 1))
+			cs := dorisSession(t, sim, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 			ctx := context.Background()
 
 			t.Run("get_catalog_list", func(t *testing.T) {
@@ -573,7 +573,7 @@ func TestDorisToolsHTTPFailures(t *testing.T) {
 	for name, addr := range addrs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, dsn, WithFEHTTP(addr), WithBEHTTP(addr), WithQueryTimeout(time.Second, 5*time.Second))
+			s := newServer(t, dsn, WithFEHTTP(addr), WithBEHTTP(addr), WithQueryLimits(QueryLimits{DefaultTimeout: time.Second, MaxTimeout: 5 * time.Second}))
 			cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 			for _, c := range calls {
 				start := time.Now()

@@ -228,7 +228,7 @@ func TestGateSlowBody(t *testing.T) {
 func TestGateCallLimits(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
-	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithMaxInFlight(1))
+	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithQueryLimits(QueryLimits{MaxInFlight: 1}))
 	hs := serveHTTP(t, s)
 	batch := `[` + strings.Repeat(`{"jsonrpc":"2.0","id":1,"method":"tools/list"},`, 2) + `{"jsonrpc":"2.0","id":3,"method":"tools/list"}]`
 	if code, _, body := post(t, hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"}); code != http.StatusBadRequest || !strings.Contains(body, "at most 2 messages") {
@@ -337,7 +337,7 @@ func TestBatchCountsNotifications(t *testing.T) {
 // until its response is given up; a call that finds no room meanwhile
 // waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
-	s := newServer(t, backend(t), WithResultBudget(24<<20), WithPoolWait(300*time.Millisecond),
+	s := newServer(t, backend(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}), WithPoolLimits(PoolLimits{Wait: 300 * time.Millisecond}),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
@@ -411,7 +411,7 @@ func TestManySmallCallsAtOnce(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 3*time.Second, 2*time.Second)
-	s := newServer(t, dsn, WithPoolSize(calls+8, 8))
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: calls + 8, MaxIdle: 8}))
 	hs := serveHTTP(t, s)
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
 	var outs []<-chan string
@@ -435,7 +435,7 @@ func TestGreedyPrincipal(t *testing.T) {
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 4*time.Second, 3*time.Second)
-	s := newServer(t, dsn, WithPoolSize(8, 8), WithMaxInFlight(16), WithPoolWait(time.Second),
+	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 8, MaxIdle: 8, Wait: time.Second}), WithQueryLimits(QueryLimits{MaxInFlight: 16}),
 		WithBearerTokens(
 			BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
 			BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},

@@ -65,7 +65,7 @@ func (s *Server) ServeTransport(ctx context.Context, t mcp.Transport) error {
 	defer cancel(nil)
 	cctx := admit.WithCarrier(ctx, admit.Carrier{Ctx: stop, Cause: func() error { return context.Cause(stop) }})
 	cctx = telemetry.WithTransport(cctx, telemetry.TransportPipe)
-	tt := &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.maxInFlight, lines: lines,
+	tt := &trackedTransport{Transport: t, gate: &s.gate, limit: s.cfg.query.MaxInFlight, lines: lines,
 		stop: func(err error) { cancel(fmt.Errorf("session ended: %w", err)) }}
 	ss, err := s.mcp.Connect(cctx, tt, nil)
 	if err != nil {

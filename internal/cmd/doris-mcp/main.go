@@ -87,9 +87,9 @@ type config struct {
 	stateful    bool
 	sessionIdle time.Duration
 	verbose     bool
-	// cluster holds the options for the Doris cluster named in the
-	// environment; empty means the sample database.
-	cluster []doris.Option
+	// cluster is the Doris cluster named in the environment; nil means
+	// the sample database.
+	cluster *cluster
 	// auth holds the authentication options from the environment.
 	auth []doris.Option
 	// metrics serves /metrics in Prometheus text (HTTP only).
@@ -225,11 +225,10 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 		return config{}, errors.New("-session-idle: must not be negative")
 	}
 
-	opts, err := doris.EnvOptions(lookup)
-	if err != nil {
+	var err error
+	if cfg.cluster, err = readCluster(lookup); err != nil {
 		return config{}, err
 	}
-	cfg.cluster = opts
 	if cfg.metrics && cfg.transport != "http" {
 		return config{}, errors.New("-metrics: /metrics is served beside /mcp, on the HTTP transport only")
 	}
@@ -257,8 +256,10 @@ func serve(cfg config, stderr io.Writer) error {
 	// Standard output belongs to the MCP stream in stdio mode: log to stderr.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	opts := cfg.cluster
-	if len(opts) == 0 {
+	var opts []doris.Option
+	if cfg.cluster != nil {
+		opts = cfg.cluster.options()
+	} else {
 		sim, err := dorissim.Start(dorissim.Options{Logger: log.With("component", "sample")})
 		if err != nil {
 			return fmt.Errorf("starting the sample database: %w", err)
