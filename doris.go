@@ -105,6 +105,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -135,6 +136,7 @@ var errShuttingDown = errors.New("server is shutting down")
 type Server struct {
 	cfg     config
 	log     *slog.Logger
+	tel     *telemetry.Telemetry
 	mcp     *mcp.Server
 	handler http.Handler
 	pool    *pool.Pool
@@ -182,7 +184,7 @@ type component struct {
 // New validates the options and returns a Server ready to serve. It never
 // waits on the network: Doris is first contacted by the background health
 // check and by the first call. Release the Server with [Server.Shutdown].
-func New(opts ...Option) (*Server, error) {
+func New(opts ...Option) (_ *Server, err error) {
 	cfg := defaultConfig()
 	for i, opt := range opts {
 		if opt == nil {
@@ -195,9 +197,6 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, fmt.Errorf("doris: %w", err)
 	}
-	if err := newTelemetry(&cfg); err != nil {
-		return nil, fmt.Errorf("doris: %w", err)
-	}
 
 	s := &Server{
 		cfg:          cfg,
@@ -205,17 +204,33 @@ func New(opts ...Option) (*Server, error) {
 		shutdownDone: make(chan struct{}),
 		grace:        closeGrace,
 	}
+	// From here on, each component is added to s.closers as it starts, and
+	// a failure closes those started before it.
+	defer func() {
+		if err != nil {
+			for _, c := range slices.Backward(s.closers) {
+				c.close(context.Background())
+			}
+			err = fmt.Errorf("doris: %w", err)
+		}
+	}()
+	if s.tel, err = newTelemetry(&cfg); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, component{"telemetry", s.tel.Close})
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.inflight = admit.NewShare(int64(cfg.query.MaxInFlight))
 	s.budget = admit.NewBudget(cfg.query.ResultBudget, resultCost, min(cfg.pool.Wait, memoryWait))
-	var err error
 	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
-		return nil, fmt.Errorf("doris: %w", err)
+		return nil, err
 	}
+	s.closers = append(s.closers, component{"auth", s.auth.Close})
 	feHTTP, err := newFEHTTP(&s.cfg)
 	if err != nil {
-		s.auth.Close(context.Background())
-		return nil, fmt.Errorf("doris: %w", err)
+		return nil, err
+	}
+	if feHTTP != nil {
+		s.closers = append(s.closers, component{"fehttp", func(context.Context) error { feHTTP.Close(); return nil }})
 	}
 	instructions := "Apache Doris, read-only. Use get_db_list, get_db_table_list and get_table_schema to explore; exec_query runs one read-only statement with bounded results. " +
 		"get_cluster_nodes, get_monitoring_metrics, get_memory_stats, get_table_data_size and get_sql_profile answer operational questions."
@@ -227,8 +242,8 @@ func New(opts ...Option) (*Server, error) {
 		Instructions: instructions,
 	})
 
-	// The pool starts its loops, so it comes after everything that can fail.
-	s.pool = newPool(&s.cfg, feHTTP)
+	s.pool = newPool(&s.cfg, feHTTP, s.tel)
+	s.closers = append(s.closers, component{"pool", s.pool.Close})
 	builtin, err := tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
@@ -237,7 +252,7 @@ func New(opts ...Option) (*Server, error) {
 		Max: query.Limits{
 			MaxRows: cfg.query.MaxRows, MaxBytes: int(cfg.query.MaxBytes), Timeout: cfg.query.MaxTimeout,
 		},
-		Mask:         cfg.masker,
+		Mask:         newMasker(cfg.maskRules),
 		Unmasked:     cfg.unmasked,
 		Logger:       cfg.logger,
 		MaxStatement: int(cfg.query.MaxStatementBytes),
@@ -249,9 +264,7 @@ func New(opts ...Option) (*Server, error) {
 		MayCall:      s.mayCall,
 	})
 	if err != nil {
-		s.pool.Close(context.Background())
-		s.auth.Close(context.Background())
-		return nil, fmt.Errorf("doris: %w", err)
+		return nil, err
 	}
 	// Added last, so they are the outermost: the tool catalog's own
 	// middleware (resources/list) runs inside them, with the hard stop, a
@@ -261,21 +274,11 @@ func New(opts ...Option) (*Server, error) {
 	for _, name := range builtin {
 		s.builtin[name] = true
 	}
-	s.closers = []component{
-		{"auth", s.auth.Close},
-		{"pool", s.pool.Close},
-	}
-	if feHTTP != nil {
-		s.closers = append(s.closers, component{"fehttp", func(context.Context) error { feHTTP.Close(); return nil }})
-	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
-		s.pool.Close(context.Background())
-		s.auth.Close(context.Background())
-		return nil, fmt.Errorf("doris: %w", err)
+		return nil, err
 	}
 	if err := s.observe(); err != nil {
-		s.pool.Close(context.Background())
-		return nil, fmt.Errorf("doris: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -373,24 +376,19 @@ func memory(ctx context.Context) query.Memory {
 }
 
 // newTelemetry builds the Server's telemetry from its options (no-op
-// without providers) into cfg.
-func newTelemetry(cfg *config) error {
+// without providers).
+func newTelemetry(cfg *config) (*telemetry.Telemetry, error) {
 	ns := ""
 	if cfg.dsn != nil {
 		ns = cfg.dsn.DBName
 	}
-	tel, err := telemetry.New(telemetry.Options{Meters: cfg.meters, Tracers: cfg.tracers, Logger: cfg.logger, Namespace: ns})
-	if err != nil {
-		return err
-	}
-	cfg.tel = tel
-	return nil
+	return telemetry.New(telemetry.Options{Meters: cfg.meters, Tracers: cfg.tracers, Logger: cfg.logger, Namespace: ns})
 }
 
 // observe registers the instruments read at each collection, and has
 // Shutdown unregister them.
 func (s *Server) observe() error {
-	err := s.cfg.tel.Observe(telemetry.Source{
+	err := s.tel.Observe(telemetry.Source{
 		InFlight: func() int64 { return int64(s.gate.Active()) },
 		Pools: func() []telemetry.PoolState {
 			ps := poolStats(s.pool)
@@ -413,7 +411,6 @@ func (s *Server) observe() error {
 	if err != nil {
 		return err
 	}
-	s.closers = append(s.closers, component{"telemetry", s.cfg.tel.Close})
 	return nil
 }
 
@@ -475,7 +472,7 @@ func (s *Server) startCall(ctx context.Context, method string, req mcp.Request) 
 			go func(start time.Time) { s.sessionEnded(ss, start, r.Transport, ss.Wait()) }(time.Now())
 		}
 	}
-	return s.cfg.tel.StartRequest(ctx, r)
+	return s.tel.StartRequest(ctx, r)
 }
 
 // sessionEnded records the duration of a session that ended with err;
@@ -488,7 +485,7 @@ func (s *Server) sessionEnded(ss *mcp.ServerSession, start time.Time, transport 
 	if ip := ss.InitializeParams(); ip != nil {
 		protocol = ip.ProtocolVersion
 	}
-	s.cfg.tel.RecordSession(time.Since(start), transport, protocol, err)
+	s.tel.RecordSession(time.Since(start), transport, protocol, err)
 }
 
 // killReason is why a statement whose context ended with cause is killed.
@@ -511,7 +508,7 @@ func (s *Server) phaseTimer(first string, start time.Time) func(phase string) {
 	last := start
 	record := func(phase string) {
 		now := time.Now()
-		s.cfg.tel.ShutdownPhase(phase, now.Sub(last))
+		s.tel.ShutdownPhase(phase, now.Sub(last))
 		last = now
 	}
 	record(first)
@@ -596,7 +593,7 @@ type KilledStats struct {
 // Stats returns a snapshot of the Server's activity. It is safe to call
 // often and concurrently, also during and after Shutdown.
 func (s *Server) Stats() Stats {
-	k := s.cfg.tel.KilledSoFar()
+	k := s.tel.KilledSoFar()
 	return Stats{
 		InFlight:     s.gate.Active(),
 		Sessions:     s.sessionCount(),

@@ -98,12 +98,10 @@ type config struct {
 	maskRules []MaskRule
 	maskSet   bool
 	unmasked  func(context.Context) bool
-	masker    *query.Masker // compiled from maskRules by normalize
 
 	auth    authConfig // see auth.go
 	meters  metric.MeterProvider
 	tracers trace.TracerProvider
-	tel     *telemetry.Telemetry // built by New
 }
 
 // WithDSN connects to Doris through a go-sql-driver/mysql DSN, for example
@@ -381,6 +379,15 @@ func WithMaskExemption(unmasked func(ctx context.Context) bool) Option {
 	}
 }
 
+// newMasker compiles mask rules, their patterns checked by WithMasking.
+func newMasker(rules []MaskRule) *query.Masker {
+	compiled := make([]query.MaskRule, len(rules))
+	for i, r := range rules {
+		compiled[i] = query.MaskRule{Columns: regexp.MustCompile("(?i)" + r.Columns), Mask: r.Mask}
+	}
+	return query.NewMasker(compiled)
+}
+
 // KeepEnds returns a mask that keeps the first prefix and last suffix
 // characters and stars the rest: KeepEnds(3, 4)("13812345678") is
 // "138****5678". A value too short to keep anything is starred whole.
@@ -623,11 +630,6 @@ func (c *config) normalize() error {
 	if !c.maskSet {
 		c.maskRules = DefaultMaskRules()
 	}
-	rules := make([]query.MaskRule, len(c.maskRules))
-	for i, r := range c.maskRules {
-		rules[i] = query.MaskRule{Columns: regexp.MustCompile("(?i)" + r.Columns), Mask: r.Mask}
-	}
-	c.masker = query.NewMasker(rules)
 	if c.dsn != nil {
 		// The pool needs these to read values faithfully; the caller's other
 		// parameters are kept.

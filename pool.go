@@ -6,13 +6,14 @@ import (
 	"github.com/dorismcp/doris/internal/dorishttp"
 	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/telemetry"
 )
 
 // newPool starts the connection layer (internal/pool) on the Server's
 // configuration: kills are counted by the Server's telemetry, connections
 // shared between its principals, and a kill finds its query through the
 // FE HTTP API when there is one.
-func newPool(cfg *config, fe *dorishttp.Client) *pool.Pool {
+func newPool(cfg *config, fe *dorishttp.Client, tel *telemetry.Telemetry) *pool.Pool {
 	pc := pool.Config{
 		DSN:             cfg.dsn,
 		DB:              cfg.db,
@@ -28,7 +29,7 @@ func newPool(cfg *config, fe *dorishttp.Client) *pool.Pool {
 		Functions:       query.FunctionPolicy{Allowed: cfg.allowedFuncs, External: cfg.allowExternal},
 		Logger:          cfg.logger,
 		Closed:          ErrServerClosed,
-		Killed:          func(cause error) { cfg.tel.Killed(killReason(cause)) },
+		Killed:          func(cause error) { tel.Killed(killReason(cause)) },
 		Principal: func(ctx context.Context) string {
 			if pr, ok := PrincipalFromContext(ctx); ok {
 				return principalID(&pr)

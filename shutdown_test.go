@@ -1,6 +1,10 @@
 package doris
 
 import (
+	"github.com/dorismcp/doris/internal/authn/authntest"
+	"go.opentelemetry.io/otel/metric"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+
 	"bytes"
 	"context"
 	"database/sql"
@@ -537,5 +541,30 @@ func TestShutdownCountsCalls(t *testing.T) {
 	defer cancel()
 	if err := s.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "3 calls cancelled") {
 		t.Errorf("Shutdown: %v, want 3 calls cancelled", err)
+	}
+}
+
+// failingMeter refuses to register callbacks, the last step of New.
+type failingMeter struct{ noopmetric.Meter }
+
+func (failingMeter) RegisterCallback(metric.Callback, ...metric.Observable) (metric.Registration, error) {
+	return nil, errors.New("meter refuses callbacks")
+}
+
+type failingMeters struct{ noopmetric.MeterProvider }
+
+func (failingMeters) Meter(string, ...metric.MeterOption) metric.Meter { return failingMeter{} }
+
+// New closes what it started when a later step fails: the authenticator's
+// JWKS refresh, the pool's health loop, the FE HTTP client.
+func TestNewClosesOnError(t *testing.T) {
+	leakCheck(t)
+	k := authntest.Keys()
+	jwks := authntest.NewJWKS(t, map[string]any{"k1": &k.EC.PublicKey})
+	_, err := New(WithDSN(backend(t)), WithFEHTTP("127.0.0.1:1"),
+		WithJWT(JWTConfig{Algorithms: []string{"ES256"}, JWKSURL: jwks.URL}),
+		WithMeterProvider(failingMeters{}))
+	if err == nil || !strings.Contains(err.Error(), "meter refuses callbacks") {
+		t.Fatalf("New = %v, want the meter's error", err)
 	}
 }

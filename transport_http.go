@@ -56,7 +56,7 @@ func (s *Server) newHTTPHandler() (http.Handler, error) {
 		AllowedHosts:  s.cfg.allowedHosts,
 		Origins:       cop,
 		Insecure:      s.auth.insecure,
-		AuthFailed:    s.cfg.tel.AuthFailed,
+		AuthFailed:    s.tel.AuthFailed,
 		RefusedScopes: s.auth.refusedScopes,
 		Challenge:     s.auth.challenge,
 
@@ -93,7 +93,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		next.ServeHTTP(w.(*challengeWriter).ResponseWriter, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		refused := func(reason string) { s.cfg.tel.AuthFailed(r.Context(), reason) }
+		refused := func(reason string) { s.tel.AuthFailed(r.Context(), reason) }
 		authed.ServeHTTP(&challengeWriter{ResponseWriter: w, a: s.auth, credentials: r.Header.Get("Authorization") != "", refused: refused}, r)
 	})
 }

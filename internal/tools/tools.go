@@ -77,6 +77,13 @@ type Config struct {
 // it listed.
 func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	c := &catalog{cfg: cfg, caps: newCapabilityCache(cfg.CapabilityTTL)}
+	// Encoded once, and each Server's own: the go-sdk would re-encode a
+	// *jsonschema.Schema on every tools/list.
+	out, err := json.Marshal(resultSchema())
+	if err != nil {
+		return nil, err
+	}
+	c.resultSchema = out
 	if err := c.register(); err != nil {
 		return nil, err
 	}
@@ -104,34 +111,38 @@ type catalog struct {
 	cfg   Config
 	tools []entry
 	caps  *capabilityCache
+	// resultSchema is the encoded output schema of every tool.
+	resultSchema json.RawMessage
 	// noTablesample is set once the server has refused TABLESAMPLE.
 	noTablesample atomic.Bool
 }
 
-// resultSchema is the output schema shared by every tool: the result shape
-// of package query. It is sent with every tool in tools/list, so it says
-// only what a client cannot infer.
-var resultSchema = &jsonschema.Schema{
-	Type:     "object",
-	Required: []string{"columns", "rows", "row_count", "truncated", "elapsed_ms"},
-	Properties: map[string]*jsonschema.Schema{
-		"columns": {
-			Type: "array",
-			Items: &jsonschema.Schema{
-				Type:       "object",
-				Properties: map[string]*jsonschema.Schema{"name": {Type: "string"}, "type": {Type: "string"}},
+// resultSchema is the output schema of every tool: the result shape of
+// package query. It is sent with every tool in tools/list, so it says only
+// what a client cannot infer.
+func resultSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		Type:     "object",
+		Required: []string{"columns", "rows", "row_count", "truncated", "elapsed_ms"},
+		Properties: map[string]*jsonschema.Schema{
+			"columns": {
+				Type: "array",
+				Items: &jsonschema.Schema{
+					Type:       "object",
+					Properties: map[string]*jsonschema.Schema{"name": {Type: "string"}, "type": {Type: "string"}},
+				},
 			},
+			"rows": {
+				Type:        "array",
+				Description: "In column order; integers past 2^53 and DECIMALs as strings, binary as base64.",
+				Items:       &jsonschema.Schema{Type: "array"},
+			},
+			"row_count":         {Type: "integer"},
+			"truncated":         {Type: "boolean"},
+			"truncation_reason": {Type: "string", Enum: []any{query.RowLimit, query.ByteLimit}},
+			"elapsed_ms":        {Type: "integer"},
 		},
-		"rows": {
-			Type:        "array",
-			Description: "In column order; integers past 2^53 and DECIMALs as strings, binary as base64.",
-			Items:       &jsonschema.Schema{Type: "array"},
-		},
-		"row_count":         {Type: "integer"},
-		"truncated":         {Type: "boolean"},
-		"truncation_reason": {Type: "string", Enum: []any{query.RowLimit, query.ByteLimit}},
-		"elapsed_ms":        {Type: "integer"},
-	},
+	}
 }
 
 type toolFunc[In any] func(ctx context.Context, in In) (*query.Result, error)
@@ -169,7 +180,7 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 		Title:        title,
 		Description:  desc,
 		InputSchema:  json.RawMessage(inJSON),
-		OutputSchema: resultSchema,
+		OutputSchema: c.resultSchema,
 		Annotations:  &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
 	}
 	c.tools = append(c.tools, entry{t, func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
