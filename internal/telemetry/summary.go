@@ -75,33 +75,17 @@ func (b *summaryBuilder) add(s string) {
 	b.WriteString(s)
 }
 
-// tables adds each SELECT and each table named after FROM or JOIN (and
-// after the commas of a FROM list).
+// tables adds each SELECT and each table the statement reads
+// ([sqlguard.TableRefs]), in the order they appear.
 func (b *summaryBuilder) tables(toks []sqlguard.Token) {
-	for i := 0; i < len(toks); i++ {
-		switch upperWord(toks[i]) {
-		case "SELECT":
+	refs := sqlguard.TableRefs(toks)
+	for i, t := range toks {
+		if upperWord(t) == "SELECT" {
 			b.add("SELECT")
-		case "FROM", "JOIN":
-			for {
-				i++
-				if i >= len(toks) || !isName(toks[i]) {
-					break
-				}
-				i = b.name(toks, i)
-				// An alias, then a comma, continues a FROM list.
-				if i+1 < len(toks) && upperWord(toks[i+1]) == "AS" {
-					i++
-				}
-				if i+1 < len(toks) && isName(toks[i+1]) && !clauseWords[upperWord(toks[i+1])] {
-					i++
-				}
-				if i+1 < len(toks) && toks[i+1].Kind == sqlguard.Punct && toks[i+1].Text == "," {
-					i++
-					continue
-				}
-				break
-			}
+		}
+		if len(refs) > 0 && refs[0].Pos == i {
+			b.add(refs[0].Text)
+			refs = refs[1:]
 		}
 	}
 }
@@ -120,24 +104,11 @@ func (b *summaryBuilder) name(toks []sqlguard.Token, i int) int {
 	return i
 }
 
-func isName(t sqlguard.Token) bool {
-	return t.Kind == sqlguard.QuotedIdent || (t.Kind == sqlguard.Word && !clauseWords[strings.ToUpper(t.Text)])
-}
+func isName(t sqlguard.Token) bool { return t.Kind == sqlguard.QuotedIdent || t.Kind == sqlguard.Word }
 
 func upperWord(t sqlguard.Token) string {
 	if t.Kind != sqlguard.Word {
 		return ""
 	}
 	return strings.ToUpper(t.Text)
-}
-
-// clauseWords end a table reference: what follows a table is an alias
-// unless it is one of these.
-var clauseWords = map[string]bool{
-	"WHERE": true, "JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true,
-	"CROSS": true, "NATURAL": true, "OUTER": true, "STRAIGHT_JOIN": true, "ON": true, "USING": true,
-	"GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true, "UNION": true, "EXCEPT": true,
-	"INTERSECT": true, "WINDOW": true, "QUALIFY": true, "LATERAL": true, "TABLESAMPLE": true,
-	"PARTITION": true, "TABLET": true, "FOR": true, "INTO": true, "AS": true, "SELECT": true,
-	"LOCK": true, "OFFSET": true, "USE": true, "FORCE": true, "IGNORE": true, "MINUS": true,
 }

@@ -36,15 +36,6 @@ type parsedQuery struct {
 	items   []selectItem // of the outermost select
 }
 
-// clauseWords end a table reference's alias position.
-var clauseWords = map[string]bool{
-	"ON": true, "USING": true, "WHERE": true, "GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true,
-	"JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true, "CROSS": true, "OUTER": true,
-	"NATURAL": true, "UNION": true, "EXCEPT": true, "INTERSECT": true, "MINUS": true, "WINDOW": true,
-	"TABLESAMPLE": true, "PARTITION": true, "PARTITIONS": true, "LATERAL": true, "SELECT": true, "FROM": true,
-	"QUALIFY": true, "TABLET": true, "FOR": true, "INTO": true, "VALUES": true, "SET": true,
-}
-
 // exprWords are keywords that appear in expressions and are not columns.
 var exprWords = map[string]bool{
 	"AS": true, "CASE": true, "WHEN": true, "THEN": true, "ELSE": true, "END": true, "AND": true, "OR": true,
@@ -82,86 +73,12 @@ func qualified(toks []sqlguard.Token, i int) ([]string, int) {
 // are in) and its outer select list.
 func parseQuery(toks []sqlguard.Token, db string) parsedQuery {
 	var q parsedQuery
-	ctes := map[string]bool{}
-	// WITH name AS (...), name AS (...): these names are not tables.
-	if len(toks) > 0 && isWord(toks[0], "WITH") {
-		depth := 0
-		for i := 1; i < len(toks); i++ {
-			switch {
-			case isPunct(toks[i], "("):
-				depth++
-			case isPunct(toks[i], ")"):
-				depth--
-			case depth == 0 && isName(toks[i]) && i+1 < len(toks) && (isWord(toks[i+1], "AS") || isPunct(toks[i+1], "(")):
-				ctes[strings.ToLower(toks[i].Name())] = true
-			}
-			if depth == 0 && isWord(toks[i], "SELECT") {
-				break
-			}
+	for _, r := range sqlguard.TableRefs(toks) {
+		ref := tableRef{db: db, table: r.Parts[len(r.Parts)-1]}
+		if len(r.Parts) >= 2 {
+			ref.db = r.Parts[len(r.Parts)-2]
 		}
-	}
-	// Tables: after FROM, JOIN, and commas of a FROM list at its depth.
-	// A parenthesised join, FROM (a x JOIN b y ON …), lists its tables one
-	// level down; MariaDB stores every view's joins that way.
-	depth := 0
-	fromDepth := -1
-	var groups []int // depths of the open parenthesised joins
-	expect := false  // a table reference may start at this token
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		here := expect
-		expect = false
-		switch {
-		case isPunct(t, "("):
-			depth++
-			if here && i+1 < len(toks) && !isWord(toks[i+1], "SELECT") && !isWord(toks[i+1], "WITH") {
-				groups = append(groups, depth)
-				fromDepth, expect = depth, true
-			}
-			continue
-		case isPunct(t, ")"):
-			if n := len(groups); n > 0 && groups[n-1] == depth {
-				groups = groups[:n-1]
-				fromDepth = depth - 1 // the FROM list the group is part of goes on
-			}
-			depth--
-			if depth < fromDepth {
-				fromDepth = -1
-			}
-			continue
-		case isWord(t, "FROM") || isWord(t, "JOIN"):
-			expect, fromDepth = true, depth
-			continue
-		case isPunct(t, ",") && depth == fromDepth:
-			expect = true
-			continue
-		case t.Kind == sqlguard.Word && depth == fromDepth && (isWord(t, "WHERE") || isWord(t, "GROUP") || isWord(t, "ORDER") ||
-			isWord(t, "HAVING") || isWord(t, "LIMIT") || isWord(t, "UNION") || isWord(t, "ON") || isWord(t, "SELECT")):
-			fromDepth = -1
-		}
-		if !here || !isName(t) {
-			continue
-		}
-		parts, next := qualified(toks, i)
-		if len(parts) == 0 || len(parts) > 3 {
-			continue
-		}
-		ref := tableRef{db: db, table: parts[len(parts)-1]}
-		if len(parts) >= 2 {
-			ref.db = parts[len(parts)-2]
-		}
-		if len(parts) == 1 && ctes[strings.ToLower(ref.table)] {
-			continue
-		}
-		alias := ""
-		if next < len(toks) && isWord(toks[next], "AS") {
-			next++
-		}
-		if next < len(toks) && isName(toks[next]) && !clauseWords[strings.ToUpper(toks[next].Text)] {
-			alias = toks[next].Name()
-		}
-		q.sources = append(q.sources, source{ref: ref, alias: alias})
-		i = next - 1
+		q.sources = append(q.sources, source{ref: ref, alias: r.Alias})
 	}
 	q.items = selectList(toks)
 	return q

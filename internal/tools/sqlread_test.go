@@ -44,6 +44,12 @@ func TestParseQuery(t *testing.T) {
 			items:   map[string][]string{"x": {"d.a.x"}},
 		},
 		{
+			// An index hint is no alias.
+			sql:     "SELECT orders.id FROM d.orders FORCE INDEX (i) JOIN d.customers c ON c.id = orders.cid",
+			sources: []string{"d.orders", "d.customers"},
+			items:   map[string][]string{"id": {"d.orders.id"}},
+		},
+		{
 			sql:     "SELECT t.x FROM (SELECT x FROM d.a) t JOIN (d.b b) ON b.x = t.x",
 			sources: []string{"d.a", "d.b"},
 			items:   map[string][]string{"x": nil},

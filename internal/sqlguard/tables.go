@@ -1,0 +1,145 @@
+package sqlguard
+
+import "strings"
+
+// A TableRef is a table a query reads, found by [TableRefs].
+type TableRef struct {
+	// Parts are the name's parts, unquoted: table, db.table or
+	// catalog.db.table.
+	Parts []string
+	// Text is the name as written, quotes included.
+	Text string
+	// Alias is the name the query knows the table by; empty when none.
+	Alias string
+	// Pos is the index of the name's first token.
+	Pos int
+}
+
+// aliasEnds are the keywords that may follow a table reference and are not
+// its alias.
+var aliasEnds = map[string]bool{
+	"ON": true, "USING": true, "WHERE": true, "GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true,
+	"OFFSET": true, "JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true, "CROSS": true,
+	"OUTER": true, "NATURAL": true, "STRAIGHT_JOIN": true, "UNION": true, "EXCEPT": true, "INTERSECT": true,
+	"MINUS": true, "WINDOW": true, "QUALIFY": true, "LATERAL": true, "TABLESAMPLE": true, "PARTITION": true,
+	"PARTITIONS": true, "TABLET": true, "FOR": true, "INTO": true, "SELECT": true, "FROM": true, "VALUES": true,
+	"SET": true, "LOCK": true, "USE": true, "FORCE": true, "IGNORE": true, "AS": true,
+}
+
+// fromEnds end a FROM list at its own depth.
+var fromEnds = map[string]bool{
+	"WHERE": true, "GROUP": true, "ORDER": true, "HAVING": true, "LIMIT": true, "UNION": true, "EXCEPT": true,
+	"INTERSECT": true, "MINUS": true, "ON": true, "USING": true, "SELECT": true, "QUALIFY": true, "WINDOW": true,
+}
+
+// TableRefs reads the tables a query's tokens name, in the order they
+// appear: each name after FROM or JOIN, after a comma of a FROM list, and
+// inside a parenthesised join (FROM (a x JOIN b y ON …), the form MariaDB
+// stores views in), with its alias. Names a WITH clause defines are not
+// tables, nor are derived tables. It reads these positions, not the whole
+// grammar, so it serves lineage and telemetry, never a security decision:
+// that is the guard's.
+func TableRefs(toks []Token) []TableRef {
+	ctes := withNames(toks)
+	var refs []TableRef
+	// inFrom[d] is set while a FROM list is open at depth d: a comma
+	// there starts another table reference.
+	inFrom := []bool{false}
+	expect := false // a table reference may start at this token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		here := expect
+		expect = false
+		depth := len(inFrom) - 1
+		switch {
+		case isPunct(t, "("):
+			// After FROM or JOIN, a parenthesis that opens no subquery
+			// groups joins, whose tables are one level down.
+			group := here && i+1 < len(toks) && !isKeyword(toks[i+1], "SELECT") && !isKeyword(toks[i+1], "WITH")
+			inFrom = append(inFrom, group)
+			expect = group
+			continue
+		case isPunct(t, ")"):
+			if depth > 0 {
+				inFrom = inFrom[:depth]
+			}
+			continue
+		case isKeyword(t, "FROM") || isKeyword(t, "JOIN"):
+			inFrom[depth], expect = true, true
+			continue
+		case isPunct(t, ","):
+			expect = inFrom[depth]
+			continue
+		case t.Kind == Word && fromEnds[strings.ToUpper(t.Text)]:
+			inFrom[depth] = false
+		}
+		if !here || !isNameToken(t) {
+			continue
+		}
+		ref, next := qualifiedName(toks, i)
+		if len(ref.Parts) == 0 || len(ref.Parts) > 3 || len(ref.Parts) == 1 && ctes[strings.ToLower(ref.Parts[0])] {
+			continue
+		}
+		if next < len(toks) && isKeyword(toks[next], "AS") {
+			next++
+		}
+		if next < len(toks) && isNameToken(toks[next]) && !(toks[next].Kind == Word && aliasEnds[strings.ToUpper(toks[next].Text)]) {
+			ref.Alias = toks[next].Name()
+			next++
+		}
+		refs = append(refs, ref)
+		i = next - 1
+	}
+	return refs
+}
+
+// withNames are the names a leading WITH clause defines, lower-cased.
+func withNames(toks []Token) map[string]bool {
+	if len(toks) == 0 || !isKeyword(toks[0], "WITH") {
+		return nil
+	}
+	names := map[string]bool{}
+	depth := 0
+	for i := 1; i < len(toks); i++ {
+		switch {
+		case isPunct(toks[i], "("):
+			depth++
+		case isPunct(toks[i], ")"):
+			depth--
+		case depth == 0 && isNameToken(toks[i]) && i+1 < len(toks) && (isKeyword(toks[i+1], "AS") || isPunct(toks[i+1], "(")):
+			names[strings.ToLower(toks[i].Name())] = true
+		}
+		if depth == 0 && isKeyword(toks[i], "SELECT") {
+			break
+		}
+	}
+	return names
+}
+
+// qualifiedName reads name[.name[.name]] at i, and returns the index after
+// it. A part after a dot may be a number-like token (db.123abc).
+func qualifiedName(toks []Token, i int) (TableRef, int) {
+	ref := TableRef{Pos: i}
+	start := i
+	for i < len(toks) && (isNameToken(toks[i]) || toks[i].Kind == Number && len(ref.Parts) > 0) {
+		ref.Parts = append(ref.Parts, toks[i].Name())
+		if i+1 < len(toks) && isPunct(toks[i+1], ".") {
+			i += 2
+			continue
+		}
+		i++
+		break
+	}
+	var b strings.Builder
+	for j := start; j < i && j < len(toks); j++ {
+		b.WriteString(toks[j].Text)
+	}
+	ref.Text = b.String()
+	return ref, i
+}
+
+func isNameToken(t Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
+
+func isKeyword(t Token, w string) bool { return t.Kind == Word && strings.EqualFold(t.Text, w) }
+
+func isPunct(t Token, p string) bool { return t.Kind == Punct && t.Text == p }
