@@ -102,6 +102,7 @@ func authPost(t testing.TB, url, authorization, body string) (*http.Response, st
 // TestAuthAttacks sends the usual attacks on bearer authentication, and
 // the tokens each method must accept, to Handler over real HTTP.
 func TestAuthAttacks(t *testing.T) {
+	parallel(t)
 	k := authntest.Keys()
 	jwks := authntest.NewJWKS(t, map[string]any{"j1": &k.EC.PublicKey, "j2": k.Ed.Public()})
 	as := authntest.NewAuthServer(t)
@@ -207,6 +208,7 @@ func TestAuthAttacks(t *testing.T) {
 }
 
 func TestResourceMetadataHandler(t *testing.T) {
+	parallel(t)
 	meta := &oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}, ScopesSupported: []string{"doris:read"}}
 	s := newServer(t, backend(t), WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}), WithResourceMetadata(meta))
 	rec := httptest.NewRecorder()
@@ -224,6 +226,7 @@ func TestResourceMetadataHandler(t *testing.T) {
 // a call the gate cannot judge is refused by the middleware with a tool
 // error naming the scope.
 func TestToolScopes(t *testing.T) {
+	parallel(t)
 	s := newServer(t, backend(t),
 		WithBearerTokens(
 			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
@@ -283,6 +286,7 @@ func TestToolScopes(t *testing.T) {
 // TestPrincipalInHostTools: a tool the host adds through MCP() sees the
 // principal, in stateless and stateful mode.
 func TestPrincipalInHostTools(t *testing.T) {
+	parallel(t)
 	for _, stateful := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stateful=%v", stateful), func(t *testing.T) {
 			opts := []Option{WithBearerTokens(BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"a", "b"}})}
@@ -313,6 +317,7 @@ func TestPrincipalInHostTools(t *testing.T) {
 // TestSafeDefault invokes the handler with the local address a request
 // arrived on, as net/http's server sets it.
 func TestSafeDefault(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	open := newServer(t, dsn)
 	insecure := newServer(t, dsn, WithInsecureNoAuth())
@@ -366,6 +371,7 @@ func withFilePoll(d time.Duration) Option {
 }
 
 func TestTokenFile(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tokens.json")
 	write := func(entries ...map[string]any) {
@@ -416,6 +422,7 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestAuthOptions(t *testing.T) {
+	parallel(t)
 	k := authntest.Keys()
 	tok := BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}
 	tests := []struct {
@@ -520,6 +527,7 @@ func grantsBackend(t *testing.T) (dsn string, root *sql.DB) {
 // different grants see different data, and a token whose account cannot
 // log in gets an error, never the Server's account's data.
 func TestPerTokenAccounts(t *testing.T) {
+	parallel(t)
 	dsn, admin := grantsBackend(t)
 	setup := []string{
 		"CREATE DATABASE IF NOT EXISTS auth_b",
@@ -686,6 +694,7 @@ func BenchmarkVerify(b *testing.B) {
 // TestPrincipalPrintsNoPassword: a host that logs a Principal does not log
 // its Doris password.
 func TestPrincipalPrintsNoPassword(t *testing.T) {
+	parallel(t)
 	id := &authn.Identity{Name: "alice", Method: "static", Account: &authn.Account{User: "u", Password: "hunter2-password"}}
 	p := principalOf(context.Background(), &mcp.CallToolRequest{Extra: &mcp.RequestExtra{TokenInfo: authn.TokenInfo(id)}})
 	if p == nil || p.DorisUser != "u" || p.account == nil {
@@ -719,6 +728,7 @@ func (l *lockedBuffer) String() string {
 // TestAuthLogs: refusals are logged with their reason and, where known,
 // the principal, never with the token.
 func TestAuthLogs(t *testing.T) {
+	parallel(t)
 	k := authntest.Keys()
 	var logs lockedBuffer
 	s, err := New(WithDSN(backend(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
@@ -750,6 +760,7 @@ func TestAuthLogs(t *testing.T) {
 // and need their scopes to be listed and read, over HTTP with the go-sdk
 // client; every list and read given to a principal is marked private.
 func TestResourceScopes(t *testing.T) {
+	parallel(t)
 	s := newServer(t, backend(t),
 		WithBearerTokens(
 			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
@@ -855,6 +866,7 @@ func TestResourceScopes(t *testing.T) {
 // TestIntrospectionOneRequestOverHTTP: 400 concurrent requests with the
 // same bogus token cost the authorization server one introspection.
 func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
+	parallel(t)
 	as := authntest.NewAuthServer(t)
 	s := newServer(t, backend(t), WithLogger(slog.New(slog.DiscardHandler)), WithIntrospection(introspectionOf(as)))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
@@ -901,6 +913,7 @@ func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
 // only connects without one, or with guardtest as its own, and one whose
 // token names a database it may not use is told which.
 func TestPerTokenDatabase(t *testing.T) {
+	parallel(t)
 	dsn, admin := grantsBackend(t)
 	for _, q := range []string{
 		"DROP USER IF EXISTS 'guard_only'@'127.0.0.1'",

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -28,6 +29,15 @@ import (
 // TestMain points the examples' DORIS_DSN at a Doris to query: the one in
 // DORIS_TEST_DSN, or an in-process simulator of one.
 func TestMain(m *testing.M) {
+	// Most tests wait on statements held in the engine, not on the CPU:
+	// run more of them at once than there are cores, unless -parallel is
+	// given.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", "8")
+	}
 	dsn := os.Getenv("DORIS_TEST_DSN")
 	if dsn == "" {
 		sim, err := dorissim.Start(dorissim.Options{})

@@ -7,6 +7,7 @@ import (
 )
 
 func TestFEHTTPOptions(t *testing.T) {
+	parallel(t)
 	db, err := sql.Open("mysql", testDSN) // never reached: nothing is called
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func onMariaDB(t *testing.T) string {
 // Two callers share one connection (a pool of one): nothing the first
 // leaves behind can be read by the second, on MariaDB and the simulator.
 func TestCallersShareNoState(t *testing.T) {
+	parallel(t)
 	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -66,6 +67,7 @@ func TestCallersShareNoState(t *testing.T) {
 
 // Other callers' statements cannot be read through the process list.
 func TestProcessListNotReadable(t *testing.T) {
+	parallel(t)
 	s := newServer(t, backend(t))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -84,6 +86,7 @@ func TestProcessListNotReadable(t *testing.T) {
 // A stored function of the caller's database is not called, although the
 // account may execute it; the deployment can allow it by name.
 func TestStoredFunctionRefused(t *testing.T) {
+	parallel(t)
 	dsn := onMariaDB(t)
 	ctx := context.Background()
 	for _, allowed := range []bool{false, true} {
@@ -152,6 +155,7 @@ func TestServerReceivesCanonicalText(t *testing.T) {
 // still running never exceed the pool size, and callers meanwhile hear
 // that the server is busy.
 func TestKilledStatementKeepsItsSlot(t *testing.T) {
+	parallel(t)
 	dsn := onMariaDB(t)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 100 * time.Millisecond}))
 	// MariaDB looks for a kill between rows, not inside REPLACE, which is

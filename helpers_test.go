@@ -20,9 +20,22 @@ import (
 	"github.com/dorismcp/doris/internal/dorissim"
 )
 
-// longQuery runs for minutes on both backends (MariaDB's Sequence engine
-// and the simulator's seq tables) and passes the read-only guard.
-const longQuery = "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
+// longQuery runs for minutes and passes the read-only guard: a cross join
+// of MariaDB's Sequence tables, or on the simulator one of its seq tables
+// that waits, so the tests holding it do not burn the CPU the others need.
+// Its text contains "seq_1_to_20000" on both.
+var longQuery = func() string {
+	if os.Getenv("DORIS_TEST_DSN") != "" {
+		return "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
+	}
+	return "SELECT COUNT(*) FROM seq_1_to_20000_wait_600000ms a"
+}()
+
+// longQuerySummary is longQuery's db.query.summary.
+var longQuerySummary = map[bool]string{
+	true:  "SELECT seq_1_to_20000 seq_1_to_20000",
+	false: "SELECT seq_1_to_20000_wait_600000ms",
+}[os.Getenv("DORIS_TEST_DSN") != ""]
 
 // backend returns the DSN of the database the integration tests run
 // against: a real MySQL-protocol server when DORIS_TEST_DSN is set, else a
@@ -328,4 +341,22 @@ func (h *countingHandler) active(method string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.n[method]
+}
+
+// parallel runs the test beside the others when each has a backend of its
+// own (the simulator). Against a shared server (DORIS_TEST_DSN) tests run
+// one at a time: they count and kill each other's statements in its
+// process list.
+func parallel(t *testing.T) {
+	if os.Getenv("DORIS_TEST_DSN") == "" {
+		t.Parallel()
+	}
+}
+
+// loadTest skips a load test unless DORIS_TEST_LOAD is set, as CI does:
+// they take seconds each and load the machine.
+func loadTest(t *testing.T) {
+	if os.Getenv("DORIS_TEST_LOAD") == "" {
+		t.Skip("a load test: set DORIS_TEST_LOAD=1 to run it")
+	}
 }

@@ -143,6 +143,7 @@ func processOf(t *testing.T, db *sql.DB, fragment string) (id, host string, foun
 // lands, and a session of the same account with the same connection id on
 // the other FE runs on untouched.
 func TestKillBehindLoadBalancer(t *testing.T) {
+	parallel(t)
 	for _, tc := range []struct {
 		name, version string
 		feHTTP        bool

@@ -118,6 +118,7 @@ func (t *tally) String() string {
 // Every call the server accepted gets its result or, past the deadline,
 // an error result: none is lost; and no goroutine outlives it all.
 func TestLoadShutdownMidway(t *testing.T) {
+	loadTest(t)
 	leakCheck(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
@@ -170,6 +171,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 // readiness follows within a health interval each way, with no restart of
 // the host, and no connection is left in use afterwards.
 func TestLoadDatabaseRestart(t *testing.T) {
+	loadTest(t)
 	db := restartableDatabase(t)
 	const interval = 100 * time.Millisecond
 	s := newServer(t, db.dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: interval, Wait: time.Second}))
@@ -246,6 +248,7 @@ const clientGraceForTests = time.Second
 // A stdio client that goes away mid-call (its pipe closed) has the call's
 // query killed in the engine.
 func TestStdioClientGoneKillsQuery(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)

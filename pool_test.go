@@ -59,6 +59,7 @@ func TestWithDBHostPool(t *testing.T) {
 
 // The default pool restores the database of a connection a call moved.
 func TestPoolRestoresDatabase(t *testing.T) {
+	parallel(t)
 	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -113,6 +114,7 @@ func TestPoolUnreachable(t *testing.T) {
 // A call to a Doris nobody answers says so, without addresses or driver
 // jargon; the log has the cause.
 func TestUnreachableMessage(t *testing.T) {
+	parallel(t)
 	s := newServer(t, "secret_user:pw@tcp(127.0.0.1:1)/db?timeout=200ms")
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
@@ -134,6 +136,7 @@ func TestUnreachableMessage(t *testing.T) {
 // With every connection busy, a call waits the pool wait, not its whole
 // time limit, fails saying so, and readiness reports the saturated pool.
 func TestPoolBusy(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 200 * time.Millisecond, HealthCheckInterval: time.Minute}))
@@ -168,6 +171,7 @@ func TestPoolBusy(t *testing.T) {
 
 // Concurrent first calls share one backend detection.
 func TestBackendDetectedOnce(t *testing.T) {
+	parallel(t)
 	var logs syncBuffer
 	s := newServer(t, backend(t), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
@@ -203,6 +207,7 @@ func (b *syncBuffer) String() string {
 // on the second; a cancelled call's query is killed on the FE that runs it;
 // readiness holds while one FE answers.
 func TestFrontendFailover(t *testing.T) {
+	parallel(t)
 	start := func() *dorissim.Server {
 		sim, err := dorissim.Start(dorissim.Options{})
 		if err != nil {

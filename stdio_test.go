@@ -39,9 +39,6 @@ func TestServeTransportContextEnds(t *testing.T) {
 	if err := <-served; !errors.Is(err, context.Canceled) {
 		t.Errorf("ServeTransport: %v, want context.Canceled", err)
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("ServeTransport returned %v after its context ended", took)
-	}
 	// The call was answered, with an error result, before the session closed.
 	if got := <-answered; !strings.Contains(got, "session ended") || strings.Contains(got, "connection closed") {
 		t.Errorf("the call in flight got %q, want an error result saying the session ended", got)
@@ -83,6 +80,7 @@ func (f *fakeConn) SessionID() string                            { return "" }
 // call's response (the go-sdk runs it as a call of its own), and calls left
 // unanswered at Close.
 func TestStdioReusedID(t *testing.T) {
+	parallel(t)
 	var g admit.Gate
 	f := &fakeConn{in: make(chan jsonrpc.Message, 8), closed: make(chan struct{})}
 	c := &trackedConn{Connection: f, gate: &g, pending: map[jsonrpc.ID]int{}, dups: map[jsonrpc.ID]int{}}

@@ -200,6 +200,7 @@ var otelTransports = []otelTransport{
 // a timed-out call, over HTTP and over stdio: names, attributes and span
 // structure as the semantic conventions give them.
 func TestTelemetryOfCalls(t *testing.T) {
+	parallel(t)
 	cases := []struct {
 		name string
 		args map[string]any
@@ -229,7 +230,7 @@ func TestTelemetryOfCalls(t *testing.T) {
 		name:      "timeout",
 		args:      map[string]any{"sql": longQuery, "timeout_seconds": 1},
 		wantError: "time limit of 1s", errorType: "tool_error", logError: "timeout",
-		summary: "SELECT seq_1_to_20000 seq_1_to_20000", dbErrorType: "timeout",
+		summary: longQuerySummary, dbErrorType: "timeout",
 	}}
 	for _, tr := range otelTransports {
 		for _, tc := range cases {
@@ -406,6 +407,7 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // over either transport, from the traceparent header over HTTP when _meta
 // has none, and _meta wins over the header.
 func TestTelemetryTraceContext(t *testing.T) {
+	parallel(t)
 	const (
 		metaTrace   = "4bf92f3577b34da6a3ce929d0e0e4736"
 		metaSpan    = "00f067aa0ba902b7"
@@ -470,6 +472,7 @@ func TestTelemetryTraceContext(t *testing.T) {
 // tables of made-up names, and databases of made-up names, all land in
 // one db.client.operation.duration series per outcome.
 func TestMetricAttributesBounded(t *testing.T) {
+	parallel(t)
 	f := newOTelFixture(t, backend(t))
 	cs := otelTransports[0].connect(t, f.s, nil)
 	for i := range 5 {
@@ -499,6 +502,7 @@ func TestMetricAttributesBounded(t *testing.T) {
 
 // doris.mcp.queries.killed metric agree.
 func TestTelemetryKills(t *testing.T) {
+	parallel(t)
 	// Each case's query is told apart from any other test's in the
 	// process list by its column name.
 	slow := func(marker string) string {
@@ -611,6 +615,7 @@ func TestTelemetryKills(t *testing.T) {
 // metrics: calls in flight, connections by state, health per FE; Draining
 // turns true with Shutdown.
 func TestTelemetryStatsWhileCalling(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	f := newOTelFixture(t, dsn)
 	db := openDB(t, dsn)
@@ -698,6 +703,7 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 // mcp.server.session.duration is recorded when a session ends: a stdio
 // session whose client closes, a stateful HTTP session the client deletes.
 func TestTelemetrySessionDuration(t *testing.T) {
+	parallel(t)
 	t.Run("stdio", func(t *testing.T) {
 		f := newOTelFixture(t, backend(t))
 		cs, served := servePipes(t, context.Background(), f.s, nil)
@@ -732,6 +738,7 @@ func TestTelemetrySessionDuration(t *testing.T) {
 // the call succeeds, is refused by the guard or fails in the database; the
 // details, at Debug, do name what happened.
 func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
+	parallel(t)
 	const secret, number = "Sesame_81523", "77316049"
 	f := newOTelFixture(t, backend(t))
 	cs := otelTransports[0].connect(t, f.s, nil)
@@ -820,6 +827,7 @@ func BenchmarkCallTelemetry(b *testing.B) {
 // Requests other than tool calls, with or without params, have their
 // spans and durations too, and no call log line.
 func TestTelemetryOtherMethods(t *testing.T) {
+	parallel(t)
 	for _, tr := range otelTransports {
 		t.Run(tr.name, func(t *testing.T) {
 			f := newOTelFixture(t, backend(t))
@@ -857,6 +865,7 @@ func TestTelemetryOtherMethods(t *testing.T) {
 }
 
 func TestPoolName(t *testing.T) {
+	parallel(t)
 	for _, tc := range []struct {
 		p    PoolStats
 		want string
@@ -873,6 +882,7 @@ func TestPoolName(t *testing.T) {
 // Refusals by authentication are counted by reason, and an authenticated
 // call's log line names its principal, never its token.
 func TestTelemetryAuth(t *testing.T) {
+	parallel(t)
 	const token = "s3cret-token-value-for-telemetry"
 	f := newOTelFixture(t, backend(t), WithBearerTokens(BearerToken{Token: token, Name: "reporter"}),
 		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
@@ -907,6 +917,7 @@ func TestTelemetryAuth(t *testing.T) {
 
 // The FE and BE HTTP requests a call makes are client spans under its span.
 func TestTelemetryHTTPSpans(t *testing.T) {
+	parallel(t)
 	sim, dsn := startSim(t, dorissim.Version21)
 	f := newOTelFixture(t, dsn, WithFEHTTP(sim.FEHTTPAddr()))
 	cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "")

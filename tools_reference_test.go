@@ -67,6 +67,7 @@ var referenceCalls = []struct {
 // Every call written the reference 0.6.1 way is answered (or refused with
 // its reason), and every argument it uses is in the tool's input schema.
 func TestReferenceArguments(t *testing.T) {
+	parallel(t)
 	ctx := context.Background()
 	sim, err := dorissim.Start(dorissim.Options{Version: dorissim.Version21})
 	if err != nil {
@@ -111,6 +112,7 @@ func TestReferenceArguments(t *testing.T) {
 // what the server enforces: a value just outside is refused as invalid,
 // and a default lies inside.
 func TestArgumentSchemasEnforced(t *testing.T) {
+	parallel(t)
 	ctx := context.Background()
 	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
 	list, err := cs.ListTools(ctx, nil)
@@ -191,6 +193,7 @@ func TestArgumentSchemasEnforced(t *testing.T) {
 // The tool list in both shapes, as a client receives it: the domain mode
 // under 8 KB, and every tool there through its domain.
 func TestToolListSizes(t *testing.T) {
+	parallel(t)
 	ctx := context.Background()
 	size := func(opts ...Option) (int, []*mcp.Tool) {
 		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t), opts...)).URL+"/mcp", nil, "")
@@ -216,6 +219,7 @@ func TestToolListSizes(t *testing.T) {
 // named by child_tool with the flat tool's arguments and result; a
 // caller's scopes, which name flat tools, apply to the children.
 func TestDomainTools(t *testing.T) {
+	parallel(t)
 	ctx := context.Background()
 	s := newServer(t, backend(t), WithDomainTools(),
 		WithBearerTokens(

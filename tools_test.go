@@ -16,6 +16,7 @@ import (
 // stateful) and over stdio pipes, against the simulator or, with
 // DORIS_TEST_DSN, a real server.
 func TestToolsEndToEnd(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	transports := map[string]func(t *testing.T) *mcp.ClientSession{
 		"http-stateless": func(t *testing.T) *mcp.ClientSession {
@@ -239,6 +240,7 @@ func hasRow(r *result, col int, want string) bool {
 // Functions that call services outside Doris are refused unless the
 // deployment allows them.
 func TestExternalFunctions(t *testing.T) {
+	parallel(t)
 	dsn := backend(t)
 	for _, allow := range []bool{false, true} {
 		var opts []Option

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,9 +119,25 @@ var auditUsers = []struct {
 	{"shop_app", []string{"10.0.5.31", "10.0.5.32", "10.0.5.33"}},
 }
 
-// auditData generates the audit history ending at the start of day: the
-// same day gives the same rows.
+// auditData is the audit history of rel ending at the start of day,
+// generated once per process: the same day gives the same rows.
 func auditData(rel release, day time.Time) tableData {
+	k := auditKey{rel, day.Unix()}
+	if d, ok := auditCache.Load(k); ok {
+		return d.(tableData)
+	}
+	d, _ := auditCache.LoadOrStore(k, generateAudit(rel, day))
+	return d.(tableData)
+}
+
+type auditKey struct {
+	rel release
+	day int64
+}
+
+var auditCache sync.Map // auditKey → tableData
+
+func generateAudit(rel release, day time.Time) tableData {
 	r := &rng{s: uint64(day.Unix())}
 	cols := auditSchema(rel)
 	names := make([]string, len(cols))
@@ -139,7 +156,7 @@ func auditData(rel release, day time.Time) tableData {
 	}
 	slices.Sort(offsets)
 
-	data := tableData{name: AuditTable, cols: names, uncached: true}
+	data := tableData{name: AuditTable, cols: names, key: fmt.Sprintf("%s/%v/%d", AuditTable, rel, day.Unix())}
 	for i, off := range offsets {
 		n := r.intn(total)
 		var st auditStmt

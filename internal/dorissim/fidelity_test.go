@@ -129,6 +129,7 @@ func TestLedgerCitations(t *testing.T) {
 // The simulator answers each statement a ledger entry describes as the
 // entry says, release by release.
 func TestLedgerChecks(t *testing.T) {
+	t.Parallel()
 	servers := map[string]*Server{}
 	n := 0
 	for _, e := range readLedger(t) {

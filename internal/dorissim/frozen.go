@@ -67,13 +67,14 @@ var rowCache struct {
 // convertedRows converts the values of data to the column types of sch and
 // sorts the rows by primary key.
 func convertedRows(ctx *sql.Context, sch sql.Schema, pk []int, data tableData) ([]sql.Row, uint64, error) {
-	if data.uncached {
-		return convertRows(ctx, sch, pk, data)
+	key := data.key
+	if key == "" {
+		key = data.name
 	}
 	rowCache.Lock()
 	defer rowCache.Unlock()
-	if rows, ok := rowCache.rows[data.name]; ok {
-		return rows, rowCache.size[data.name], nil
+	if rows, ok := rowCache.rows[key]; ok {
+		return rows, rowCache.size[key], nil
 	}
 	rows, size, err := convertRows(ctx, sch, pk, data)
 	if err != nil {
@@ -82,7 +83,7 @@ func convertedRows(ctx *sql.Context, sch sql.Schema, pk []int, data tableData) (
 	if rowCache.rows == nil {
 		rowCache.rows, rowCache.size = map[string][]sql.Row{}, map[string]uint64{}
 	}
-	rowCache.rows[data.name], rowCache.size[data.name] = rows, size
+	rowCache.rows[key], rowCache.size[key] = rows, size
 	return rows, size, nil
 }
 

@@ -90,9 +90,9 @@ type tableData struct {
 	name string
 	cols []string
 	rows [][]value
-	// uncached data depends on the server (the audit log), so its
-	// converted rows are not shared through rowCache.
-	uncached bool
+	// key names the data in rowCache when it is not the only table of
+	// its name (the audit log, one per release and day); empty: name.
+	key string
 }
 
 var sampleTables = sync.OnceValue(func() []tableData {

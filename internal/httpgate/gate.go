@@ -137,7 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve is the gate past authentication.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.cfg.Limits.WriteTimeout}
+	w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.cfg.Limits.WriteTimeout, log: h.cfg.Log}
 	if r.Method != http.MethodPost {
 		if h.cfg.Work.IsClosed() {
 			h.refuse(w, jsonrpc.ID{}, http.StatusServiceUnavailable, admit.ShuttingDown)
@@ -341,14 +341,23 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 // stops reading releases what its response holds.
 type deadlineWriter struct {
 	http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
+	rc       *http.ResponseController
+	timeout  time.Duration
+	log      *slog.Logger
+	timedOut bool
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
 	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	defer w.rc.SetWriteDeadline(time.Time{})
-	return w.ResponseWriter.Write(p)
+	n, err := w.ResponseWriter.Write(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) && !w.timedOut && w.log != nil {
+		// Once per response: what it holds is released as its handler
+		// gives up.
+		w.timedOut = true
+		w.log.Info("a client stopped reading its response; the write timed out", "write_timeout", w.timeout)
+	}
+	return n, err
 }
 
 func (w *deadlineWriter) Flush() {

@@ -236,9 +236,6 @@ func TestEngineTimeCapShow(t *testing.T) {
 	if !errors.As(err, &me) || !engineTimeout(MariaDB, err) {
 		t.Fatalf("after %v: %v, want MariaDB's error 1969", took, err)
 	}
-	if took > lim.Timeout+clientGrace {
-		t.Errorf("the engine took %v to stop a statement limited to %v", took, lim.Timeout)
-	}
 	t.Logf("stopped after %v: %v", took, err)
 }
 

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -30,13 +29,25 @@ import (
 // pass: every wait ends on the event itself.
 const failsafe = 30 * time.Second
 
-// build compiles the command once per test that calls it.
+// asCommand makes this test binary the command when it is set in its
+// environment: the tests run it as they would the built command, without
+// linking a second binary.
+const asCommand = "DORISMCP_TEST_AS_COMMAND"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommand) == "1" {
+		os.Exit(run(os.Args[1:], os.LookupEnv, os.Stderr))
+	}
+	os.Setenv(asCommand, "1") // for the processes the tests start
+	os.Exit(m.Run())
+}
+
+// build returns the command to run: this test binary (see TestMain).
 func build(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "doris-mcp")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	bin, err := os.Executable()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -202,6 +213,7 @@ func TestCommand(t *testing.T) {
 	bin := build(t)
 
 	t.Run("help", func(t *testing.T) {
+		t.Parallel()
 		out, err := exec.Command(bin, "-h").CombinedOutput()
 		if code := exitCode(err); code != 0 {
 			t.Errorf("-h exited %d, want 0", code)
@@ -231,6 +243,7 @@ func TestCommand(t *testing.T) {
 	})
 
 	t.Run("refused configuration", func(t *testing.T) {
+		t.Parallel()
 		for _, tc := range []struct {
 			name string
 			env  []string
@@ -248,6 +261,7 @@ func TestCommand(t *testing.T) {
 			{"session-idle without stateful", nil, []string{"-session-idle", "5m"}, "-stateful"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
 				// A configuration the command wrongly accepts would serve
 				// until killed.
 				ctx, cancel := context.WithTimeout(context.Background(), failsafe)
@@ -269,6 +283,7 @@ func TestCommand(t *testing.T) {
 	})
 
 	t.Run("stdio", func(t *testing.T) {
+		t.Parallel()
 		cmd := exec.Command(bin)
 		cmd.Env = cleanEnv("TRANSPORT=stdio")
 		stderr := newLogWatch()
@@ -304,6 +319,7 @@ func TestCommand(t *testing.T) {
 	})
 
 	t.Run("stateful switch", func(t *testing.T) {
+		t.Parallel()
 		for _, tc := range []struct {
 			args        []string
 			wantSession bool
@@ -314,6 +330,7 @@ func TestCommand(t *testing.T) {
 			{[]string{"-stateful=false"}, false},
 		} {
 			t.Run(strings.Join(append([]string{"args"}, tc.args...), " "), func(t *testing.T) {
+				t.Parallel()
 				_, endpoint := startHTTP(t, bin, cleanEnv(), tc.args...)
 				cs := connect(t, endpoint)
 				if got := cs.ID() != ""; got != tc.wantSession {
@@ -328,6 +345,7 @@ func TestCommand(t *testing.T) {
 	})
 
 	t.Run("http and SIGTERM", func(t *testing.T) {
+		t.Parallel()
 		p, endpoint := startHTTP(t, bin, cleanEnv(), "-shutdown-timeout", "5s")
 		cs := connect(t, endpoint)
 		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{"sql": "SELECT COUNT(*) FROM orders"}})
@@ -355,6 +373,7 @@ func TestCommand(t *testing.T) {
 	// with -metrics, OTLP over HTTP to the standard variables' endpoint,
 	// flushed at exit.
 	t.Run("telemetry", func(t *testing.T) {
+		t.Parallel()
 		var mu sync.Mutex
 		got := map[string]int{}
 		collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -394,6 +413,7 @@ func TestCommand(t *testing.T) {
 	// net/http counts a connection accepted without a request yet as busy
 	// for five seconds; it must not hold the exit, nor make it a failure.
 	t.Run("idle connection at SIGTERM", func(t *testing.T) {
+		t.Parallel()
 		p, endpoint := startHTTP(t, bin, cleanEnv(), "-shutdown-timeout", "4s")
 		u, err := url.Parse(endpoint)
 		if err != nil {
@@ -422,6 +442,7 @@ func TestCommand(t *testing.T) {
 	})
 
 	t.Run("second SIGTERM stops the drain", func(t *testing.T) {
+		t.Parallel()
 		const shutdownTimeout = 10 * time.Minute
 		p, endpoint := startHTTP(t, bin, cleanEnv(), "-v", "-shutdown-timeout", shutdownTimeout.String())
 		cs := connect(t, endpoint)
