@@ -258,6 +258,8 @@ func New(opts ...Option) (_ *Server, err error) {
 		MaxStatement: int(cfg.query.MaxStatementBytes),
 		Guard:        sqlguard.Options{AllowExternal: cfg.allowExternal},
 		Memory:       memory,
+		Tracer:       s.tel,
+		Report:       s.tel,
 		FEHTTP:       feHTTP,
 		BEConfigured: len(cfg.feHTTP.backends) > 0,
 		Domains:      cfg.domains,

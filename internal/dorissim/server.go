@@ -119,6 +119,9 @@ func (s *Server) others() []*Server {
 // their queries have been cancelled and their sockets closed.
 const closeTimeout = 10 * time.Second
 
+// engineInit serializes the engine constructor (see Start).
+var engineInit sync.Mutex
+
 // Start listens on opts.Addr, loads the sample database (see
 // SampleStatements) and serves the MySQL protocol until Close. User root
 // with an empty password is accepted (so is any other user name).
@@ -161,7 +164,11 @@ func Start(opts Options) (*Server, error) {
 	}()
 
 	pro := newProvider()
+	// The engine's constructor writes process-wide status variables:
+	// servers started at once take turns.
+	engineInit.Lock()
 	engine := sqle.NewDefault(pro)
+	engineInit.Unlock()
 	sessLog := logrus.NewEntry(newSessionLogger(log))
 
 	if err := loadSample(engine, pro, sessLog, rel, begin); err != nil {

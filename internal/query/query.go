@@ -58,6 +58,19 @@ type Request struct {
 	// Memory, when set, is charged for the result as its rows are
 	// encoded; the result ends early when it has no more room.
 	Memory Memory
+	// Tracer, when set, observes the statement.
+	Tracer Tracer
+}
+
+// A Tracer observes the statements Run sends, as pgx's tracers do.
+type Tracer interface {
+	// StartStatement is called before the statement sql is sent to the
+	// engine named system, in database db ("" for the connection's
+	// default). The context it returns is the statement's; end is called
+	// once with the rows returned and the statement's error.type: "" when
+	// it succeeded (a result cut at a limit did), the engine's error
+	// number, "timeout", "cancelled" or "_OTHER".
+	StartStatement(ctx context.Context, system, db, sql string) (_ context.Context, end func(rows int, errorType string))
 }
 
 // Memory is the room a call's results may take in the process's memory
@@ -230,7 +243,10 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	defer stop(nil)
 
 	res := &Result{Columns: []Column{}, Rows: []json.RawMessage{}}
-	sctx, span := startStatement(rctx, be, req)
+	sctx, end := rctx, func(int, string) {}
+	if req.Tracer != nil {
+		sctx, end = req.Tracer.StartStatement(rctx, be.Engine.String(), req.DB, req.Stmt.SQL)
+	}
 	err = ex.Do(sctx, b.session, func(ctx context.Context, conn *sql.Conn) error {
 		rows, err := conn.QueryContext(ctx, b.sql)
 		if err != nil {
@@ -241,7 +257,7 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 		return scan(rows, res, lim, req.Mask, req.Columns, b.rowCap, grow, func() { stop(errStop) })
 	})
 	res.ElapsedMS = time.Since(start).Milliseconds()
-	span.End(res.RowCount, statementErrorType(rctx, be.Engine, res, err))
+	end(res.RowCount, statementErrorType(rctx, be.Engine, res, err))
 	if res.Truncated && context.Cause(rctx) == errStop {
 		// The error, if any, comes from the cancellation we asked for.
 		return res, nil

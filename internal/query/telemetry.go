@@ -6,14 +6,7 @@ import (
 	"strconv"
 
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/dorismcp/doris/internal/telemetry"
 )
-
-// startStatement starts the telemetry of one statement of a call.
-func startStatement(ctx context.Context, be Backend, req Request) (context.Context, *telemetry.Statement) {
-	return telemetry.StartStatement(ctx, be.Engine.String(), req.DB, req.Stmt.SQL)
-}
 
 // statementErrorType is the error.type of a statement's outcome: "" when it
 // succeeded (a result cut at a limit did), the engine's error number, or

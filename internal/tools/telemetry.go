@@ -9,26 +9,38 @@ import (
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
-	"github.com/dorismcp/doris/internal/telemetry"
 )
 
-// report tells the call's telemetry what the tool returned: size bytes of
-// encoded result, or err.
-func report(ctx context.Context, out *query.Result, size int, err error) {
-	c := telemetry.CallFrom(ctx)
-	if c == nil {
+// A Reporter learns what each tool call returned.
+type Reporter interface {
+	// Result reports a result of rows rows and size bytes of encoding;
+	// truncation is why it was cut short ("" when it was not).
+	Result(ctx context.Context, rows, size int, truncation string)
+	// Failed reports a tool error: its class (ClassToolError when no other
+	// applies), the error, and for a guard rejection its reason's class.
+	Failed(ctx context.Context, class string, err error, guardReason string)
+}
+
+// ClassToolError is the class of a tool error no other class names.
+const ClassToolError = "tool_error"
+
+// report tells the Reporter what the tool returned: size bytes of encoded
+// result, or err.
+func (c *catalog) report(ctx context.Context, out *query.Result, size int, err error) {
+	r := c.cfg.Report
+	if r == nil {
 		return
 	}
 	if err != nil {
 		class, reason := classify(err)
-		c.Failed(class, err, reason)
+		r.Failed(ctx, class, err, reason)
 		return
 	}
 	truncation := ""
 	if out.Truncated {
 		truncation = out.TruncationReason
 	}
-	c.Result(out.RowCount, size, truncation)
+	r.Result(ctx, out.RowCount, size, truncation)
 }
 
 // classify names the class of a tool error, and for a guard rejection its
@@ -51,7 +63,7 @@ func classify(err error) (class, reason string) {
 	case errors.As(err, &me):
 		return "query_error", ""
 	}
-	return telemetry.ErrorTypeTool, ""
+	return ClassToolError, ""
 }
 
 // guardReason sorts the guard's reasons, written for the author of the

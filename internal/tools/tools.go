@@ -52,6 +52,10 @@ type Config struct {
 	// take in the Server's memory budget, charged as they grow; nil for
 	// none.
 	Memory func(ctx context.Context) query.Memory
+	// Tracer, when set, observes every statement the tools send; Report
+	// learns what each call returned.
+	Tracer query.Tracer
+	Report Reporter
 
 	// FEHTTP reaches the FE's HTTP API and the BE webservers; nil when
 	// the deployment configured no FE HTTP address, and the tools that
@@ -210,7 +214,7 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 		}
 		out, err := run(ctx, args)
 		if err != nil {
-			report(ctx, nil, 0, err)
+			c.report(ctx, nil, 0, err)
 			var ue *query.UnavailableError
 			if errors.As(err, &ue) {
 				// The caller learns that Doris is unavailable; the cause
@@ -220,7 +224,7 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 			return errorResult(err), nil
 		}
 		b := out.AppendJSON(nil)
-		report(ctx, out, len(b), nil)
+		c.report(ctx, out, len(b), nil)
 		return &mcp.CallToolResult{
 			StructuredContent: json.RawMessage(b),
 			// The same bytes, not a copy: b is never written again.
@@ -328,7 +332,7 @@ func (c *catalog) query(ctx context.Context, req query.Request) (*query.Result, 
 // queryOn is query through ex, which may set up the session first (see
 // setupExec).
 func (c *catalog) queryOn(ctx context.Context, ex query.Executor, req query.Request) (*query.Result, error) {
-	req.Memory = c.memory(ctx)
+	req.Memory, req.Tracer = c.memory(ctx), c.cfg.Tracer
 	return query.Run(ctx, ex, req)
 }
 
