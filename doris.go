@@ -327,14 +327,8 @@ func demote(l slog.Level) slog.Level {
 // ServeTransport of a stream session.
 func (s *Server) withHardStop(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		ctx, cancel := context.WithCancelCause(ctx)
+		ctx, cancel := admit.Stoppable(ctx, s.hard)
 		defer cancel(nil)
-		stop := context.AfterFunc(s.hard, func() { cancel(context.Cause(s.hard)) })
-		defer stop()
-		if c, ok := admit.CarrierFrom(ctx); ok {
-			stopCarrier := context.AfterFunc(c.Ctx, func() { cancel(c.Cause()) })
-			defer stopCarrier()
-		}
 		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
 			s.log.Debug("call started", "method", method, "tool", p.Name)
 		}

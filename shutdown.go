@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dorismcp/doris/internal/admit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -57,11 +58,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.gate.Close()
 	s.log.Info("shutdown started", "in_flight", s.gate.Active())
 	// Everything past ctx's end shares one grace.
-	gctx, cancelGrace := graceContext(ctx, s.grace)
+	gctx, cancelGrace := admit.GraceContext(ctx, s.grace)
 	defer cancelGrace()
 
 	var errs []error
-	dctx, cancel := drainContext(ctx)
+	dctx, cancel := admit.DrainContext(ctx)
 	drainErr := s.gate.Wait(dctx)
 	cancel()
 	phase := s.phaseTimer("drain", start)
@@ -105,39 +106,6 @@ func (s *Server) shutdown(ctx context.Context) error {
 	err := errors.Join(errs...)
 	s.log.Info("shutdown finished", "took", time.Since(start), "err", err)
 	return err
-}
-
-// graceContext ends grace after ctx ends, with ctx's error as its cause:
-// the single grace Shutdown allows past its deadline.
-func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	gctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	var mu sync.Mutex
-	var timer *time.Timer
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		timer = time.AfterFunc(grace, func() { cancel(ctx.Err()) })
-	})
-	return gctx, func() {
-		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel(context.Canceled)
-	}
-}
-
-// drainContext ends a little before ctx's deadline, keeping a reserve for
-// cancelling what is left and writing its error results.
-func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	reserve := min(max(time.Until(deadline)/10, 20*time.Millisecond), 500*time.Millisecond)
-	return context.WithDeadline(ctx, deadline.Add(-reserve))
 }
 
 // closeSessions closes every MCP session concurrently. Closing a session

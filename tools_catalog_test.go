@@ -966,7 +966,7 @@ func TestAnalyzeColumnsMillionRows(t *testing.T) {
 	cs, sim := simSession(t, dorissim.Version21, WithQueryLimits(QueryLimits{DefaultTimeout: 10 * time.Second, MaxTimeout: 60 * time.Second, DefaultBytes: 64 << 10, MaxBytes: 1 << 20}))
 	// The simulator's seq tables are generated as they are read:
 	// seq_1_to_1000000 is a million-row table.
-	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}}
+	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}, "timeout_seconds": 60}
 	// The first call finds out that the simulator has no TABLESAMPLE and
 	// falls back to the first rows; later calls go straight there.
 	first := mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "sample.orders", "columns": []string{"id"}, "sample_size": 10})
@@ -998,7 +998,7 @@ func TestAnalyzeColumnsMillionRows(t *testing.T) {
 func BenchmarkAnalyzeColumnsMillionRows(b *testing.B) {
 	ctx := context.Background()
 	cs := connect(b, ctx, serveHTTP(b, newServer(b, backend(b))).URL+"/mcp", nil, "")
-	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}}
+	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}, "timeout_seconds": 60}
 	for b.Loop() {
 		mustCall(b, ctx, cs, "analyze_columns", args)
 	}

@@ -93,27 +93,58 @@ func TableRefs(toks []Token) []TableRef {
 	return refs
 }
 
-// withNames are the names a leading WITH clause defines, lower-cased.
+// withNames are the names the WITH clauses of a query define, wherever
+// they stand (a derived table may have its own), lower-cased:
+// WITH [RECURSIVE] name [(columns)] AS (query) [, …].
 func withNames(toks []Token) map[string]bool {
-	if len(toks) == 0 || !isKeyword(toks[0], "WITH") {
-		return nil
+	var names map[string]bool
+	for i := 0; i < len(toks); i++ {
+		if !isKeyword(toks[i], "WITH") {
+			continue
+		}
+		j := i + 1
+		if j < len(toks) && isKeyword(toks[j], "RECURSIVE") {
+			j++
+		}
+		for j < len(toks) && isNameToken(toks[j]) {
+			name := toks[j].Name()
+			j++
+			if j < len(toks) && isPunct(toks[j], "(") {
+				j = skipGroup(toks, j)
+			}
+			if j >= len(toks) || !isKeyword(toks[j], "AS") {
+				break
+			}
+			if names == nil {
+				names = map[string]bool{}
+			}
+			names[strings.ToLower(name)] = true
+			if j++; j < len(toks) && isPunct(toks[j], "(") {
+				j = skipGroup(toks, j)
+			}
+			if j >= len(toks) || !isPunct(toks[j], ",") {
+				break
+			}
+			j++
+		}
 	}
-	names := map[string]bool{}
+	return names
+}
+
+// skipGroup returns the index after the parenthesised group opening at i.
+func skipGroup(toks []Token, i int) int {
 	depth := 0
-	for i := 1; i < len(toks); i++ {
+	for ; i < len(toks); i++ {
 		switch {
 		case isPunct(toks[i], "("):
 			depth++
 		case isPunct(toks[i], ")"):
-			depth--
-		case depth == 0 && isNameToken(toks[i]) && i+1 < len(toks) && (isKeyword(toks[i+1], "AS") || isPunct(toks[i+1], "(")):
-			names[strings.ToLower(toks[i].Name())] = true
-		}
-		if depth == 0 && isKeyword(toks[i], "SELECT") {
-			break
+			if depth--; depth == 0 {
+				return i + 1
+			}
 		}
 	}
-	return names
+	return i
 }
 
 // qualifiedName reads name[.name[.name]] at i, and returns the index after

@@ -13,6 +13,8 @@ func TestTableRefs(t *testing.T) {
 		{"SELECT * FROM t FORCE INDEX (i) JOIN u IGNORE INDEX (j) ON 1", "t u"},
 		{"SELECT * FROM t TABLESAMPLE(10 PERCENT) s", "t"},
 		{"WITH c AS (SELECT * FROM base) SELECT * FROM c JOIN other ON 1", "base other"},
+		{"WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n FROM c), d AS (SELECT * FROM e) SELECT * FROM c, d", "e"},
+		{"SELECT * FROM (WITH s AS (SELECT * FROM t) SELECT * FROM s) x JOIN u ON 1", "t u"},
 		{"SELECT * FROM (SELECT * FROM inner_t) d, outer_t", "inner_t outer_t"},
 		{"select 1 from ((`d`.`a` `a` join `d`.`b` `b` on(1)) join `c` on(1)), d.e e", "`d`.`a`=a `d`.`b`=b `c` d.e=e"},
 		{"SELECT * FROM t WHERE x IN (SELECT y FROM u) ORDER BY 1", "t u"},
