@@ -29,6 +29,7 @@ import (
 
 	"github.com/dorismcp/doris/internal/authn"
 	"github.com/dorismcp/doris/internal/authn/authntest"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // The mechanisms are tested in package authn; these tests drive them
@@ -102,7 +103,7 @@ func authPost(t testing.TB, url, authorization, body string) (*http.Response, st
 // TestAuthAttacks sends the usual attacks on bearer authentication, and
 // the tokens each method must accept, to Handler over real HTTP.
 func TestAuthAttacks(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	k := authntest.Keys()
 	jwks := authntest.NewJWKS(t, map[string]any{"j1": &k.EC.PublicKey, "j2": k.Ed.Public()})
 	as := authntest.NewAuthServer(t)
@@ -110,7 +111,7 @@ func TestAuthAttacks(t *testing.T) {
 	as.Set("opaque-revoked", map[string]any{"active": false})
 	as.Set("opaque-other-aud", map[string]any{"active": true, "sub": "x", "aud": []string{"someone-else"}})
 
-	s := newServer(t, backend(t),
+	s := newServer(t, testdb.DSN(t),
 		WithBearerTokens(
 			BearerToken{Token: "static-secret-alice-0123456789", Name: "alice", Scopes: []string{"doris:read", "doris:query"}},
 			BearerToken{Digest: digestOf("static-secret-reader-0123456789"), Name: "reader", Scopes: []string{"doris:read"}},
@@ -208,9 +209,9 @@ func TestAuthAttacks(t *testing.T) {
 }
 
 func TestResourceMetadataHandler(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	meta := &oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}, ScopesSupported: []string{"doris:read"}}
-	s := newServer(t, backend(t), WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}), WithResourceMetadata(meta))
+	s := newServer(t, testdb.DSN(t), WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}), WithResourceMetadata(meta))
 	rec := httptest.NewRecorder()
 	s.ResourceMetadataHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource/mcp", nil))
 	var got oauthex.ProtectedResourceMetadata
@@ -226,8 +227,8 @@ func TestResourceMetadataHandler(t *testing.T) {
 // a call the gate cannot judge is refused by the middleware with a tool
 // error naming the scope.
 func TestToolScopes(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t),
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t),
 		WithBearerTokens(
 			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
 			BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
@@ -286,14 +287,14 @@ func TestToolScopes(t *testing.T) {
 // TestPrincipalInHostTools: a tool the host adds through MCP() sees the
 // principal, in stateless and stateful mode.
 func TestPrincipalInHostTools(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, stateful := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stateful=%v", stateful), func(t *testing.T) {
 			opts := []Option{WithBearerTokens(BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"a", "b"}})}
 			if stateful {
 				opts = append(opts, WithStatefulSessions(0))
 			}
-			s := newServer(t, backend(t), opts...)
+			s := newServer(t, testdb.DSN(t), opts...)
 			mcp.AddTool(s.MCP(), &mcp.Tool{Name: "whoami"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
 				p, ok := PrincipalFromContext(ctx)
 				if !ok {
@@ -317,8 +318,8 @@ func TestPrincipalInHostTools(t *testing.T) {
 // TestSafeDefault invokes the handler with the local address a request
 // arrived on, as net/http's server sets it.
 func TestSafeDefault(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	open := newServer(t, dsn)
 	insecure := newServer(t, dsn, WithInsecureNoAuth())
 	authed := newServer(t, dsn, WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}))
@@ -371,7 +372,7 @@ func withFilePoll(d time.Duration) Option {
 }
 
 func TestTokenFile(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tokens.json")
 	write := func(entries ...map[string]any) {
@@ -386,7 +387,7 @@ func TestTokenFile(t *testing.T) {
 		}
 	}
 	write(map[string]any{"name": "first", "digest": digestOf("first-secret-0123456789")})
-	s := newServer(t, backend(t), WithTokenFile(path), withFilePoll(5*time.Millisecond))
+	s := newServer(t, testdb.DSN(t), WithTokenFile(path), withFilePoll(5*time.Millisecond))
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	status := func(secret string) int {
 		resp, _ := authPost(t, endpoint, "Bearer "+secret, listBody)
@@ -422,7 +423,7 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestAuthOptions(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	k := authntest.Keys()
 	tok := BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}
 	tests := []struct {
@@ -481,7 +482,7 @@ func TestAuthLifecycle(t *testing.T) {
 	as.Set("opaque", map[string]any{"active": true, "sub": "a", "aud": testAudience})
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	os.WriteFile(path, []byte(`[{"name":"f","digest":"`+digestOf("file-secret-0123456789")+`"}]`), 0o600)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	// The fixtures above outlive the check; the Server must not.
 	opts := []goleak.Option{goleak.IgnoreCurrent()}
 	s, err := New(WithDSN(dsn), WithTokenFile(path), withFilePoll(time.Millisecond),
@@ -513,21 +514,18 @@ func TestAuthLifecycle(t *testing.T) {
 // The simulator has no grants, so the test is skipped without them.
 func grantsBackend(t *testing.T) (dsn string, root *sql.DB) {
 	t.Helper()
-	dsn, rootDSN := os.Getenv("DORIS_TEST_DSN"), os.Getenv("DORIS_TEST_ROOT_DSN")
-	if rootDSN == "" {
-		rootDSN = os.Getenv("DORISSIM_MARIADB_DSN")
-	}
-	if dsn == "" || rootDSN == "" {
+	rootDSN := testdb.RootDSN()
+	if !testdb.Real() || rootDSN == "" {
 		t.Skip("needs DORIS_TEST_DSN and a root DSN in DORIS_TEST_ROOT_DSN (MariaDB; the simulator has no grants)")
 	}
-	return dsn, openDB(t, rootDSN)
+	return testdb.RealDSN(t), openDB(t, rootDSN)
 }
 
 // TestPerTokenAccounts: on MariaDB, two tokens mapped to two accounts with
 // different grants see different data, and a token whose account cannot
 // log in gets an error, never the Server's account's data.
 func TestPerTokenAccounts(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	dsn, admin := grantsBackend(t)
 	setup := []string{
 		"CREATE DATABASE IF NOT EXISTS auth_b",
@@ -617,7 +615,7 @@ func TestPerTokenAccounts(t *testing.T) {
 func BenchmarkAuth(b *testing.B) {
 	benchNoLeaks(b)
 	k := authntest.Keys()
-	dsn := backend(b)
+	dsn := testdb.DSN(b)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
 	none := newServer(b, dsn, quiet)
 	authed := newServer(b, dsn, quiet,
@@ -672,7 +670,7 @@ func BenchmarkAuth(b *testing.B) {
 // BenchmarkVerify is the cost of the bearer check alone, per request.
 func BenchmarkVerify(b *testing.B) {
 	k := authntest.Keys()
-	s := newServer(b, backend(b), WithLogger(slog.New(slog.DiscardHandler)),
+	s := newServer(b, testdb.DSN(b), WithLogger(slog.New(slog.DiscardHandler)),
 		WithBearerTokens(BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
 		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
@@ -694,7 +692,7 @@ func BenchmarkVerify(b *testing.B) {
 // TestPrincipalPrintsNoPassword: a host that logs a Principal does not log
 // its Doris password.
 func TestPrincipalPrintsNoPassword(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	id := &authn.Identity{Name: "alice", Method: "static", Account: &authn.Account{User: "u", Password: "hunter2-password"}}
 	p := principalOf(context.Background(), &mcp.CallToolRequest{Extra: &mcp.RequestExtra{TokenInfo: authn.TokenInfo(id)}})
 	if p == nil || p.DorisUser != "u" || p.account == nil {
@@ -728,10 +726,10 @@ func (l *lockedBuffer) String() string {
 // TestAuthLogs: refusals are logged with their reason and, where known,
 // the principal, never with the token.
 func TestAuthLogs(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	k := authntest.Keys()
 	var logs lockedBuffer
-	s, err := New(WithDSN(backend(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+	s, err := New(WithDSN(testdb.DSN(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		WithBearerTokens(BearerToken{Token: "static-secret-expired-012345678", Name: "old-job", Expires: time.Now().Add(-time.Minute)}),
 		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	if err != nil {
@@ -760,8 +758,8 @@ func TestAuthLogs(t *testing.T) {
 // and need their scopes to be listed and read, over HTTP with the go-sdk
 // client; every list and read given to a principal is marked private.
 func TestResourceScopes(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t),
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t),
 		WithBearerTokens(
 			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
 			BearerToken{Token: "token-of-the-designer-0123", Name: "designer", Scopes: []string{"doris:read", "doris:schema"}},
@@ -856,7 +854,7 @@ func TestResourceScopes(t *testing.T) {
 	}
 
 	// Without a principal, what everyone gets may be cached by anyone.
-	open := newServer(t, backend(t))
+	open := newServer(t, testdb.DSN(t))
 	cs := connect(t, ctx, serveHTTP(t, open).URL+"/mcp", &http.Client{}, "")
 	if tl, err := cs.ListTools(ctx, nil); err != nil || tl.CacheScope != "public" {
 		t.Errorf("unauthenticated tools/list: cacheScope %q, %v", tl.CacheScope, err)
@@ -866,9 +864,9 @@ func TestResourceScopes(t *testing.T) {
 // TestIntrospectionOneRequestOverHTTP: 400 concurrent requests with the
 // same bogus token cost the authorization server one introspection.
 func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	as := authntest.NewAuthServer(t)
-	s := newServer(t, backend(t), WithLogger(slog.New(slog.DiscardHandler)), WithIntrospection(introspectionOf(as)))
+	s := newServer(t, testdb.DSN(t), WithLogger(slog.New(slog.DiscardHandler)), WithIntrospection(introspectionOf(as)))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
 	hs := httptest.NewServer(counting)
 	defer hs.Close()
@@ -913,7 +911,7 @@ func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
 // only connects without one, or with guardtest as its own, and one whose
 // token names a database it may not use is told which.
 func TestPerTokenDatabase(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	dsn, admin := grantsBackend(t)
 	for _, q := range []string{
 		"DROP USER IF EXISTS 'guard_only'@'127.0.0.1'",

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
 )
@@ -74,7 +75,7 @@ type benchFixture struct {
 // size. Logs are discarded: logging to the benchmark would be measured.
 func newBenchFixture(b *testing.B, n int, opts ...Option) *benchFixture {
 	b.Helper()
-	dsn := backend(b)
+	dsn := testdb.DSN(b)
 	opts = append([]Option{
 		WithLogger(slog.New(slog.DiscardHandler)),
 		WithPoolLimits(PoolLimits{MaxOpen: 2 * benchConcurrency, MaxIdle: 2 * benchConcurrency}),
@@ -550,7 +551,7 @@ func benchPeakHeap(op func() error) (uint64, error) {
 // Shutdown never waits for clients. Each round builds its Server and
 // sessions outside the timer.
 func BenchmarkShutdownIdleSessions(b *testing.B) {
-	dsn := backend(b)
+	dsn := testdb.DSN(b)
 	var base float64
 	for _, n := range []int{0, 100, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
@@ -631,7 +632,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 // Target: growth at most 256 MiB at default settings.
 func BenchmarkNonReadingClients(b *testing.B) {
 	const clients = 24
-	s := newServer(b, backend(b), WithLogger(slog.New(slog.DiscardHandler)))
+	s := newServer(b, testdb.DSN(b), WithLogger(slog.New(slog.DiscardHandler)))
 	hs := serveHTTP(b, s)
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{` +
 		`"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":16777216}}}`
@@ -685,7 +686,7 @@ func rss(b *testing.B) uint64 {
 //     while one principal has 100 slow calls in flight, as a fraction of
 //     the pool wait (target: at most 1).
 func BenchmarkFairShare(b *testing.B) {
-	dsn := backend(b)
+	dsn := testdb.DSN(b)
 	db := openDB(b, dsn)
 	const poolWait = time.Second
 	var answered int

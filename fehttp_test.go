@@ -4,10 +4,12 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 func TestFEHTTPOptions(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	db, err := sql.Open("mysql", testDSN) // never reached: nothing is called
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,13 @@ import (
 
 	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // onMariaDB skips a test unless the suite runs against MariaDB.
 func onMariaDB(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		t.Skip("needs a real MariaDB: DORIS_TEST_DSN is not set")
-	}
+	dsn := testdb.RealDSN(t)
 	var v string
 	if err := openDB(t, dsn).QueryRow("SELECT VERSION()").Scan(&v); err != nil {
 		t.Fatal(err)
@@ -33,8 +31,8 @@ func onMariaDB(t *testing.T) string {
 // Two callers share one connection (a pool of one): nothing the first
 // leaves behind can be read by the second, on MariaDB and the simulator.
 func TestCallersShareNoState(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	a := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -67,8 +65,8 @@ func TestCallersShareNoState(t *testing.T) {
 
 // Other callers' statements cannot be read through the process list.
 func TestProcessListNotReadable(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -86,7 +84,7 @@ func TestProcessListNotReadable(t *testing.T) {
 // A stored function of the caller's database is not called, although the
 // account may execute it; the deployment can allow it by name.
 func TestStoredFunctionRefused(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	dsn := onMariaDB(t)
 	ctx := context.Background()
 	for _, allowed := range []bool{false, true} {
@@ -116,10 +114,7 @@ func TestStoredFunctionRefused(t *testing.T) {
 // it.
 func TestServerReceivesCanonicalText(t *testing.T) {
 	dsn := onMariaDB(t)
-	logPath := os.Getenv("DORIS_TEST_GENERAL_LOG")
-	if logPath == "" {
-		t.Skip("DORIS_TEST_GENERAL_LOG is not set")
-	}
+	logPath := testdb.GeneralLog(t)
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
@@ -155,7 +150,7 @@ func TestServerReceivesCanonicalText(t *testing.T) {
 // still running never exceed the pool size, and callers meanwhile hear
 // that the server is busy.
 func TestKilledStatementKeepsItsSlot(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	dsn := onMariaDB(t)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 100 * time.Millisecond}))
 	// MariaDB looks for a kill between rows, not inside REPLACE, which is

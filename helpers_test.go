@@ -9,15 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/dorismcp/doris/internal/dorissim"
 )
 
 // longQuery runs for minutes and passes the read-only guard: a cross join
@@ -25,7 +23,7 @@ import (
 // that waits, so the tests holding it do not burn the CPU the others need.
 // Its text contains "seq_1_to_20000" on both.
 var longQuery = func() string {
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	if testdb.Real() {
 		return "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
 	}
 	return "SELECT COUNT(*) FROM seq_1_to_20000_wait_600000ms a"
@@ -35,23 +33,7 @@ var longQuery = func() string {
 var longQuerySummary = map[bool]string{
 	true:  "SELECT seq_1_to_20000 seq_1_to_20000",
 	false: "SELECT seq_1_to_20000_wait_600000ms",
-}[os.Getenv("DORIS_TEST_DSN") != ""]
-
-// backend returns the DSN of the database the integration tests run
-// against: a real MySQL-protocol server when DORIS_TEST_DSN is set, else a
-// fresh in-process simulator closed when the test ends.
-func backend(t testing.TB) string {
-	t.Helper()
-	if dsn := os.Getenv("DORIS_TEST_DSN"); dsn != "" {
-		return dsn
-	}
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		t.Fatalf("starting simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim.DSN(dorissim.SampleDB)
-}
+}[testdb.Real()]
 
 // newServer builds a Server on a backend and shuts it down at the end of
 // the test if the test did not.
@@ -261,7 +243,7 @@ func running(t testing.TB, db *sql.DB, fragment string) int {
 // contains "seq_1_to_1000".
 func slowQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) string {
 	t.Helper()
-	if os.Getenv("DORIS_TEST_DSN") == "" {
+	if !testdb.Real() {
 		return fmt.Sprintf("SELECT COUNT(*) FROM seq_1_to_1000_wait_%dms a", d.Milliseconds())
 	}
 	return calibrate(t, db, cpu)
@@ -274,8 +256,8 @@ func slowQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) string {
 // cpu of CPU time. Its text contains "seq_1_to_1000".
 func heldQuery(t testing.TB, db *sql.DB, d, cpu time.Duration) (q string, release func()) {
 	t.Helper()
-	root := os.Getenv("DORISSIM_MARIADB_DSN")
-	if os.Getenv("DORIS_TEST_DSN") == "" || root == "" {
+	root := testdb.MariaDBDSN()
+	if !testdb.Real() || root == "" {
 		return slowQuery(t, db, d, cpu), func() {}
 	}
 	rdb := openDB(t, root)
@@ -341,22 +323,4 @@ func (h *countingHandler) active(method string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.n[method]
-}
-
-// parallel runs the test beside the others when each has a backend of its
-// own (the simulator). Against a shared server (DORIS_TEST_DSN) tests run
-// one at a time: they count and kill each other's statements in its
-// process list.
-func parallel(t *testing.T) {
-	if os.Getenv("DORIS_TEST_DSN") == "" {
-		t.Parallel()
-	}
-}
-
-// loadTest skips a load test unless DORIS_TEST_LOAD is set, as CI does:
-// they take seconds each and load the machine.
-func loadTest(t *testing.T) {
-	if os.Getenv("DORIS_TEST_LOAD") == "" {
-		t.Skip("a load test: set DORIS_TEST_LOAD=1 to run it")
-	}
 }

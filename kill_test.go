@@ -13,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // roundRobin is a TCP load balancer in front of several FEs: each
@@ -143,7 +144,7 @@ func processOf(t *testing.T, db *sql.DB, fragment string) (id, host string, foun
 // lands, and a session of the same account with the same connection id on
 // the other FE runs on untouched.
 func TestKillBehindLoadBalancer(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tc := range []struct {
 		name, version string
 		feHTTP        bool

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // rawCall posts one exec_query call and classifies what came back:
@@ -118,9 +118,9 @@ func (t *tally) String() string {
 // Every call the server accepted gets its result or, past the deadline,
 // an error result: none is lost; and no goroutine outlives it all.
 func TestLoadShutdownMidway(t *testing.T) {
-	loadTest(t)
+	testdb.Load(t)
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	slow := slowQuery(t, db, 300*time.Millisecond, 100*time.Millisecond)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 32, MaxIdle: 32}))
@@ -171,7 +171,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 // readiness follows within a health interval each way, with no restart of
 // the host, and no connection is left in use afterwards.
 func TestLoadDatabaseRestart(t *testing.T) {
-	loadTest(t)
+	testdb.Load(t)
 	db := restartableDatabase(t)
 	const interval = 100 * time.Millisecond
 	s := newServer(t, db.dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: interval, Wait: time.Second}))
@@ -248,8 +248,8 @@ const clientGraceForTests = time.Second
 // A stdio client that goes away mid-call (its pipe closed) has the call's
 // query killed in the engine.
 func TestStdioClientGoneKillsQuery(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	clientR, serverW := io.Pipe()
@@ -287,7 +287,7 @@ type restartable struct {
 
 func restartableDatabase(t *testing.T) *restartable {
 	t.Helper()
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	if testdb.Real() {
 		if _, err := exec.LookPath("mariadbd"); err == nil {
 			return privateMariaDB(t)
 		}

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/go-sql-driver/mysql"
 )
 
 const testDSN = "reader:s3cret-pass@tcp(127.0.0.1:1)/sample"
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tc := range []struct {
 		name string
 		opts []Option
@@ -101,7 +102,7 @@ func TestNewDoesNotDial(t *testing.T) {
 // Setting only a maximum lowers the default with it; setting only a
 // default raises the maximum with it.
 func TestDefaultsFollowLimits(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tc := range []struct {
 		pool  PoolLimits
 		query QueryLimits
@@ -139,7 +140,7 @@ func TestDefaultsFollowLimits(t *testing.T) {
 // An option given twice: the later one replaces the earlier, a struct
 // option as a whole.
 func TestOptionGivenTwice(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	c := defaultConfig()
 	for _, o := range []Option{WithDSN(testDSN), WithQueryLimits(QueryLimits{MaxRows: 50}), WithQueryLimits(QueryLimits{DefaultTimeout: 5 * time.Second}),
 		WithAllowedHosts("a.example"), WithAllowedHosts("b.example")} {
@@ -175,7 +176,7 @@ func FuzzDSN(f *testing.F) {
 }
 
 func TestFrontendsNeedDSN(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	if _, err := New(WithDB(&sql.DB{}), WithFrontends("fe2:9030")); err == nil {
 		t.Error("WithFrontends with WithDB accepted")
 	}

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // A host-owned pool is used, its queries are still killed on cancel, and
 // Shutdown leaves it open.
 func TestWithDBHostPool(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s, err := New(WithDB(db))
 	if err != nil {
@@ -59,8 +60,8 @@ func TestWithDBHostPool(t *testing.T) {
 
 // The default pool restores the database of a connection a call moved.
 func TestPoolRestoresDatabase(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -81,7 +82,7 @@ func TestPoolRestoresDatabase(t *testing.T) {
 // Readiness follows the health check.
 func TestPoolHealth(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t), WithPoolLimits(PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
+	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
 	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.Ready(); return ok })
 
 	if err := s.Shutdown(context.Background()); err != nil {
@@ -114,7 +115,7 @@ func TestPoolUnreachable(t *testing.T) {
 // A call to a Doris nobody answers says so, without addresses or driver
 // jargon; the log has the cause.
 func TestUnreachableMessage(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	s := newServer(t, "secret_user:pw@tcp(127.0.0.1:1)/db?timeout=200ms")
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
@@ -136,8 +137,8 @@ func TestUnreachableMessage(t *testing.T) {
 // With every connection busy, a call waits the pool wait, not its whole
 // time limit, fails saying so, and readiness reports the saturated pool.
 func TestPoolBusy(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 200 * time.Millisecond, HealthCheckInterval: time.Minute}))
 	hs := serveHTTP(t, s)
@@ -171,9 +172,9 @@ func TestPoolBusy(t *testing.T) {
 
 // Concurrent first calls share one backend detection.
 func TestBackendDetectedOnce(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	var logs syncBuffer
-	s := newServer(t, backend(t), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s := newServer(t, testdb.DSN(t), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	var wg sync.WaitGroup
 	for range 8 {
@@ -207,15 +208,8 @@ func (b *syncBuffer) String() string {
 // on the second; a cancelled call's query is killed on the FE that runs it;
 // readiness holds while one FE answers.
 func TestFrontendFailover(t *testing.T) {
-	parallel(t)
-	start := func() *dorissim.Server {
-		sim, err := dorissim.Start(dorissim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		return sim
-	}
+	testdb.Parallel(t)
+	start := func() *dorissim.Server { return testdb.Sim(t, dorissim.Options{}) }
 	a, b := start(), start()
 	dbA, dbB := openDB(t, a.DSN(dorissim.SampleDB)), openDB(t, b.DSN(dorissim.SampleDB))
 	s := newServer(t, a.DSN(dorissim.SampleDB), WithFrontends(b.Addr()), WithPoolLimits(PoolLimits{HealthCheckInterval: 50 * time.Millisecond}))

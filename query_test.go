@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // queryFixture is a Server with default options on HTTP, a client session,
 // and a plain pool on the same backend to watch the engine.
 func queryFixture(t *testing.T) (*sql.DB, *mcp.ClientSession) {
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	s := newServer(t, dsn)
 	return openDB(t, dsn), connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 }
@@ -28,7 +29,7 @@ const bigScan = "SELECT a.seq, b.seq FROM seq_1_to_20000 a, seq_1_to_20000 b"
 // The row cap: a 400-million-row scan returns its first rows at once and
 // leaves nothing running in the engine.
 func TestRowCap(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	db, cs := queryFixture(t)
 	ctx := context.Background()
 
@@ -55,7 +56,7 @@ func TestRowCap(t *testing.T) {
 
 // The byte cap counts encoded JSON and cancels the rest of the statement.
 func TestByteCap(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	db, cs := queryFixture(t)
 	ctx := context.Background()
 	r := mustCall(t, ctx, cs, "exec_query", map[string]any{"sql": bigScan, "max_rows": 10000, "max_bytes": 1000})
@@ -77,7 +78,7 @@ func TestByteCap(t *testing.T) {
 // The time cap: the call fails with an error naming the limit, and the
 // query is gone from the engine.
 func TestTimeCap(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	db, cs := queryFixture(t)
 	start := time.Now()
 	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 1})
@@ -95,7 +96,7 @@ func TestTimeCap(t *testing.T) {
 
 // A call the client cancels has its query killed in the engine.
 func TestCancelledCallKillsQuery(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	db, cs := queryFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -116,8 +117,8 @@ func TestCancelledCallKillsQuery(t *testing.T) {
 // Interleaved callers on a two-connection pool each get their own limits
 // and database, and nothing of theirs stays on the connections.
 func TestNoSessionLeaks(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	var defaultLimit string
 	if err := openDB(t, dsn).QueryRow("SELECT @@sql_select_limit").Scan(&defaultLimit); err != nil {
 		t.Fatal(err)
@@ -165,8 +166,8 @@ func TestNoSessionLeaks(t *testing.T) {
 
 // Values come out as faithful JSON: no precision lost, types reported.
 func TestTypedValues(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	ctx := context.Background()
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "exec_query", Arguments: map[string]any{
@@ -199,8 +200,8 @@ func TestTypedValues(t *testing.T) {
 // Default masking hides phone numbers and e-mail addresses; an exempt
 // caller sees them.
 func TestMasking(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	q := map[string]any{"sql": "SELECT email, phone, name FROM customers WHERE phone IS NOT NULL ORDER BY id LIMIT 20"}
 	ctx := context.Background()
 
@@ -228,7 +229,7 @@ func TestMasking(t *testing.T) {
 func exemptAll(context.Context) bool { return true }
 
 func TestMaskFunctions(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tc := range []struct {
 		mask     func(string) string
 		in, want string
@@ -253,8 +254,8 @@ func TestMaskFunctions(t *testing.T) {
 // A session whose sql_mode reads quotes differently from the guard is
 // refused, with the reason.
 func TestSQLModeRefused(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	sep := "?"
 	if strings.Contains(dsn, "?") {
 		sep = "&"
@@ -269,8 +270,8 @@ func TestSQLModeRefused(t *testing.T) {
 
 // get_sql_explain re-checks the query and returns the plan.
 func TestExplainTool(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	ctx := context.Background()
 	r := mustCall(t, ctx, cs, "get_sql_explain", map[string]any{"sql": "SELECT * FROM orders WHERE customer_id = 7"})
@@ -292,8 +293,8 @@ func TestExplainTool(t *testing.T) {
 // the engine stops at the cap, and nothing has to be cancelled or killed
 // (servers keep a query's own LIMIT over sql_select_limit).
 func TestOwnLimitCapped(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	r := mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT seq FROM seq_1_to_20000 ORDER BY seq LIMIT 5000", "max_rows": 10})
 	if r.RowCount != 10 || !r.Truncated || r.TruncationReason != "row_limit" {

@@ -2,6 +2,7 @@ package doris
 
 import (
 	"github.com/dorismcp/doris/internal/authn/authntest"
+	"github.com/dorismcp/doris/internal/testdb"
 	"go.opentelemetry.io/otel/metric"
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
 
@@ -35,7 +36,7 @@ func leakCheck(t *testing.T) {
 // for.
 func TestShutdownIdleStatefulSessions(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	s := newServer(t, dsn, WithStatefulSessions(0))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
 	hs := httptest.NewUnstartedServer(counting)
@@ -109,7 +110,7 @@ func TestShutdownIdleStatefulSessions(t *testing.T) {
 // returns right after the last one.
 func TestShutdownDrainsCallsInFlight(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	// Every call stays in flight until Shutdown has started.
 	q, release := heldQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
@@ -190,7 +191,7 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 // kills the query in the engine and the client gets an error result.
 func TestShutdownDeadlineKillsQuery(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
@@ -239,7 +240,7 @@ func TestShutdownDeadlineKillsQuery(t *testing.T) {
 // and the call in flight still completes.
 func TestShutdownGateDuringDrain(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: 20 * time.Millisecond}))
@@ -317,7 +318,7 @@ func status(t testing.TB, url string) int {
 // ServeStdio afterwards reports ErrServerClosed.
 func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t))
+	s := newServer(t, testdb.DSN(t))
 	boom := errors.New("auth close failed")
 	s.closers[0].close = func(context.Context) error { return boom }
 
@@ -343,7 +344,7 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 // first caller's shutdown goes on and returns the shared result.
 func TestShutdownSecondCallerOwnContext(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
 	s := newServer(t, dsn)
@@ -388,8 +389,8 @@ func TestShutdownSecondCallerOwnContext(t *testing.T) {
 // holds the drain, the error result's write and its session's close, and a
 // kill that never ends holds the pool's close.
 func TestShutdownOneGracePastDeadline(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	s.grace = time.Second // wide apart: one grace, or three
 	release := make(chan struct{})
 	defer close(release)
@@ -432,7 +433,7 @@ func TestShutdownOneGracePastDeadline(t *testing.T) {
 // before ServeStdio returns.
 func TestShutdownStdioDeliversInFlight(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 500*time.Millisecond, 500*time.Millisecond)
 	s := newServer(t, dsn)
@@ -502,7 +503,7 @@ func (r *recorder) String() string {
 // reach the caller.
 func TestShutdownJoinsComponentErrors(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t))
+	s := newServer(t, testdb.DSN(t))
 	authErr, poolErr := errors.New("auth: refresh loop stuck"), errors.New("pool: close failed")
 	s.closers[0].close = func(context.Context) error { return authErr }
 	closePool := s.closers[1].close
@@ -524,8 +525,8 @@ func TestShutdownJoinsComponentErrors(t *testing.T) {
 // Shutdown counts the calls it cancels one by one, also when one request
 // carries several.
 func TestShutdownCountsCalls(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
@@ -560,7 +561,7 @@ func TestNewClosesOnError(t *testing.T) {
 	leakCheck(t)
 	k := authntest.Keys()
 	jwks := authntest.NewJWKS(t, map[string]any{"k1": &k.EC.PublicKey})
-	_, err := New(WithDSN(backend(t)), WithFEHTTP("127.0.0.1:1"),
+	_, err := New(WithDSN(testdb.DSN(t)), WithFEHTTP("127.0.0.1:1"),
 		WithJWT(JWTConfig{Algorithms: []string{"ES256"}, JWKSURL: jwks.URL}),
 		WithMeterProvider(failingMeters{}))
 	if err == nil || !strings.Contains(err.Error(), "meter refuses callbacks") {

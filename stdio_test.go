@@ -17,13 +17,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/admit"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // ServeTransport returns promptly when its context ends, cancelling the
 // calls in flight and killing their queries.
 func TestServeTransportContextEnds(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -80,7 +81,7 @@ func (f *fakeConn) SessionID() string                            { return "" }
 // call's response (the go-sdk runs it as a call of its own), and calls left
 // unanswered at Close.
 func TestStdioReusedID(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	var g admit.Gate
 	f := &fakeConn{in: make(chan jsonrpc.Message, 8), closed: make(chan struct{})}
 	c := &trackedConn{Connection: f, gate: &g, pending: map[jsonrpc.ID]int{}, dups: map[jsonrpc.ID]int{}}
@@ -273,7 +274,7 @@ func wantRows(t testing.TB, r lineReply, n int) {
 // calls are answered. Closing standard input then ends the session.
 func TestServeStdioMalformedLine(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t))
+	s := newServer(t, testdb.DSN(t))
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +320,7 @@ func TestServeStdioMalformedLine(t *testing.T) {
 // session goes on; a blank line is skipped, a line ending in CRLF taken.
 func TestStdioBadLines(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t))
+	s := newServer(t, testdb.DSN(t))
 	const maxLine = 256
 	c, _, _ := serveLines(t, context.Background(), s, maxLine)
 	c.initialize("2025-06-18")
@@ -371,7 +372,7 @@ func TestStdioBadLines(t *testing.T) {
 // result, and the slow call its result when it is done.
 func TestStdioGarbageWhileCallInFlight(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 500*time.Millisecond, 500*time.Millisecond)
 	s := newServer(t, dsn)
@@ -395,7 +396,7 @@ func TestStdioGarbageWhileCallInFlight(t *testing.T) {
 // session ends.
 func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	c, input, served := serveLines(t, context.Background(), s, 0)
@@ -426,7 +427,7 @@ func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
 // instead; from 2025-06-18 every batch is refused, and the session goes on.
 func TestStdioBatch(t *testing.T) {
 	leakCheck(t)
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 
@@ -493,7 +494,7 @@ func TestStdioBatch(t *testing.T) {
 // written is one whole message.
 func TestStdioLinesDoNotInterleave(t *testing.T) {
 	leakCheck(t)
-	s := newServer(t, backend(t))
+	s := newServer(t, testdb.DSN(t))
 	c, _, _ := serveLines(t, context.Background(), s, 0)
 	c.initialize("2025-06-18")
 	const n = 200

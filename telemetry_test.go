@@ -25,6 +25,7 @@ import (
 
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // otelFixture is a Server recording into the OpenTelemetry SDK's manual
@@ -200,7 +201,7 @@ var otelTransports = []otelTransport{
 // a timed-out call, over HTTP and over stdio: names, attributes and span
 // structure as the semantic conventions give them.
 func TestTelemetryOfCalls(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	cases := []struct {
 		name string
 		args map[string]any
@@ -235,7 +236,7 @@ func TestTelemetryOfCalls(t *testing.T) {
 	for _, tr := range otelTransports {
 		for _, tc := range cases {
 			t.Run(tr.name+"/"+tc.name, func(t *testing.T) {
-				f := newOTelFixture(t, backend(t))
+				f := newOTelFixture(t, testdb.DSN(t))
 				cs := tr.connect(t, f.s, nil)
 				r, msg, err := call(context.Background(), cs, "exec_query", tc.args)
 				if err != nil {
@@ -407,7 +408,7 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // over either transport, from the traceparent header over HTTP when _meta
 // has none, and _meta wins over the header.
 func TestTelemetryTraceContext(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	const (
 		metaTrace   = "4bf92f3577b34da6a3ce929d0e0e4736"
 		metaSpan    = "00f067aa0ba902b7"
@@ -432,7 +433,7 @@ func TestTelemetryTraceContext(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newOTelFixture(t, backend(t))
+			f := newOTelFixture(t, testdb.DSN(t))
 			var hc *http.Client
 			if tc.header {
 				hc = &http.Client{Transport: header}
@@ -472,8 +473,8 @@ func TestTelemetryTraceContext(t *testing.T) {
 // tables of made-up names, and databases of made-up names, all land in
 // one db.client.operation.duration series per outcome.
 func TestMetricAttributesBounded(t *testing.T) {
-	parallel(t)
-	f := newOTelFixture(t, backend(t))
+	testdb.Parallel(t)
+	f := newOTelFixture(t, testdb.DSN(t))
 	cs := otelTransports[0].connect(t, f.s, nil)
 	for i := range 5 {
 		for _, args := range []map[string]any{
@@ -502,7 +503,7 @@ func TestMetricAttributesBounded(t *testing.T) {
 
 // doris.mcp.queries.killed metric agree.
 func TestTelemetryKills(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	// Each case's query is told apart from any other test's in the
 	// process list by its column name.
 	slow := func(marker string) string {
@@ -591,7 +592,7 @@ func TestTelemetryKills(t *testing.T) {
 	}}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			dsn := backend(t)
+			dsn := testdb.DSN(t)
 			f := newOTelFixture(t, dsn)
 			db := openDB(t, dsn)
 			// Unique to this run too: a query an earlier run left behind
@@ -615,8 +616,8 @@ func TestTelemetryKills(t *testing.T) {
 // metrics: calls in flight, connections by state, health per FE; Draining
 // turns true with Shutdown.
 func TestTelemetryStatsWhileCalling(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	f := newOTelFixture(t, dsn)
 	db := openDB(t, dsn)
 	waitFor(t, 5*time.Second, "the first health check", func() bool { return f.s.Stats().Health[0].Healthy })
@@ -703,9 +704,9 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 // mcp.server.session.duration is recorded when a session ends: a stdio
 // session whose client closes, a stateful HTTP session the client deletes.
 func TestTelemetrySessionDuration(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	t.Run("stdio", func(t *testing.T) {
-		f := newOTelFixture(t, backend(t))
+		f := newOTelFixture(t, testdb.DSN(t))
 		cs, served := servePipes(t, context.Background(), f.s, nil)
 		mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
 		cs.Close()
@@ -718,7 +719,7 @@ func TestTelemetrySessionDuration(t *testing.T) {
 		}
 	})
 	t.Run("stateful http", func(t *testing.T) {
-		f := newOTelFixture(t, backend(t), WithStatefulSessions(time.Minute))
+		f := newOTelFixture(t, testdb.DSN(t), WithStatefulSessions(time.Minute))
 		cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "2025-11-25")
 		mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
 		cs.Close()
@@ -738,9 +739,9 @@ func TestTelemetrySessionDuration(t *testing.T) {
 // the call succeeds, is refused by the guard or fails in the database; the
 // details, at Debug, do name what happened.
 func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	const secret, number = "Sesame_81523", "77316049"
-	f := newOTelFixture(t, backend(t))
+	f := newOTelFixture(t, testdb.DSN(t))
 	cs := otelTransports[0].connect(t, f.s, nil)
 	stmts := []string{
 		"SELECT COUNT(*) FROM customers WHERE name <> '" + secret + "'",
@@ -786,7 +787,7 @@ func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
 // on/off-p50 is their ratio.
 func BenchmarkCallTelemetry(b *testing.B) {
 	benchNoLeaks(b)
-	dsn := backend(b)
+	dsn := testdb.DSN(b)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
 	off := newServer(b, dsn, quiet)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
@@ -827,10 +828,10 @@ func BenchmarkCallTelemetry(b *testing.B) {
 // Requests other than tool calls, with or without params, have their
 // spans and durations too, and no call log line.
 func TestTelemetryOtherMethods(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tr := range otelTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			f := newOTelFixture(t, backend(t))
+			f := newOTelFixture(t, testdb.DSN(t))
 			cs := tr.connect(t, f.s, nil)
 			if _, err := cs.ListTools(context.Background(), nil); err != nil {
 				t.Fatal(err)
@@ -865,7 +866,7 @@ func TestTelemetryOtherMethods(t *testing.T) {
 }
 
 func TestPoolName(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	for _, tc := range []struct {
 		p    PoolStats
 		want string
@@ -882,9 +883,9 @@ func TestPoolName(t *testing.T) {
 // Refusals by authentication are counted by reason, and an authenticated
 // call's log line names its principal, never its token.
 func TestTelemetryAuth(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	const token = "s3cret-token-value-for-telemetry"
-	f := newOTelFixture(t, backend(t), WithBearerTokens(BearerToken{Token: token, Name: "reporter"}),
+	f := newOTelFixture(t, testdb.DSN(t), WithBearerTokens(BearerToken{Token: token, Name: "reporter"}),
 		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
 	hs := serveHTTP(t, f.s)
 	v := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
@@ -917,7 +918,7 @@ func TestTelemetryAuth(t *testing.T) {
 
 // The FE and BE HTTP requests a call makes are client spans under its span.
 func TestTelemetryHTTPSpans(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	sim, dsn := startSim(t, dorissim.Version21)
 	f := newOTelFixture(t, dsn, WithFEHTTP(sim.FEHTTPAddr()))
 	cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "")

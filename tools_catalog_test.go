@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,21 +19,18 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // onMariaDB reports whether the suite runs against a real server from
 // DORIS_TEST_DSN rather than the simulator.
-func onRealServer() bool { return os.Getenv("DORIS_TEST_DSN") != "" }
+func onRealServer() bool { return testdb.Real() }
 
 // simSession serves a Server on a fresh simulator of version and connects
 // a client; it returns the simulator too.
 func simSession(t *testing.T, version string, opts ...Option) (*mcp.ClientSession, *dorissim.Server) {
 	t.Helper()
-	sim, err := dorissim.Start(dorissim.Options{Version: version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := testdb.Sim(t, dorissim.Options{Version: version})
 	hs := serveHTTP(t, newServer(t, sim.DSN(dorissim.SampleDB), opts...))
 	return connect(t, context.Background(), hs.URL+"/mcp", nil, ""), sim
 }
@@ -66,9 +62,9 @@ func strs(vs []any) []string {
 // The metadata tools work on the simulator and, with DORIS_TEST_DSN, on
 // MariaDB.
 func TestMetadataTools(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 
 	t.Run("get_table_comment", func(t *testing.T) {
 		for _, args := range []map[string]any{
@@ -105,7 +101,7 @@ func TestMetadataTools(t *testing.T) {
 			"idx_orders_customer_date": "customer_id, order_date unique=false",
 			"idx_orders_status":        "status unique=false",
 		}
-		if os.Getenv("DORIS_TEST_DSN") == "" {
+		if !testdb.Real() {
 			// Doris lists secondary indexes only; the sample has none.
 			want = map[string]string{}
 		}
@@ -144,7 +140,7 @@ func TestMetadataTools(t *testing.T) {
 // The audit tools read the simulator's generated audit log from 2.1 on;
 // 2.0 and MariaDB answer the capability error.
 func TestAuditTools(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	calls := []struct {
 		tool string
@@ -177,7 +173,7 @@ func TestAuditTools(t *testing.T) {
 		})
 	}
 	if onRealServer() {
-		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 		for _, c := range calls {
 			_, msg, _ := call(ctx, cs, c.tool, c.args)
 			if !strings.Contains(msg, "enable_audit_plugin") {
@@ -241,9 +237,9 @@ func checkAudit(t *testing.T, tool string, r *result) {
 }
 
 func TestAnalyzeColumns(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	r := mustCall(t, ctx, cs, "analyze_columns", map[string]any{"table_name": "orders", "db_name": "sample", "columns": []string{"status", "note"}})
 	type summary struct{ Rows, Nulls, Distinct, Min, Max string }
 	got := map[string]summary{}
@@ -296,9 +292,9 @@ func TestAnalyzeColumns(t *testing.T) {
 // of the sample within the default time limit: every column gets its
 // summary, and the values of every column are ranked.
 func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	tables := strs(column(t, mustCall(t, ctx, cs, "get_db_table_list", map[string]any{"db_name": "sample"}), "Tables_in_sample"))
 	if len(tables) < 6 {
 		t.Fatalf("sample tables %v", tables)
@@ -336,9 +332,9 @@ func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
 
 // A profile that runs out of time says what to ask for instead.
 func TestAnalyzeColumnsTimeout(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	_, msg, err := call(ctx, cs, "analyze_columns", map[string]any{"table_name": "seq_1_to_1000000", "sample_size": 1_000_000, "timeout_seconds": 1})
 	if err != nil || !strings.Contains(msg, "time limit") || !strings.Contains(msg, "fewer columns") || !strings.Contains(msg, "timeout_seconds") {
 		t.Errorf("got %v %q", err, msg)
@@ -346,7 +342,7 @@ func TestAnalyzeColumnsTimeout(t *testing.T) {
 }
 
 func TestStorageAndFreshness(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	cs, sim := simSession(t, dorissim.Version21)
 	r := mustCall(t, ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders", "db_name": "sample"})
@@ -447,7 +443,7 @@ func TestStorageAndFreshness(t *testing.T) {
 	}
 
 	if onRealServer() {
-		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 		_, msg, _ := call(ctx, cs, "analyze_table_storage", map[string]any{"table_name": "orders"})
 		if !strings.Contains(msg, "needs Apache Doris") {
 			t.Errorf("analyze_table_storage on MariaDB: %q", msg)
@@ -494,7 +490,7 @@ func rowsOf(r *result) []map[string]any {
 }
 
 func TestLineage(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	cs, _ := simSession(t, dorissim.Version21)
 
@@ -591,7 +587,7 @@ func TestLineage(t *testing.T) {
 	}
 
 	if onRealServer() {
-		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 		r := mustCall(t, ctx, cs, "trace_column_lineage", map[string]any{"target_columns": []string{"customer_order_totals.order_count"}})
 		if m := rowsOf(r)[0]; m["source_column"] != "sample.orders.id" {
 			t.Errorf("MariaDB column lineage: %v", rowsOf(r))
@@ -602,8 +598,8 @@ func TestLineage(t *testing.T) {
 // Resources and prompts through the go-sdk client: list, templates, read
 // each template, get each prompt with and without arguments.
 func TestResourcesAndPrompts(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	for name, open := range map[string]func(t *testing.T) *mcp.ClientSession{
 		"http-stateless": func(t *testing.T) *mcp.ClientSession {
 			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, "")
@@ -661,7 +657,7 @@ func testResourcesAndPrompts(t *testing.T, cs *mcp.ClientSession) {
 	}
 	table := read("doris://table/sample/orders")
 	wantIndexes := 3
-	if os.Getenv("DORIS_TEST_DSN") == "" {
+	if !testdb.Real() {
 		wantIndexes = 0 // Doris lists secondary indexes only; the sample has none
 	}
 	if ddl, _ := table["ddl"].(string); !strings.Contains(ddl, "CREATE TABLE") || len(table["columns"].([]any)) != 7 || len(table["indexes"].([]any)) != wantIndexes {
@@ -781,12 +777,8 @@ func argsFor(p *mcp.Prompt) map[string]string {
 
 // resources/list pages through a database with more tables than a page.
 func TestResourcePages(t *testing.T) {
-	parallel(t)
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	testdb.Parallel(t)
+	sim := testdb.Sim(t, dorissim.Options{})
 	db := openDB(t, sim.DSN(""))
 	if _, err := db.Exec("CREATE DATABASE paged"); err != nil {
 		t.Fatal(err)
@@ -811,6 +803,7 @@ func TestResourcePages(t *testing.T) {
 	}
 	var res *mcp.ListResourcesResult
 	for params := (&mcp.ListResourcesParams{}); ; params.Cursor = res.NextCursor {
+		var err error
 		if res, err = cs.ListResources(ctx, params); err != nil {
 			t.Fatal(err)
 		}
@@ -856,7 +849,7 @@ func feStatements(t testing.TB, sim *dorissim.Server) int {
 // Bad input gets a clear tool error; input refused by validation sends no
 // statement at all, and injection attempts change nothing.
 func TestCatalogBadInput(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	cs, sim := simSession(t, dorissim.Version21)
 	mustCall(t, ctx, cs, "get_db_list", nil) // the backend is detected once, before counting
@@ -961,7 +954,7 @@ func TestCatalogBadInput(t *testing.T) {
 // analyze_columns on a table of a million rows sends one statement, which
 // reads at most sample_size rows and stays within the time and byte caps.
 func TestAnalyzeColumnsMillionRows(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	cs, sim := simSession(t, dorissim.Version21, WithQueryLimits(QueryLimits{DefaultTimeout: 10 * time.Second, MaxTimeout: 60 * time.Second, DefaultBytes: 64 << 10, MaxBytes: 1 << 20}))
 	// The simulator's seq tables are generated as they are read:
@@ -997,7 +990,7 @@ func TestAnalyzeColumnsMillionRows(t *testing.T) {
 
 func BenchmarkAnalyzeColumnsMillionRows(b *testing.B) {
 	ctx := context.Background()
-	cs := connect(b, ctx, serveHTTP(b, newServer(b, backend(b))).URL+"/mcp", nil, "")
+	cs := connect(b, ctx, serveHTTP(b, newServer(b, testdb.DSN(b))).URL+"/mcp", nil, "")
 	args := map[string]any{"table_name": "seq_1_to_1000000", "columns": []string{"seq"}, "timeout_seconds": 60}
 	for b.Loop() {
 		mustCall(b, ctx, cs, "analyze_columns", args)
@@ -1007,7 +1000,7 @@ func BenchmarkAnalyzeColumnsMillionRows(b *testing.B) {
 // Audit statements carry no literal values for a masked caller: a value in
 // a WHERE clause is out of reach of rules that match column names.
 func TestAuditStatementLiterals(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	for _, exempt := range []bool{false, true} {
 		var opts []Option
@@ -1034,12 +1027,8 @@ func TestAuditStatementLiterals(t *testing.T) {
 // Without a default database resources/list has the summary resource only,
 // and reading it says why it cannot answer.
 func TestResourcesWithoutDefaultDB(t *testing.T) {
-	parallel(t)
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	testdb.Parallel(t)
+	sim := testdb.Sim(t, dorissim.Options{})
 	ctx := context.Background()
 	cs := connect(t, ctx, serveHTTP(t, newServer(t, sim.DSN(""))).URL+"/mcp", nil, "")
 	list, err := cs.ListResources(ctx, nil)
@@ -1061,9 +1050,9 @@ func TestResourcesWithoutDefaultDB(t *testing.T) {
 // A required argument's schema never admits null: a model validating
 // against it must send the value.
 func TestRequiredArgumentsNotNullable(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	tools, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

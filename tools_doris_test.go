@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // dorisTools are the tools that need Apache Doris.
@@ -38,11 +38,7 @@ func startSim(t testing.TB, version string, opts ...func(*dorissim.Options)) (*d
 	for _, f := range opts {
 		f(&o)
 	}
-	sim, err := dorissim.Start(o)
-	if err != nil {
-		t.Fatalf("starting simulator %s: %v", version, err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := testdb.Sim(t, o)
 	cfg, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +78,8 @@ func noSecret(t testing.TB, what, msg string) {
 // The Doris-only tools on each release the simulator models, through the
 // real driver and the real FE and BE HTTP servers.
 func TestDorisToolsPerVersion(t *testing.T) {
-	parallel(t)
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	testdb.Parallel(t)
+	if testdb.Real() {
 		t.Skip("needs the simulator's Doris releases")
 	}
 	for _, version := range []string{dorissim.Version20, dorissim.Version21, dorissim.Version30} {
@@ -364,9 +360,9 @@ func scrapeGauge(t testing.TB, url, name string) float64 {
 // simulator without a usable FE HTTP address, how to configure one. The
 // MySQL-compatible tools work either way.
 func TestDorisToolsCapabilityErrors(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
-	onDoris := os.Getenv("DORIS_TEST_DSN") == ""
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
+	onDoris := !testdb.Real()
 	ctx := context.Background()
 	args := map[string]map[string]any{
 		"get_sql_profile":     {"sql": "SELECT 1"},
@@ -432,8 +428,8 @@ func TestDorisToolsCapabilityErrors(t *testing.T) {
 // Bad input to every tool: a clear tool error, nothing run that should
 // not be, and never the password.
 func TestDorisToolsBadInput(t *testing.T) {
-	parallel(t)
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	testdb.Parallel(t)
+	if testdb.Real() {
 		t.Skip("needs the simulator's FE HTTP API")
 	}
 	sim, dsn := startSim(t, dorissim.Version21)
@@ -515,8 +511,8 @@ func TestDorisToolsBadInput(t *testing.T) {
 // body: each tool that reads it answers with a clear error in bounded
 // time, without the password.
 func TestDorisToolsHTTPFailures(t *testing.T) {
-	parallel(t)
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	testdb.Parallel(t)
+	if testdb.Real() {
 		t.Skip("needs the simulator")
 	}
 	_, dsn := startSim(t, dorissim.Version21)
@@ -612,8 +608,8 @@ var referenceTools = []string{
 // description a model can act on, an input and an output schema, and the
 // read-only hint.
 func TestToolsListComplete(t *testing.T) {
-	parallel(t)
-	cs := connect(t, context.Background(), serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	testdb.Parallel(t)
+	cs := connect(t, context.Background(), serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	res, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -668,8 +664,8 @@ func BenchmarkMonitoringMetrics(b *testing.B) {
 // With WithBEHTTP the BEs are the configured ones, not those SHOW BACKENDS
 // reports.
 func TestBEHTTPConfigured(t *testing.T) {
-	parallel(t)
-	if os.Getenv("DORIS_TEST_DSN") != "" {
+	testdb.Parallel(t)
+	if testdb.Real() {
 		t.Skip("needs the simulator")
 	}
 	sim, dsn := startSim(t, dorissim.Version30)
@@ -699,7 +695,7 @@ func TestBEHTTPConfigured(t *testing.T) {
 // A SET_VAR is sent only with variables the connected Doris knows (read
 // from its SHOW VARIABLES): Doris fails the whole statement otherwise.
 func TestSetVarKnownToServer(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	_, dsn := startSim(t, dorissim.Version21)
 	s := newServer(t, dsn)
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
@@ -717,7 +713,7 @@ func TestSetVarKnownToServer(t *testing.T) {
 // profile is still found: its query id is looked up while the connection
 // is open, with the Server's own pool and with a host-owned one.
 func TestProfileTraceEndsWithConnection(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	sim, dsn := startSim(t, dorissim.Version30, func(o *dorissim.Options) { o.TraceIDsEndWithConnection = true })
 	for name, opts := range map[string][]Option{
 		"own pool":  {WithDSN(dsn)},

@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // referenceCalls are calls written the way the reference Doris MCP server
@@ -67,13 +68,9 @@ var referenceCalls = []struct {
 // Every call written the reference 0.6.1 way is answered (or refused with
 // its reason), and every argument it uses is in the tool's input schema.
 func TestReferenceArguments(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	sim, err := dorissim.Start(dorissim.Options{Version: dorissim.Version21})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := testdb.Sim(t, dorissim.Options{Version: dorissim.Version21})
 	cs := connect(t, ctx, serveHTTP(t, newServer(t, sim.DSN(dorissim.SampleDB), WithFEHTTP(sim.FEHTTPAddr()))).URL+"/mcp", nil, "")
 	list, err := cs.ListTools(ctx, nil)
 	if err != nil {
@@ -112,9 +109,9 @@ func TestReferenceArguments(t *testing.T) {
 // what the server enforces: a value just outside is refused as invalid,
 // and a default lies inside.
 func TestArgumentSchemasEnforced(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	list, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,10 +190,10 @@ func TestArgumentSchemasEnforced(t *testing.T) {
 // The tool list in both shapes, as a client receives it: the domain mode
 // under 8 KB, and every tool there through its domain.
 func TestToolListSizes(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
 	size := func(opts ...Option) (int, []*mcp.Tool) {
-		cs := connect(t, ctx, serveHTTP(t, newServer(t, backend(t), opts...)).URL+"/mcp", nil, "")
+		cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t), opts...)).URL+"/mcp", nil, "")
 		res, err := cs.ListTools(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -219,9 +216,9 @@ func TestToolListSizes(t *testing.T) {
 // named by child_tool with the flat tool's arguments and result; a
 // caller's scopes, which name flat tools, apply to the children.
 func TestDomainTools(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	ctx := context.Background()
-	s := newServer(t, backend(t), WithDomainTools(),
+	s := newServer(t, testdb.DSN(t), WithDomainTools(),
 		WithBearerTokens(
 			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
 			BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
@@ -277,7 +274,7 @@ func TestDomainTools(t *testing.T) {
 	}
 
 	// Every flat tool is a child of exactly one domain.
-	flatCS := connect(t, ctx, serveHTTP(t, newServer(t, backend(t))).URL+"/mcp", nil, "")
+	flatCS := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
 	flat, err := flatCS.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package doris
 
 import (
+	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/google/go-cmp/cmp"
 
 	"context"
@@ -16,8 +17,8 @@ import (
 // stateful) and over stdio pipes, against the simulator or, with
 // DORIS_TEST_DSN, a real server.
 func TestToolsEndToEnd(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	transports := map[string]func(t *testing.T) *mcp.ClientSession{
 		"http-stateless": func(t *testing.T) *mcp.ClientSession {
 			hs := serveHTTP(t, newServer(t, dsn))
@@ -240,8 +241,8 @@ func hasRow(r *result, col int, want string) bool {
 // Functions that call services outside Doris are refused unless the
 // deployment allows them.
 func TestExternalFunctions(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	for _, allow := range []bool{false, true} {
 		var opts []Option
 		if allow {

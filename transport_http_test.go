@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // In the default stateless mode a call ends with its HTTP request: a client
@@ -20,8 +22,8 @@ import (
 // closing the request) has its query killed in the engine at once, not left
 // to run until its time limit.
 func TestStatelessCancelKillsQuery(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
 	db := openDB(t, dsn)
@@ -136,8 +138,8 @@ const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
 // Hostile bodies: deep nesting neither crashes the process nor costs more
 // than one pass, and what the cheap checks refuse is refused unread.
 func TestGateHostileBodies(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t))
 	hs := serveHTTP(t, s)
 	deep := `{"id":` + strings.Repeat("[", 2<<20)
 	for _, tc := range []struct {
@@ -170,8 +172,8 @@ func TestGateHostileBodies(t *testing.T) {
 // Host and Origin checks follow the options: a same-host proxy keeping the
 // public Host, and trusted browser origins.
 func TestGateHostAndOrigin(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	plain := serveHTTP(t, newServer(t, dsn))
 	configured := serveHTTP(t, newServer(t, dsn, WithAllowedHosts("mcp.example.com"), WithTrustedOrigins("https://app.example.com")))
 	v := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
@@ -210,8 +212,8 @@ func TestGateHostAndOrigin(t *testing.T) {
 // waits on it for ever, and the host's http.Server.Shutdown finds nothing
 // busy.
 func TestGateSlowBody(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{BodyTimeout: 200 * time.Millisecond}))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{BodyTimeout: 200 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
 	if err != nil {
@@ -231,8 +233,8 @@ func TestGateSlowBody(t *testing.T) {
 
 // Limits on calls: per request, and in flight over the Server.
 func TestGateCallLimits(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithQueryLimits(QueryLimits{MaxInFlight: 1}))
 	hs := serveHTTP(t, s)
@@ -263,9 +265,9 @@ func TestGateCallLimits(t *testing.T) {
 // A client that asks for a large result and never reads it releases what
 // the response holds after the write timeout.
 func TestGateWriteTimeout(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	var logs lockedBuffer
-	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{WriteTimeout: 300 * time.Millisecond}),
+	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{WriteTimeout: 300 * time.Millisecond}),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	hs := serveHTTP(t, s)
 	// 12 MB of rows: more than the socket buffers take.
@@ -282,8 +284,8 @@ func TestGateWriteTimeout(t *testing.T) {
 // A DELETE of a stateful session with calls running cancels them, kills
 // their queries and lets each answer its client before the session closes.
 func TestStatefulDeleteEndsCalls(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn, WithStatefulSessions(time.Minute))
 	hs := serveHTTP(t, s)
@@ -308,8 +310,8 @@ func TestStatefulDeleteEndsCalls(t *testing.T) {
 
 // Stateful sessions are bounded in number.
 func TestStatefulSessionCap(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithStatefulSessions(time.Minute), WithHTTPLimits(HTTPLimits{MaxSessions: 2}))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithStatefulSessions(time.Minute), WithHTTPLimits(HTTPLimits{MaxSessions: 2}))
 	hs := serveHTTP(t, s)
 	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
 	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
@@ -333,8 +335,8 @@ func TestStatefulSessionCap(t *testing.T) {
 
 // Every message of a batch counts against MaxBatch, notifications too.
 func TestBatchCountsNotifications(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithHTTPLimits(HTTPLimits{MaxBatch: 4}))
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{MaxBatch: 4}))
 	hs := serveHTTP(t, s)
 	note := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`
 	batch := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat(note+",", n), ",") + "]" }
@@ -351,8 +353,8 @@ func TestBatchCountsNotifications(t *testing.T) {
 // until its response is given up; a call that finds no room meanwhile
 // waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}), WithPoolLimits(PoolLimits{Wait: 300 * time.Millisecond}),
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}), WithPoolLimits(PoolLimits{Wait: 300 * time.Millisecond}),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
@@ -380,8 +382,8 @@ func TestResultBudget(t *testing.T) {
 // has the call cancelled and its query killed, when the id names exactly
 // one call in flight.
 func TestStatelessCancelNotification(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
@@ -423,9 +425,9 @@ func TestStatelessCancelNotification(t *testing.T) {
 // at once, each of one row, all run with the default budget on a pool
 // large enough for them.
 func TestManySmallCallsAtOnce(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	const calls = 64
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 3*time.Second, 2*time.Second)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: calls + 8, MaxIdle: 8}))
@@ -448,9 +450,9 @@ func TestManySmallCallsAtOnce(t *testing.T) {
 // calls in flight and the connections are shared, so another principal's
 // call is admitted and gets a connection at once.
 func TestGreedyPrincipal(t *testing.T) {
-	parallel(t)
+	testdb.Parallel(t)
 	const greedy = 30
-	dsn := backend(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 4*time.Second, 3*time.Second)
 	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 8, MaxIdle: 8, Wait: time.Second}), WithQueryLimits(QueryLimits{MaxInFlight: 16}),
@@ -497,8 +499,8 @@ func TestGreedyPrincipal(t *testing.T) {
 // Another principal's DELETE of a stateful session touches nothing: the
 // go-sdk refuses it, and the session's calls run on.
 func TestStatefulDeleteByAnother(t *testing.T) {
-	parallel(t)
-	dsn := backend(t)
+	testdb.Parallel(t)
+	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 2*time.Second, time.Second)
 	s := newServer(t, dsn, WithStatefulSessions(time.Minute), WithBearerTokens(
@@ -536,8 +538,8 @@ func TestStatefulDeleteByAnother(t *testing.T) {
 // Once draining, GET and DELETE are refused before authentication: no
 // token is checked, and no introspection is asked for, for work refused.
 func TestDrainingRefusesStreamsUnauthenticated(t *testing.T) {
-	parallel(t)
-	s := newServer(t, backend(t), WithStatefulSessions(time.Minute),
+	testdb.Parallel(t)
+	s := newServer(t, testdb.DSN(t), WithStatefulSessions(time.Minute),
 		WithBearerTokens(BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"}))
 	hs := serveHTTP(t, s)
 	if err := s.Shutdown(context.Background()); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dorismcp/doris/internal/authn"
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 var errClosed = errors.New("closed")
@@ -20,12 +21,7 @@ var errClosed = errors.New("closed")
 // newTestPool starts a Pool on a simulator.
 func newTestPool(t *testing.T) *Pool {
 	t.Helper()
-	sim, err := dorissim.Start(dorissim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	dsn, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
+	dsn, err := mysql.ParseDSN(testdb.Sim(t, dorissim.Options{}).DSN(dorissim.SampleDB))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dorismcp/doris/internal/sqlguard"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 func TestCheckHints(t *testing.T) {
@@ -93,10 +93,7 @@ func TestCheckCharsets(t *testing.T) {
 // test otherwise.
 func mariaDB(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		t.Skip("DORIS_TEST_DSN is not set")
-	}
+	dsn := testdb.RealDSN(t)
 	if be := detect(t, testDB(t)); be.Engine != MariaDB {
 		t.Skipf("needs MariaDB, the server is %s", be.Engine)
 	}

@@ -5,29 +5,20 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/sqlguard"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // testDB opens the integration backend: DORIS_TEST_DSN, or a simulator.
 func testDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		sim, err := dorissim.Start(dorissim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		dsn = sim.DSN(dorissim.SampleDB)
-	}
+	dsn := testdb.DSN(t)
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)

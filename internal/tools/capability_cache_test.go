@@ -15,6 +15,7 @@ import (
 	"github.com/dorismcp/doris/internal/dorishttp"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // countingExec is a minimal Executor over a driver pool that counts the
@@ -51,11 +52,7 @@ func (e *countingExec) Do(ctx context.Context, s query.Session, fn func(ctx cont
 // Detection happens once per TTL; an FE HTTP API that did not answer is
 // probed again on the next call, and seen once it is back.
 func TestCapabilityCache(t *testing.T) {
-	sim, err := dorissim.Start(dorissim.Options{Version: dorissim.Version21})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := testdb.Sim(t, dorissim.Options{Version: dorissim.Version21})
 	db, err := sql.Open("mysql", sim.DSN(dorissim.SampleDB))
 	if err != nil {
 		t.Fatal(err)

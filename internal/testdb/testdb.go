@@ -1,0 +1,96 @@
+// Package testdb gives the tests of every package the database they run
+// against, and reads the environment that names it, in one place:
+//
+//	DORIS_TEST_DSN          a real MySQL-protocol server holding the sample
+//	                        data; unset: a fresh in-process simulator per test
+//	DORISSIM_MARIADB_DSN    a root DSN of that server, for the tests that
+//	                        need one (accounts, table locks)
+//	DORIS_TEST_ROOT_DSN     the same, for the per-token account tests
+//	DORIS_TEST_GENERAL_LOG  the server's general query log, to see the text
+//	                        it received
+//	DORIS_TEST_LOAD         set: run the load tests
+//
+// Production code never imports it, so embedders never link the simulator.
+package testdb
+
+import (
+	"os"
+	"testing"
+
+	"github.com/dorismcp/doris/internal/dorissim"
+)
+
+// Real reports whether the tests run against a real server
+// (DORIS_TEST_DSN) rather than the simulator.
+func Real() bool { return os.Getenv("DORIS_TEST_DSN") != "" }
+
+// DSN is the database to test against: the real server's, or a fresh
+// simulator's sample database, closed when the test ends.
+func DSN(t testing.TB) string {
+	t.Helper()
+	if dsn := os.Getenv("DORIS_TEST_DSN"); dsn != "" {
+		return dsn
+	}
+	return Sim(t, dorissim.Options{}).DSN(dorissim.SampleDB)
+}
+
+// Sim starts a simulator with opts, closed when the test ends.
+func Sim(t testing.TB, opts dorissim.Options) *dorissim.Server {
+	t.Helper()
+	sim, err := dorissim.Start(opts)
+	if err != nil {
+		t.Fatalf("starting the simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+// RealDSN is the real server's DSN; the test is skipped without one.
+func RealDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("DORIS_TEST_DSN")
+	if dsn == "" {
+		t.Skip("DORIS_TEST_DSN is not set")
+	}
+	return dsn
+}
+
+// RootDSN is a root DSN of the real server (DORIS_TEST_ROOT_DSN, else
+// DORISSIM_MARIADB_DSN), or "" without one.
+func RootDSN() string {
+	if dsn := os.Getenv("DORIS_TEST_ROOT_DSN"); dsn != "" {
+		return dsn
+	}
+	return os.Getenv("DORISSIM_MARIADB_DSN")
+}
+
+// MariaDBDSN is DORISSIM_MARIADB_DSN, or "" when unset.
+func MariaDBDSN() string { return os.Getenv("DORISSIM_MARIADB_DSN") }
+
+// GeneralLog is the path of the real server's general query log; the test
+// is skipped without one.
+func GeneralLog(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("DORIS_TEST_GENERAL_LOG")
+	if path == "" {
+		t.Skip("DORIS_TEST_GENERAL_LOG is not set")
+	}
+	return path
+}
+
+// Parallel runs the test beside the others when each has a backend of its
+// own (the simulator). Against a shared real server tests run one at a
+// time: they count and kill each other's statements in its process list.
+func Parallel(t *testing.T) {
+	if !Real() {
+		t.Parallel()
+	}
+}
+
+// Load skips a load test unless DORIS_TEST_LOAD is set, as CI does: they
+// take seconds each and load the machine.
+func Load(t *testing.T) {
+	if os.Getenv("DORIS_TEST_LOAD") == "" {
+		t.Skip("a load test: set DORIS_TEST_LOAD=1 to run it")
+	}
+}
