@@ -320,7 +320,7 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 	leakCheck(t)
 	s := newServer(t, testdb.DSN(t))
 	boom := errors.New("auth close failed")
-	s.closers[0].close = func(context.Context) error { return boom }
+	closerOf(t, s, "auth").close = func(context.Context) error { return boom }
 
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
@@ -499,15 +499,28 @@ func (r *recorder) String() string {
 	return r.buf.String()
 }
 
+// closerOf is the Server's component of that name, to replace its close.
+func closerOf(t *testing.T, s *Server, name string) *component {
+	t.Helper()
+	for i := range s.closers {
+		if s.closers[i].name == name {
+			return &s.closers[i]
+		}
+	}
+	t.Fatalf("no component %q", name)
+	return nil
+}
+
 // One component failing to close does not stop the other, and both errors
 // reach the caller.
 func TestShutdownJoinsComponentErrors(t *testing.T) {
 	leakCheck(t)
 	s := newServer(t, testdb.DSN(t))
 	authErr, poolErr := errors.New("auth: refresh loop stuck"), errors.New("pool: close failed")
-	s.closers[0].close = func(context.Context) error { return authErr }
-	closePool := s.closers[1].close
-	s.closers[1].close = func(ctx context.Context) error {
+	closerOf(t, s, "auth").close = func(context.Context) error { return authErr }
+	pool := closerOf(t, s, "pool")
+	closePool := pool.close
+	pool.close = func(ctx context.Context) error {
 		if err := closePool(ctx); err != nil {
 			return err
 		}
