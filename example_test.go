@@ -29,6 +29,10 @@ import (
 // TestMain points the examples' DORIS_DSN at a Doris to query: the one in
 // DORIS_TEST_DSN, or an in-process simulator of one.
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(benchServeEnv); mode != "" {
+		serveForBench(mode)
+		return
+	}
 	// Most tests wait on statements held in the engine, not on the CPU:
 	// run more of them at once than there are cores, unless -parallel is
 	// given.

@@ -1,0 +1,238 @@
+package doris_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dorismcp/doris"
+	"github.com/dorismcp/doris/internal/testdb"
+)
+
+// benchServeEnv makes this test binary serve MCP for BenchmarkFromOutside
+// instead of running tests: "library" (Server.Handler) or "bare" (a plain
+// go-sdk server), on the DSN in benchDSNEnv, printing its address.
+const (
+	benchServeEnv = "DORIS_BENCH_SERVE"
+	benchDSNEnv   = "DORIS_BENCH_DSN"
+)
+
+// outsideQuery is the ten-row query both servers answer.
+const outsideQuery = "SELECT id, name, city, created_at FROM customers ORDER BY id LIMIT 10"
+
+// serveForBench is the server process of BenchmarkFromOutside; it serves
+// until its standard input closes.
+func serveForBench(mode string) {
+	dsn := os.Getenv(benchDSNEnv)
+	var h http.Handler
+	switch mode {
+	case "library":
+		srv, err := doris.New(doris.WithDSN(dsn), doris.WithLogger(slog.New(slog.DiscardHandler)),
+			doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 64, MaxIdle: 64}))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer srv.Shutdown(context.Background())
+		h = srv.Handler()
+	case "bare":
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		db.SetMaxOpenConns(64)
+		db.SetMaxIdleConns(64)
+		h = doris.BareServerForBench(db)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	fmt.Println(ln.Addr().String())
+	io.Copy(io.Discard, os.Stdin)
+	hs.Close()
+}
+
+// startBenchServer runs this binary as a server process of mode and
+// returns its MCP endpoint.
+func startBenchServer(b *testing.B, mode, dsn string) string {
+	b.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), benchServeEnv+"="+mode, benchDSNEnv+"="+dsn)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line := make([]byte, 64)
+	n, err := out.Read(line)
+	if err != nil {
+		b.Fatalf("%s server: %v", mode, err)
+	}
+	return "http://" + strings.TrimSpace(string(line[:n])) + "/mcp"
+}
+
+// BenchmarkFromOutside measures what a client sees: the library's Handler
+// and a bare go-sdk server answering the same ten-row query, each in a
+// process of its own, driven from this one by a raw HTTP client posting a
+// fixed stateless tools/call over keep-alive connections, in rounds that
+// alternate between the two; the raw driver running the query in this
+// process is the physical limit. It reports the median calls per second
+// of each at 1 and 16 callers, and their ratios. Run it with
+// -benchtime=1x; DORIS_BENCH_ROUND sets the round length (default 2s).
+func BenchmarkFromOutside(b *testing.B) {
+	dsn := testdb.DSN(b)
+	round := 2 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("DORIS_BENCH_ROUND")); err == nil {
+		round = d
+	}
+	const rounds = 5
+	endpoints := map[string]string{
+		"library": startBenchServer(b, "library", dsn),
+		"bare":    startBenchServer(b, "bare", dsn),
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(64)
+	db.SetMaxIdleConns(64)
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + outsideQuery + `"}}}`)
+
+	post := func(url string) error {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(got, []byte(`"row_count":10`)) {
+			return fmt.Errorf("%s answered %.300s", url, got)
+		}
+		return nil
+	}
+	raw := func() error {
+		rows, err := db.Query(outsideQuery)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if n != 10 {
+			return errors.New("raw: not ten rows")
+		}
+		return rows.Err()
+	}
+	// measure runs op from callers goroutines for d; calls per second.
+	measure := func(callers int, d time.Duration, op func() error) float64 {
+		var calls atomic.Int64
+		var firstErr error
+		var once sync.Once
+		stop := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					if err := op(); err != nil {
+						once.Do(func() { firstErr = err })
+						return
+					}
+					calls.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil {
+			b.Fatal(firstErr)
+		}
+		return float64(calls.Load()) / d.Seconds()
+	}
+	paths := []struct {
+		name string
+		op   func() error
+	}{
+		{"library", func() error { return post(endpoints["library"]) }},
+		{"bare", func() error { return post(endpoints["bare"]) }},
+		{"raw", raw},
+	}
+	for _, p := range paths {
+		measure(4, round/4, p.op) // warm connections and caches
+	}
+	b.ResetTimer()
+	for _, callers := range []int{1, 16} {
+		got := map[string][]float64{}
+		for r := range rounds {
+			// Alternate the order so neither server always goes first.
+			order := slices.Clone(paths)
+			if r%2 == 1 {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, p := range order {
+				got[p.name] = append(got[p.name], measure(callers, round, p.op))
+			}
+		}
+		med := func(name string) float64 {
+			v := slices.Clone(got[name])
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		lib, bare, rawQPS := med("library"), med("bare"), med("raw")
+		b.ReportMetric(lib, fmt.Sprintf("c%d-library-calls/s", callers))
+		b.ReportMetric(bare, fmt.Sprintf("c%d-bare-calls/s", callers))
+		b.ReportMetric(rawQPS, fmt.Sprintf("c%d-raw-queries/s", callers))
+		b.ReportMetric(lib/bare, fmt.Sprintf("c%d-library/bare", callers))
+		b.ReportMetric(lib/rawQPS, fmt.Sprintf("c%d-library/raw", callers))
+		b.Logf("%d callers, median of %d rounds of %v: library %.0f calls/s (rounds %.0f), bare go-sdk %.0f (%.0f), raw driver %.0f; library/bare %.2f, library/raw %.3f",
+			callers, rounds, round, lib, got["library"], bare, got["bare"], rawQPS, lib/bare, lib/rawQPS)
+		if callers == 1 {
+			b.Logf("1 caller: the library's time per call over the raw driver's: %.0f µs", (1/lib-1/rawQPS)*1e6)
+		}
+	}
+}
