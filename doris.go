@@ -184,7 +184,7 @@ type component struct {
 // New validates the options and returns a Server ready to serve. It never
 // waits on the network: Doris is first contacted by the background health
 // check and by the first call. Release the Server with [Server.Shutdown].
-func New(opts ...Option) (_ *Server, err error) {
+func New(opts ...Option) (*Server, error) {
 	cfg := defaultConfig()
 	for i, opt := range opts {
 		if opt == nil {
@@ -204,30 +204,34 @@ func New(opts ...Option) (_ *Server, err error) {
 		shutdownDone: make(chan struct{}),
 		grace:        closeGrace,
 	}
-	// From here on, each component is added to s.closers as it starts, and
-	// a failure closes those started before it.
-	defer func() {
-		if err != nil {
-			for _, c := range slices.Backward(s.closers) {
-				c.close(context.Background())
-			}
-			err = fmt.Errorf("doris: %w", err)
+	// Each component is added to s.closers as it starts; a failure closes
+	// those started before it.
+	if err := s.start(); err != nil {
+		for _, c := range slices.Backward(s.closers) {
+			c.close(context.Background())
 		}
-	}()
+		return nil, fmt.Errorf("doris: %w", err)
+	}
+	return s, nil
+}
+
+// start starts the Server's components on its validated configuration.
+func (s *Server) start() (err error) {
+	cfg := s.cfg
 	if s.tel, err = newTelemetry(&cfg); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, component{"telemetry", s.tel.Close})
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	s.inflight = admit.NewShare(int64(cfg.query.MaxInFlight))
 	s.budget = admit.NewBudget(cfg.query.ResultBudget, resultCost, min(cfg.pool.Wait, memoryWait))
 	if s.auth, err = newAuthenticator(&s.cfg.auth, cfg.logger); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, component{"auth", s.auth.Close})
 	feHTTP, err := newFEHTTP(&s.cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if feHTTP != nil {
 		s.closers = append(s.closers, component{"fehttp", func(context.Context) error { feHTTP.Close(); return nil }})
@@ -266,7 +270,7 @@ func New(opts ...Option) (_ *Server, err error) {
 		MayCall:      s.mayCall,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Added last, so they are the outermost: the tool catalog's own
 	// middleware (resources/list) runs inside them, with the hard stop, a
@@ -277,12 +281,9 @@ func New(opts ...Option) (_ *Server, err error) {
 		s.builtin[name] = true
 	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.observe(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s.observe()
 }
 
 // MCP returns the underlying MCP server so a host can register its own
