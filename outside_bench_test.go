@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -58,6 +60,17 @@ func serveForBench(mode string) {
 		db.SetMaxOpenConns(64)
 		db.SetMaxIdleConns(64)
 		h = doris.BareServerForBench(db)
+	}
+	// DORIS_BENCH_CPUPROFILE=dir profiles each server process into
+	// dir/<mode>.cpu, for go tool pprof.
+	if dir := os.Getenv("DORIS_BENCH_CPUPROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, mode+".cpu"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
