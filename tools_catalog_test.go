@@ -288,59 +288,6 @@ func TestAnalyzeColumns(t *testing.T) {
 	}
 }
 
-// analyze_columns with its default arguments profiles every table and view
-// of the sample within the default time limit: every column gets its
-// summary, and the values of every column are ranked.
-func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
-	testdb.Parallel(t)
-	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
-	tables := strs(column(t, mustCall(t, ctx, cs, "get_db_table_list", map[string]any{"db_name": "sample"}), "Tables_in_sample"))
-	if len(tables) < 6 {
-		t.Fatalf("sample tables %v", tables)
-	}
-	for _, table := range tables {
-		cols := column(t, mustCall(t, ctx, cs, "get_table_schema", map[string]any{"table_name": table, "db_name": "sample"}), "Field")
-		began := time.Now()
-		r, msg, err := call(ctx, cs, "analyze_columns", map[string]any{"table_name": table, "db_name": "sample"})
-		t.Logf("%s: %d columns in %v", table, len(cols), time.Since(began).Round(time.Millisecond))
-		if err != nil || msg != "" {
-			t.Errorf("%s: %v %s", table, err, msg)
-			continue
-		}
-		summaries, ranked := 0, map[any]bool{}
-		for _, m := range rowsOf(r) {
-			switch m["kind"] {
-			case "summary":
-				summaries++
-				if m["sampled_rows"].(float64) == 0 || m["null_count"] == nil || m["distinct_count"] == nil {
-					t.Errorf("%s: summary %v", table, m)
-				}
-			case "top_value":
-				ranked[m["column_name"]] = true
-			}
-		}
-		if summaries != len(cols) {
-			t.Errorf("%s: %d summaries for %d columns", table, summaries, len(cols))
-		}
-		if table != "customers" && len(ranked) != len(cols) {
-			// customers' email and phone are masked in the test server.
-			t.Errorf("%s: top values of %d columns of %d", table, len(ranked), len(cols))
-		}
-	}
-}
-
-// A profile that runs out of time says what to ask for instead.
-func TestAnalyzeColumnsTimeout(t *testing.T) {
-	testdb.Parallel(t)
-	ctx := context.Background()
-	cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t))).URL+"/mcp", nil, "")
-	_, msg, err := call(ctx, cs, "analyze_columns", map[string]any{"table_name": "seq_1_to_1000000", "sample_size": 1_000_000, "timeout_seconds": 1})
-	if err != nil || !strings.Contains(msg, "time limit") || !strings.Contains(msg, "fewer columns") || !strings.Contains(msg, "timeout_seconds") {
-		t.Errorf("got %v %q", err, msg)
-	}
-}
-
 func TestStorageAndFreshness(t *testing.T) {
 	testdb.Parallel(t)
 	ctx := context.Background()
