@@ -2,8 +2,11 @@ package tools
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"regexp"
 	"testing"
 	"time"
 
@@ -11,8 +14,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorishttp"
+	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // testLimits are the deployment's defaults and maxima in these tests, the
@@ -25,7 +30,7 @@ var (
 // testCatalog is the catalog on the database dsn, through the connection
 // layer the Server uses, and on the FE HTTP API at feAddr when it is set.
 // Its tools are called directly, without MCP or HTTP in between.
-func testCatalog(t *testing.T, dsn, feAddr string) *catalog {
+func testCatalog(t testing.TB, dsn, feAddr string) *catalog {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -60,7 +65,7 @@ func testCatalog(t *testing.T, dsn, feAddr string) *catalog {
 
 // call calls the tool name with args: its result, or the message of its
 // tool error.
-func (c *catalog) call(t *testing.T, name string, args map[string]any) (result json.RawMessage, toolError string) {
+func (c *catalog) call(t testing.TB, name string, args map[string]any) (result json.RawMessage, toolError string) {
 	t.Helper()
 	for _, e := range c.tools {
 		if e.tool.Name != name {
@@ -95,4 +100,113 @@ func (c *catalog) inputSchema(t *testing.T, name string, v any) {
 		}
 	}
 	t.Fatalf("no tool %s", name)
+}
+
+// session is a catalog as the moved end-to-end tests call it: call and
+// mustCall take it where they took an MCP client session.
+type session struct {
+	t testing.TB
+	c *catalog
+}
+
+// defaultMasks are rules like the Server's defaults, for the tests that
+// expect a masked caller.
+var defaultMasks = query.NewMasker([]query.MaskRule{
+	{Columns: regexp.MustCompile("(?i)phone|mobile"), Mask: func(string) string { return "***" }},
+	{Columns: regexp.MustCompile("(?i)email"), Mask: func(string) string { return "***" }},
+	{Columns: regexp.MustCompile("(?i)id_card|identity"), Mask: func(string) string { return "***" }},
+})
+
+// newSession is the catalog on dsn with default masking, changed by opts.
+func newSession(t testing.TB, dsn string, opts ...func(*Config)) *session {
+	t.Helper()
+	c := testCatalog(t, dsn, "")
+	c.cfg.Mask = defaultMasks
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	return &session{t, c}
+}
+
+// simSession is newSession on a fresh simulator of version, which it
+// returns too.
+func simSession(t *testing.T, version string, opts ...func(*Config)) (*session, *dorissim.Server) {
+	t.Helper()
+	sim := testdb.Sim(t, dorissim.Options{Version: version})
+	return newSession(t, sim.DSN(dorissim.SampleDB), opts...), sim
+}
+
+// withMask replaces the mask rules by one.
+func withMask(columns string, mask func(string) string) func(*Config) {
+	return func(c *Config) {
+		c.Mask = query.NewMasker([]query.MaskRule{{Columns: regexp.MustCompile("(?i)" + columns), Mask: mask}})
+	}
+}
+
+// unmaskedAll makes every caller exempt from masking.
+func unmaskedAll(c *Config) { c.Unmasked = func(context.Context) bool { return true } }
+
+// withLimits sets the deployment's defaults and maxima.
+func withLimits(def, max query.Limits) func(*Config) {
+	return func(c *Config) { c.Default, c.Max = def, max }
+}
+
+// result is the structured content of a tool result.
+type result struct {
+	Columns []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"columns"`
+	Rows             [][]any `json:"rows"`
+	RowCount         int     `json:"row_count"`
+	Truncated        bool    `json:"truncated"`
+	TruncationReason string  `json:"truncation_reason"`
+}
+
+// call runs a tool and returns its decoded result, or the text of its
+// error result. The error is always nil: there is no transport to fail.
+func call(_ context.Context, cs *session, tool string, args map[string]any) (*result, string, error) {
+	raw, msg := cs.c.call(cs.t, tool, args)
+	if msg != "" {
+		return nil, msg, nil
+	}
+	var r result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, "", fmt.Errorf("decoding %s: %w", raw, err)
+	}
+	return &r, "", nil
+}
+
+// mustCall is call for calls that must succeed.
+func mustCall(t testing.TB, ctx context.Context, cs *session, tool string, args map[string]any) *result {
+	t.Helper()
+	r, toolErr, err := call(ctx, cs, tool, args)
+	if err != nil {
+		t.Fatalf("%s %v: %v", tool, args, err)
+	}
+	if toolErr != "" {
+		t.Fatalf("%s %v: tool error: %s", tool, args, toolErr)
+	}
+	return r
+}
+
+// openDB opens dsn with the driver, closed when the test ends.
+func openDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// hasRow reports whether some row of r has want in column col.
+func hasRow(r *result, col int, want string) bool {
+	for _, row := range r.Rows {
+		if s, ok := row[col].(string); ok && s == want {
+			return true
+		}
+	}
+	return false
 }

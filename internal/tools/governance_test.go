@@ -1,35 +1,13 @@
 package tools
 
 import (
-	"encoding/json"
-	"regexp"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/testdb"
 )
-
-// rowsOf decodes a tool's result into one map per row, by column name.
-func rowsOf(t *testing.T, raw json.RawMessage) []map[string]any {
-	t.Helper()
-	var r struct {
-		Columns []struct{ Name string }
-		Rows    [][]any
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]map[string]any, len(r.Rows))
-	for i, row := range r.Rows {
-		out[i] = map[string]any{}
-		for j, c := range r.Columns {
-			out[i][c.Name] = row[j]
-		}
-	}
-	return out
-}
 
 // analyze_columns with its default arguments profiles every table and view
 // of the sample within the default time limit: every column gets its
@@ -37,15 +15,11 @@ func rowsOf(t *testing.T, raw json.RawMessage) []map[string]any {
 // columns.
 func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
 	testdb.Parallel(t)
-	c := testCatalog(t, testdb.DSN(t), "")
-	c.cfg.Mask = query.NewMasker([]query.MaskRule{{Columns: regexp.MustCompile("(?i)^(email|phone)$"), Mask: func(string) string { return "***" }}})
+	ctx := context.Background()
+	cs := newSession(t, testdb.DSN(t), withMask("^(email|phone)$", func(string) string { return "***" }))
 	must := func(name string, args map[string]any) []map[string]any {
 		t.Helper()
-		r, msg := c.call(t, name, args)
-		if msg != "" {
-			t.Fatalf("%s: %s", name, msg)
-		}
-		return rowsOf(t, r)
+		return rowsOf(mustCall(t, ctx, cs, name, args))
 	}
 	var tables []string
 	for _, r := range must("get_db_table_list", map[string]any{"db_name": "sample"}) {
@@ -57,7 +31,7 @@ func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
 	for _, table := range tables {
 		cols := must("get_table_schema", map[string]any{"table_name": table, "db_name": "sample"})
 		began := time.Now()
-		r, msg := c.call(t, "analyze_columns", map[string]any{"table_name": table, "db_name": "sample"})
+		r, msg, _ := call(ctx, cs, "analyze_columns", map[string]any{"table_name": table, "db_name": "sample"})
 		t.Logf("%s: %d columns in %v", table, len(cols), time.Since(began).Round(time.Millisecond))
 		if msg != "" {
 			t.Errorf("%s: %s", table, msg)
@@ -70,7 +44,7 @@ func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
 			}
 		}
 		summaries, ranked := 0, map[any]bool{}
-		for _, m := range rowsOf(t, r) {
+		for _, m := range rowsOf(r) {
 			switch m["kind"] {
 			case "summary":
 				summaries++
@@ -96,8 +70,7 @@ func TestAnalyzeColumnsEverySampleTable(t *testing.T) {
 // A profile that runs out of time says what to ask for instead.
 func TestAnalyzeColumnsTimeout(t *testing.T) {
 	testdb.Parallel(t)
-	c := testCatalog(t, testdb.DSN(t), "")
-	_, msg := c.call(t, "analyze_columns", map[string]any{"table_name": "seq_1_to_1000000", "sample_size": 1_000_000, "timeout_seconds": 1})
+	_, msg, _ := call(context.Background(), newSession(t, testdb.DSN(t)), "analyze_columns", map[string]any{"table_name": "seq_1_to_1000000", "sample_size": 1_000_000, "timeout_seconds": 1})
 	if !strings.Contains(msg, "time limit") || !strings.Contains(msg, "fewer columns") || !strings.Contains(msg, "timeout_seconds") {
 		t.Errorf("got %q", msg)
 	}
