@@ -589,7 +589,7 @@ func TestPerTokenAccounts(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := call(cctx, a, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		_, _, err := call(cctx, a, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 		done <- err
 	}()
 	waitFor(t, 5*time.Second, "account a's query to run", func() bool { return running(t, admin, "seq_1_to_20000") == 1 })

@@ -34,13 +34,13 @@ func TestMain(m *testing.M) {
 		return
 	}
 	// Most tests wait on statements held in the engine, not on the CPU:
-	// run more of them at once than there are cores, unless -parallel is
+	// run a few more of them at once than there are cores, unless -parallel is
 	// given.
 	flag.Parse()
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
-		flag.Set("test.parallel", "8")
+		flag.Set("test.parallel", "4")
 	}
 	dsn := os.Getenv("DORIS_TEST_DSN")
 	if dsn == "" {

@@ -18,23 +18,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// longQuery runs for minutes and passes the read-only guard: a cross join
-// of MariaDB's Sequence tables, or on the simulator one of its seq tables
-// that waits, so the tests holding it do not burn the CPU the others need.
-// Its text contains "seq_1_to_20000" on both.
-var longQuery = func() string {
-	if testdb.Real() {
-		return "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
-	}
-	return "SELECT COUNT(*) FROM seq_1_to_20000_wait_600000ms a"
-}()
-
-// longQuerySummary is longQuery's db.query.summary.
-var longQuerySummary = map[bool]string{
-	true:  "SELECT seq_1_to_20000 seq_1_to_20000",
-	false: "SELECT seq_1_to_20000_wait_600000ms",
-}[testdb.Real()]
-
 // newServer builds a Server on a backend and shuts it down at the end of
 // the test if the test did not.
 func newServer(t testing.TB, dsn string, opts ...Option) *Server {

@@ -153,8 +153,8 @@ func TestKillBehindLoadBalancer(t *testing.T) {
 		{"by query id from the FE HTTP API (2.1.7)", dorissim.Version21, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fe1, dsn1 := startSim(t, tc.version)
-			fe2, dsn2 := startSim(t, tc.version)
+			fe1, dsn1 := testdb.DorisSim(t, tc.version)
+			fe2, dsn2 := testdb.DorisSim(t, tc.version)
 			dorissim.Link(fe1, fe2)
 			rr := newRoundRobin(t, fe1.Addr(), fe2.Addr())
 			cfg, err := mysql.ParseDSN(dsn1)
@@ -197,7 +197,7 @@ func TestKillBehindLoadBalancer(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 				done <- err
 			}()
 			var x int // the FE running the call
@@ -228,7 +228,7 @@ func TestKillBehindLoadBalancer(t *testing.T) {
 			bctx, bcancel := context.WithCancel(context.Background())
 			defer bcancel()
 			go func() {
-				rows, err := bystander.QueryContext(bctx, longQuery)
+				rows, err := bystander.QueryContext(bctx, testdb.LongQuery)
 				if err == nil {
 					for rows.Next() {
 					}

@@ -262,7 +262,7 @@ func TestStdioClientGoneKillsQuery(t *testing.T) {
 	for _, line := range []string{
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
-		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + testdb.LongQuery + `","timeout_seconds":120}}}`,
 	} {
 		if _, err := io.WriteString(clientW, line+"\n"); err != nil {
 			t.Fatal(err)

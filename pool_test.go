@@ -34,7 +34,7 @@ func TestWithDBHostPool(t *testing.T) {
 		t.Fatalf("count: %+v", r)
 	}
 	start := time.Now()
-	_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 1})
+	_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 1})
 	if err != nil || msg == "" {
 		t.Fatalf("timed-out query: err=%v msg=%q", err, msg)
 	}
@@ -149,7 +149,7 @@ func TestPoolBusy(t *testing.T) {
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go call(lctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+	go call(lctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
 
 	_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": "SELECT 1", "timeout_seconds": 60})
@@ -222,7 +222,7 @@ func TestFrontendFailover(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
-			call(cctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+			call(cctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 			close(done)
 		}()
 		waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })

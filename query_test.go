@@ -81,7 +81,7 @@ func TestTimeCap(t *testing.T) {
 	testdb.Parallel(t)
 	db, cs := queryFixture(t)
 	start := time.Now()
-	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 1})
+	_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 1})
 	took := time.Since(start)
 	if err != nil || !strings.Contains(msg, "time limit of 1s") {
 		t.Fatalf("err=%v msg=%q", err, msg)
@@ -101,7 +101,7 @@ func TestCancelledCallKillsQuery(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 		done <- err
 	}()
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })

@@ -204,7 +204,7 @@ func TestShutdownDeadlineKillsQuery(t *testing.T) {
 	}
 	out := make(chan outcome, 1)
 	go func() {
-		_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		_, msg, err := call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 		out <- outcome{msg, err}
 	}()
 	waitFor(t, 10*time.Second, "the long query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
@@ -544,7 +544,7 @@ func TestShutdownCountsCalls(t *testing.T) {
 	s := newServer(t, dsn)
 	hs := serveHTTP(t, s)
 	one := func(id int) string {
-		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, longQuery)
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, testdb.LongQuery)
 	}
 	batch := "[" + one(1) + "," + one(2) + "," + one(3) + "]"
 	postAsync(context.Background(), hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"})

@@ -31,7 +31,7 @@ func TestServeTransportContextEnds(t *testing.T) {
 	cs, served := servePipes(t, ctx, s, nil)
 	answered := make(chan string, 1)
 	go func() {
-		_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+		_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 		answered <- fmt.Sprint(msg, err)
 	}()
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
@@ -401,7 +401,7 @@ func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
 	s := newServer(t, dsn)
 	c, input, served := serveLines(t, context.Background(), s, 0)
 	c.initialize("2025-06-18")
-	c.send(execQuery("long", longQuery))
+	c.send(execQuery("long", testdb.LongQuery))
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
 	input.Close()
 	r := c.reply()

@@ -229,9 +229,9 @@ func TestTelemetryOfCalls(t *testing.T) {
 		wantError: "only SELECT", errorType: "tool_error", logError: "guard_rejected", guardReason: "statement_kind",
 	}, {
 		name:      "timeout",
-		args:      map[string]any{"sql": longQuery, "timeout_seconds": 1},
+		args:      map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 1},
 		wantError: "time limit of 1s", errorType: "tool_error", logError: "timeout",
-		summary: longQuerySummary, dbErrorType: "timeout",
+		summary: testdb.LongQuerySummary, dbErrorType: "timeout",
 	}}
 	for _, tr := range otelTransports {
 		for _, tc := range cases {
@@ -919,7 +919,7 @@ func TestTelemetryAuth(t *testing.T) {
 // The FE and BE HTTP requests a call makes are client spans under its span.
 func TestTelemetryHTTPSpans(t *testing.T) {
 	testdb.Parallel(t)
-	sim, dsn := startSim(t, dorissim.Version21)
+	sim, dsn := testdb.DorisSim(t, dorissim.Version21)
 	f := newOTelFixture(t, dsn, WithFEHTTP(sim.FEHTTPAddr()))
 	cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "")
 	mustCall(t, context.Background(), cs, "get_monitoring_metrics", map[string]any{"role": "all"})
@@ -936,7 +936,7 @@ func TestTelemetryHTTPSpans(t *testing.T) {
 	for _, sp := range f.spans.Ended() {
 		if sp.SpanKind() == trace.SpanKindClient && sp.Name() == "GET" && sp.Parent().SpanID() == server.SpanContext().SpanID() {
 			u := spanAttrs(sp)["url.full"]
-			if strings.Contains(u, testPassword) || strings.Contains(u, "@") {
+			if strings.Contains(u, testdb.Password) || strings.Contains(u, "@") {
 				t.Errorf("HTTP span url.full %q carries credentials", u)
 			}
 			if strings.HasSuffix(u, "/metrics") {

@@ -187,7 +187,7 @@ func testTools(t *testing.T, cs *mcp.ClientSession) {
 		if !strings.Contains(msg, "max_rows must be between 1 and 10000") {
 			t.Errorf("max_rows above the ceiling: %q, want an error", msg)
 		}
-		_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "db_name": "sample", "timeout_seconds": 1})
+		_, msg, _ = call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "db_name": "sample", "timeout_seconds": 1})
 		if !strings.Contains(msg, "time limit") {
 			t.Errorf("timeout: %q, want a time limit error", msg)
 		}

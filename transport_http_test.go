@@ -36,7 +36,7 @@ func TestStatelessCancelKillsQuery(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": longQuery, "timeout_seconds": 120})
+				_, _, err := call(ctx, cs, "exec_query", map[string]any{"sql": testdb.LongQuery, "timeout_seconds": 120})
 				done <- err
 			}()
 			waitFor(t, 5*time.Second, "the query to run", inFlight)
@@ -51,7 +51,7 @@ func TestStatelessCancelKillsQuery(t *testing.T) {
 	}
 	t.Run("raw HTTP request closed", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+		body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + testdb.LongQuery + `","timeout_seconds":120}}}`
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, hs.URL+"/mcp", bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
@@ -246,7 +246,7 @@ func TestGateCallLimits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// A raw request: a client library may send requests of its own.
-	long := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+	long := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + testdb.LongQuery + `","timeout_seconds":120}}}`
 	failed := postAsync(ctx, hs.URL+"/mcp", long, map[string]string{"Mcp-Protocol-Version": "2025-06-18"})
 	waitFor(t, 5*time.Second, "the query to run", func() bool {
 		select {
@@ -291,7 +291,7 @@ func TestStatefulDeleteEndsCalls(t *testing.T) {
 	hs := serveHTTP(t, s)
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
 	// The response to read is the one on the call's own POST.
-	body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + longQuery + `","timeout_seconds":120}}}`
+	body := `{"jsonrpc":"2.0","id":70,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + testdb.LongQuery + `","timeout_seconds":120}}}`
 	out := postAsync(context.Background(), hs.URL+"/mcp", body, map[string]string{"Mcp-Session-Id": cs.ID(), "Mcp-Protocol-Version": "2025-06-18"})
 	waitFor(t, 5*time.Second, "the query to run", func() bool { return running(t, db, "seq_1_to_20000") == 1 })
 	req, _ := http.NewRequest(http.MethodDelete, hs.URL+"/mcp", nil)
@@ -354,7 +354,7 @@ func TestBatchCountsNotifications(t *testing.T) {
 // waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}), WithPoolLimits(PoolLimits{Wait: 300 * time.Millisecond}),
+	s := newServer(t, testdb.DSN(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}),
 		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
@@ -389,7 +389,7 @@ func TestStatelessCancelNotification(t *testing.T) {
 	hs := serveHTTP(t, s)
 	v := map[string]string{"Mcp-Protocol-Version": "2025-11-25"}
 	callBody := func(id int) string {
-		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, longQuery)
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"%s","timeout_seconds":120}}}`, id, testdb.LongQuery)
 	}
 	cancelBody := func(id int) string {
 		return fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%d,"reason":"user abort"}}`, id)

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/go-sql-driver/mysql"
 )
 
 // Real reports whether the tests run against a real server
@@ -94,3 +95,42 @@ func Load(t *testing.T) {
 		t.Skip("a load test: set DORIS_TEST_LOAD=1 to run it")
 	}
 }
+
+// Password is the root account's password on the simulators DorisSim
+// starts, on their MySQL and HTTP ports alike: no message may carry it.
+const Password = "Pw-9f3c1e77-secret"
+
+// DorisSim starts a simulator of a Doris release whose account root wants
+// Password on both ports, and returns it with a DSN that carries the
+// password. opts change its options first.
+func DorisSim(t testing.TB, version string, opts ...func(*dorissim.Options)) (*dorissim.Server, string) {
+	t.Helper()
+	o := dorissim.Options{Version: version, Users: map[string]string{"root": Password}}
+	for _, f := range opts {
+		f(&o)
+	}
+	sim := Sim(t, o)
+	cfg, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Passwd = "root", Password
+	return sim, cfg.FormatDSN()
+}
+
+// LongQuery runs for minutes and passes the read-only guard: a cross join
+// of MariaDB's Sequence tables, or on the simulator one of its seq tables
+// that waits, so the tests holding it do not burn the CPU the others need.
+// Its text contains "seq_1_to_20000" on both.
+var LongQuery = func() string {
+	if Real() {
+		return "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
+	}
+	return "SELECT COUNT(*) FROM seq_1_to_20000_wait_600000ms a"
+}()
+
+// LongQuerySummary is LongQuery's db.query.summary.
+var LongQuerySummary = map[bool]string{
+	true:  "SELECT seq_1_to_20000 seq_1_to_20000",
+	false: "SELECT seq_1_to_20000_wait_600000ms",
+}[Real()]

@@ -66,7 +66,7 @@ var referenceCalls = []struct {
 func TestReferenceArguments(t *testing.T) {
 	testdb.Parallel(t)
 	sim := testdb.Sim(t, dorissim.Options{Version: dorissim.Version21})
-	c := testCatalog(t, sim.DSN(dorissim.SampleDB), sim.FEHTTPAddr())
+	c := testCatalog(t, sim.DSN(dorissim.SampleDB), withFE(sim.FEHTTPAddr()))
 	props := map[string]map[string]any{}
 	for _, e := range c.tools {
 		var s struct{ Properties map[string]any }
@@ -96,7 +96,7 @@ func TestReferenceArguments(t *testing.T) {
 // and a default lies inside.
 func TestArgumentSchemasEnforced(t *testing.T) {
 	testdb.Parallel(t)
-	c := testCatalog(t, testdb.DSN(t), "")
+	c := testCatalog(t, testdb.DSN(t))
 	type prop struct {
 		Type             string
 		Minimum, Maximum *float64

@@ -27,33 +27,61 @@ var (
 	testMax     = query.Limits{MaxRows: 10_000, MaxBytes: 16 << 20, Timeout: 300 * time.Second}
 )
 
+// setup is what a test catalog is built from; options change it.
+type setup struct {
+	pool pool.Config
+	// fe is the FE HTTP API's configuration; FEURL empty: none.
+	fe      dorishttp.Config
+	catalog Config
+}
+
+// An option changes a test catalog's setup.
+type option func(*setup)
+
+// withFE gives the catalog the FE HTTP API at addr (host:port), reached
+// with the DSN's account.
+func withFE(addr string) option { return func(s *setup) { s.fe.FEURL = "http://" + addr } }
+
+// withBEs configures the BE webservers instead of finding them.
+func withBEs(addrs ...string) option {
+	return func(s *setup) { s.fe.Backends, s.catalog.BEConfigured = addrs, true }
+}
+
+// withPoolSize bounds the connections to Doris.
+func withPoolSize(n int) option { return func(s *setup) { s.pool.MaxOpen, s.pool.MaxIdle = n, n } }
+
 // testCatalog is the catalog on the database dsn, through the connection
-// layer the Server uses, and on the FE HTTP API at feAddr when it is set.
-// Its tools are called directly, without MCP or HTTP in between.
-func testCatalog(t testing.TB, dsn, feAddr string) *catalog {
+// layer the Server uses, changed by opts. Its tools are called directly,
+// without MCP or HTTP in between.
+func testCatalog(t testing.TB, dsn string, opts ...option) *catalog {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	p := pool.New(pool.Config{
-		DSN: cfg, MaxOpen: 8, MaxIdle: 4, ConnMaxIdleTime: time.Minute, ConnMaxLifetime: time.Hour,
-		IdleTimeout: time.Minute, Wait: 5 * time.Second, QueryTimeout: testDefault.Timeout, HealthInterval: time.Hour,
-		Logger: log, Closed: context.Canceled,
-	})
+	st := setup{
+		pool: pool.Config{
+			DSN: cfg, MaxOpen: 8, MaxIdle: 4, ConnMaxIdleTime: time.Minute, ConnMaxLifetime: time.Hour,
+			IdleTimeout: time.Minute, Wait: 5 * time.Second, QueryTimeout: testDefault.Timeout, HealthInterval: time.Hour,
+			Logger: log, Closed: context.Canceled,
+		},
+		fe:      dorishttp.Config{User: cfg.User, Password: cfg.Passwd, Timeout: testDefault.Timeout},
+		catalog: Config{Default: testDefault, Max: testMax, Logger: log, MaxStatement: 1 << 20},
+	}
+	for _, o := range opts {
+		o(&st)
+	}
+	p := pool.New(st.pool)
 	t.Cleanup(func() { p.Close(context.Background()) })
-	var fe *dorishttp.Client
-	if feAddr != "" {
-		if fe, err = dorishttp.New(dorishttp.Config{FEURL: "http://" + feAddr, User: cfg.User, Password: cfg.Passwd, Timeout: testDefault.Timeout}); err != nil {
+	st.catalog.Exec = p
+	if st.fe.FEURL != "" {
+		if st.catalog.FEHTTP, err = dorishttp.New(st.fe); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(fe.Close)
+		t.Cleanup(st.catalog.FEHTTP.Close)
 	}
-	c := &catalog{
-		cfg:  Config{Exec: p, Default: testDefault, Max: testMax, Logger: log, MaxStatement: 1 << 20, FEHTTP: fe},
-		caps: newCapabilityCache(0),
-	}
+	c := &catalog{cfg: st.catalog, caps: newCapabilityCache(0)}
 	if c.resultSchema, err = json.Marshal(resultSchema()); err != nil {
 		t.Fatal(err)
 	}
@@ -118,37 +146,38 @@ var defaultMasks = query.NewMasker([]query.MaskRule{
 })
 
 // newSession is the catalog on dsn with default masking, changed by opts.
-func newSession(t testing.TB, dsn string, opts ...func(*Config)) *session {
+func newSession(t testing.TB, dsn string, opts ...option) *session {
 	t.Helper()
-	c := testCatalog(t, dsn, "")
-	c.cfg.Mask = defaultMasks
-	for _, o := range opts {
-		o(&c.cfg)
-	}
-	return &session{t, c}
+	masked := func(s *setup) { s.catalog.Mask = defaultMasks }
+	return &session{t, testCatalog(t, dsn, append([]option{masked}, opts...)...)}
 }
 
 // simSession is newSession on a fresh simulator of version, which it
 // returns too.
-func simSession(t *testing.T, version string, opts ...func(*Config)) (*session, *dorissim.Server) {
+func simSession(t *testing.T, version string, opts ...option) (*session, *dorissim.Server) {
 	t.Helper()
 	sim := testdb.Sim(t, dorissim.Options{Version: version})
 	return newSession(t, sim.DSN(dorissim.SampleDB), opts...), sim
 }
 
 // withMask replaces the mask rules by one.
-func withMask(columns string, mask func(string) string) func(*Config) {
-	return func(c *Config) {
-		c.Mask = query.NewMasker([]query.MaskRule{{Columns: regexp.MustCompile("(?i)" + columns), Mask: mask}})
+func withMask(columns string, mask func(string) string) option {
+	return func(s *setup) {
+		s.catalog.Mask = query.NewMasker([]query.MaskRule{{Columns: regexp.MustCompile("(?i)" + columns), Mask: mask}})
 	}
 }
 
 // unmaskedAll makes every caller exempt from masking.
-func unmaskedAll(c *Config) { c.Unmasked = func(context.Context) bool { return true } }
+func unmaskedAll(s *setup) { s.catalog.Unmasked = func(context.Context) bool { return true } }
 
 // withLimits sets the deployment's defaults and maxima.
-func withLimits(def, max query.Limits) func(*Config) {
-	return func(c *Config) { c.Default, c.Max = def, max }
+// The connection layer's detection and the FE HTTP requests are bounded
+// by the default time, as the Server bounds them.
+func withLimits(def, max query.Limits) option {
+	return func(s *setup) {
+		s.catalog.Default, s.catalog.Max = def, max
+		s.pool.QueryTimeout, s.fe.Timeout = def.Timeout, def.Timeout
+	}
 }
 
 // result is the structured content of a tool result.

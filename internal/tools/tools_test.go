@@ -708,7 +708,7 @@ func TestAuditStatementLiterals(t *testing.T) {
 	testdb.Parallel(t)
 	ctx := context.Background()
 	for _, exempt := range []bool{false, true} {
-		var opts []func(*Config)
+		var opts []option
 		if exempt {
 			opts = append(opts, unmaskedAll)
 		}
@@ -733,7 +733,7 @@ func TestAuditStatementLiterals(t *testing.T) {
 // against it must send the value.
 func TestRequiredArgumentsNotNullable(t *testing.T) {
 	testdb.Parallel(t)
-	c := testCatalog(t, testdb.DSN(t), "")
+	c := testCatalog(t, testdb.DSN(t))
 	checked := 0
 	for _, e := range c.tools {
 		tl := e.tool
