@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -21,9 +20,11 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
 
 	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/testdb"
 )
 
 // TestMain points the examples' DORIS_DSN at a Doris to query: the one in
@@ -33,27 +34,32 @@ func TestMain(m *testing.M) {
 		serveForBench(mode)
 		return
 	}
-	// Most tests wait on statements held in the engine, not on the CPU:
-	// run a few more of them at once than there are cores, unless -parallel is
-	// given.
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", "4")
-	}
+	testdb.DefaultParallel(4)
+	// Whatever a test started must have ended by the end of the run:
+	// every Server shut down, every client and simulator closed.
+	before := goleak.IgnoreCurrent()
 	dsn := os.Getenv("DORIS_TEST_DSN")
+	var sim *dorissim.Server
 	if dsn == "" {
-		sim, err := dorissim.Start(dorissim.Options{})
-		if err != nil {
+		var err error
+		if sim, err = dorissim.Start(dorissim.Options{}); err != nil {
 			log.Fatal(err)
 		}
-		// Not closed: os.Exit ends the process, and goleak checks ignore
-		// what ran before each test.
 		dsn = sim.DSN(dorissim.SampleDB)
 	}
 	os.Setenv("DORIS_DSN", dsn)
-	os.Exit(m.Run())
+	code := m.Run()
+	if sim != nil {
+		sim.Close()
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(before); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left at the end of the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // Mount the MCP endpoint on a mux, list the tools with the go-sdk client

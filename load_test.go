@@ -119,7 +119,7 @@ func (t *tally) String() string {
 // an error result: none is lost; and no goroutine outlives it all.
 func TestLoadShutdownMidway(t *testing.T) {
 	testdb.Load(t)
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	slow := slowQuery(t, db, 300*time.Millisecond, 100*time.Millisecond)

@@ -67,7 +67,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // New never touches the network: a DSN pointing nowhere still builds a
 // Server at once, which is simply not ready.
 func TestNewDoesNotDial(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	// A dial there waits out its 30 s timeout: New returning before the
 	// 10 s below shows it did not dial.
 	type built struct {

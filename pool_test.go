@@ -20,7 +20,7 @@ import (
 // A host-owned pool is used, its queries are still killed on cancel, and
 // Shutdown leaves it open.
 func TestWithDBHostPool(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s, err := New(WithDB(db))
@@ -81,7 +81,7 @@ func TestPoolRestoresDatabase(t *testing.T) {
 
 // Readiness follows the health check.
 func TestPoolHealth(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
 	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.Ready(); return ok })
 
@@ -92,7 +92,7 @@ func TestPoolHealth(t *testing.T) {
 
 // A server nobody answers is not ready, with the reason.
 func TestPoolUnreachable(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	var logs syncBuffer
 	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithPoolLimits(PoolLimits{HealthCheckInterval: time.Hour}),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))

@@ -21,21 +21,13 @@ import (
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"go.uber.org/goleak"
 )
-
-// leakCheck verifies, after every other cleanup of the test has run, that
-// the test left no goroutine behind.
-func leakCheck(t *testing.T) {
-	opts := []goleak.Option{goleak.IgnoreCurrent()}
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
-}
 
 // Stateful mode, 200 idle clients each holding a GET stream: Shutdown ends
 // them all at once and the host's http.Server.Shutdown has nothing to wait
 // for.
 func TestShutdownIdleStatefulSessions(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	s := newServer(t, dsn, WithStatefulSessions(0))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
@@ -109,7 +101,7 @@ func TestShutdownIdleStatefulSessions(t *testing.T) {
 // 32 calls in flight: every client gets its full result, and Shutdown
 // returns right after the last one.
 func TestShutdownDrainsCallsInFlight(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	// Every call stays in flight until Shutdown has started.
@@ -190,7 +182,7 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 // A call stuck on a minute-long query: at the deadline Shutdown cancels it,
 // kills the query in the engine and the client gets an error result.
 func TestShutdownDeadlineKillsQuery(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
@@ -239,7 +231,7 @@ func TestShutdownDeadlineKillsQuery(t *testing.T) {
 // During the drain: not ready, new work refused with 503 and Retry-After,
 // and the call in flight still completes.
 func TestShutdownGateDuringDrain(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
@@ -317,7 +309,7 @@ func status(t testing.TB, url string) int {
 // Shutdown from many goroutines, then again: one result for all, and
 // ServeStdio afterwards reports ErrServerClosed.
 func TestShutdownConcurrentAndIdempotent(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	boom := errors.New("auth close failed")
 	closerOf(t, s, "auth").close = func(context.Context) error { return boom }
@@ -343,7 +335,7 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 // http.Server.Shutdown: it returns its ctx.Err() when that ends, while the
 // first caller's shutdown goes on and returns the shared result.
 func TestShutdownSecondCallerOwnContext(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
@@ -432,7 +424,7 @@ func TestShutdownOneGracePastDeadline(t *testing.T) {
 // stdio: the response of a call in flight when Shutdown starts is written
 // before ServeStdio returns.
 func TestShutdownStdioDeliversInFlight(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 500*time.Millisecond, 500*time.Millisecond)
@@ -514,7 +506,7 @@ func closerOf(t *testing.T, s *Server, name string) *component {
 // One component failing to close does not stop the other, and both errors
 // reach the caller.
 func TestShutdownJoinsComponentErrors(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	authErr, poolErr := errors.New("auth: refresh loop stuck"), errors.New("pool: close failed")
 	closerOf(t, s, "auth").close = func(context.Context) error { return authErr }
@@ -571,7 +563,7 @@ func (failingMeters) Meter(string, ...metric.MeterOption) metric.Meter { return 
 // New closes what it started when a later step fails: the authenticator's
 // JWKS refresh, the pool's health loop, the FE HTTP client.
 func TestNewClosesOnError(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	k := authntest.Keys()
 	jwks := authntest.NewJWKS(t, map[string]any{"k1": &k.EC.PublicKey})
 	_, err := New(WithDSN(testdb.DSN(t)), WithFEHTTP("127.0.0.1:1"),

@@ -23,7 +23,7 @@ import (
 // ServeTransport returns promptly when its context ends, cancelling the
 // calls in flight and killing their queries.
 func TestServeTransportContextEnds(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
@@ -273,7 +273,7 @@ func wantRows(t testing.TB, r lineReply, n int) {
 // input, is answered with a parse error and ServeStdio serves on: both
 // calls are answered. Closing standard input then ends the session.
 func TestServeStdioMalformedLine(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -319,7 +319,7 @@ func TestServeStdioMalformedLine(t *testing.T) {
 // JSON-RPC defines for it, with the line's id when it has one, and the
 // session goes on; a blank line is skipped, a line ending in CRLF taken.
 func TestStdioBadLines(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	const maxLine = 256
 	c, _, _ := serveLines(t, context.Background(), s, maxLine)
@@ -371,7 +371,7 @@ func TestStdioBadLines(t *testing.T) {
 // the call: the garbage gets its parse error, a call sent after it its
 // result, and the slow call its result when it is done.
 func TestStdioGarbageWhileCallInFlight(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 500*time.Millisecond, 500*time.Millisecond)
@@ -395,7 +395,7 @@ func TestStdioGarbageWhileCallInFlight(t *testing.T) {
 // cancelled, its query killed, and its error result written before the
 // session ends.
 func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
@@ -426,7 +426,7 @@ func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
 // answer), and a batch the go-sdk would end the session over is refused
 // instead; from 2025-06-18 every batch is refused, and the session goes on.
 func TestStdioBatch(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	s := newServer(t, dsn)
@@ -493,7 +493,7 @@ func TestStdioBatch(t *testing.T) {
 // with calls answered concurrently and garbage between them, every line
 // written is one whole message.
 func TestStdioLinesDoNotInterleave(t *testing.T) {
-	leakCheck(t)
+	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	c, _, _ := serveLines(t, context.Background(), s, 0)
 	c.initialize("2025-06-18")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -34,6 +35,14 @@ func TestMain(m *testing.M) {
 	// The client driver reports connections that the server closes (KILL,
 	// Close) on stderr; keep test output to what the tests log.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+	// The slow tests wait on the engine more than they use the CPU: run a
+	// few more at once than there are cores, unless -parallel is given.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", "4")
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -760,10 +769,11 @@ func TestClientCancel(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	db := open(t, s, "sample")
-	b := conn(t, db)
 	ctx := context.Background()
 
-	try := func(q string, wait time.Duration) (stopped time.Duration, ok bool, id int64) {
+	// try runs q, cancels it once b sees it run, and waits up to wait for
+	// the server to stop it.
+	try := func(t *testing.T, b *sql.Conn, q string, wait time.Duration) (stopped time.Duration, ok bool, id int64) {
 		a := conn(t, db)
 		id = connID(t, a)
 		cctx, cancel := context.WithCancel(ctx)
@@ -799,29 +809,36 @@ func TestClientCancel(t *testing.T) {
 		return 0, false, id
 	}
 
-	streaming := "SELECT a.seq FROM seq_1_to_20000 a, seq_1_to_20000 b WHERE a.seq = 0"
-	if took, ok, id := try(streaming, 12*time.Second); ok {
-		t.Logf("streaming query stopped by the server %v after the client closed its socket", took)
-	} else {
-		t.Errorf("streaming query (connection %d) still running 12s after the client closed its socket", id)
-	}
-
-	took, ok, id := try(longQuery, 2*time.Second)
-	if ok {
-		t.Logf("single-row query stopped by the server %v after the client closed its socket", took)
-		return
-	}
-	t.Logf("single-row query still running 2s after the client closed its socket; KILL QUERY ends it")
-	if _, err := b.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", id)); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(time.Second)
-	for running(t, b, id) != "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("connection %d still running after KILL QUERY", id)
+	t.Run("streaming", func(t *testing.T) {
+		t.Parallel()
+		streaming := "SELECT a.seq FROM seq_1_to_20000 a, seq_1_to_20000 b WHERE a.seq = 0"
+		if took, ok, id := try(t, conn(t, db), streaming, 12*time.Second); ok {
+			t.Logf("streaming query stopped by the server %v after the client closed its socket", took)
+		} else {
+			t.Errorf("streaming query (connection %d) still running 12s after the client closed its socket", id)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
+
+	t.Run("single row", func(t *testing.T) {
+		t.Parallel()
+		b := conn(t, db)
+		took, ok, id := try(t, b, longQuery, time.Second)
+		if ok {
+			t.Logf("single-row query stopped by the server %v after the client closed its socket", took)
+			return
+		}
+		t.Logf("single-row query still running 1s after the client closed its socket; KILL QUERY ends it")
+		if _, err := b.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", id)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(time.Second)
+		for running(t, b, id) != "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("connection %d still running after KILL QUERY", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 }
 
 // TestSessionVariables records which statement-limiting settings the

@@ -71,32 +71,35 @@ func TestQueryTimeout(t *testing.T) {
 		{Version30, "", "SELECT /*+ SET_VAR(query_timeout=1, sql_select_limit=3) */ COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b", regexp.MustCompile(`^errCode = 2, detailMessage = Timeout$`)},
 		{Version20, "SET query_timeout = 1", "SELECT * FROM seq_1_to_5_wait_5000ms", regexp.MustCompile(`^errCode = 2, detailMessage = query timeout, query id = [0-9a-f]{16}-[0-9a-f]{16}$`)},
 	} {
-		s := startWith(t, Options{Version: tc.version})
-		c := conn(t, open(t, s, SampleDB))
-		if tc.set != "" {
-			if _, err := c.ExecContext(context.Background(), tc.set); err != nil {
-				t.Fatal(err)
+		t.Run(tc.version, func(t *testing.T) {
+			t.Parallel()
+			s := startWith(t, Options{Version: tc.version})
+			c := conn(t, open(t, s, SampleDB))
+			if tc.set != "" {
+				if _, err := c.ExecContext(context.Background(), tc.set); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		start := time.Now()
-		me := mysqlErr(t, c, tc.query)
-		took := time.Since(start)
-		if me.Number != 1105 || !tc.want.MatchString(me.Message) {
-			t.Errorf("%s: error %d %q, want 1105 matching %s", tc.version, me.Number, me.Message, tc.want)
-		}
-		if took < time.Second {
-			t.Errorf("%s: a 1 s query_timeout stopped the statement after %v", tc.version, took)
-		}
-		// The connection stays usable, and a hint's timeout was for its
-		// statement only.
-		_, rs := rows(t, c, "SELECT @@query_timeout")
-		want := "1"
-		if tc.set == "" {
-			want = "900"
-		}
-		if rs[0][0] != want {
-			t.Errorf("%s: @@query_timeout = %s after the statement, want %s", tc.version, rs[0][0], want)
-		}
+			start := time.Now()
+			me := mysqlErr(t, c, tc.query)
+			took := time.Since(start)
+			if me.Number != 1105 || !tc.want.MatchString(me.Message) {
+				t.Errorf("%s: error %d %q, want 1105 matching %s", tc.version, me.Number, me.Message, tc.want)
+			}
+			if took < time.Second {
+				t.Errorf("%s: a 1 s query_timeout stopped the statement after %v", tc.version, took)
+			}
+			// The connection stays usable, and a hint's timeout was for its
+			// statement only.
+			_, rs := rows(t, c, "SELECT @@query_timeout")
+			want := "1"
+			if tc.set == "" {
+				want = "900"
+			}
+			if rs[0][0] != want {
+				t.Errorf("%s: @@query_timeout = %s after the statement, want %s", tc.version, rs[0][0], want)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,9 @@
 package testdb
 
 import (
+	"flag"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/dorismcp/doris/internal/dorissim"
@@ -134,3 +136,16 @@ var LongQuerySummary = map[bool]string{
 	true:  "SELECT seq_1_to_20000 seq_1_to_20000",
 	false: "SELECT seq_1_to_20000_wait_600000ms",
 }[Real()]
+
+// DefaultParallel makes the tests of a package run n at a time unless
+// -parallel is given; call it from TestMain. Tests that wait on the engine
+// more than they use the CPU finish sooner with a few more at once than
+// there are cores.
+func DefaultParallel(n int) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(n))
+	}
+}
