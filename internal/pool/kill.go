@@ -26,11 +26,22 @@ import (
 // older releases by the query id the FE HTTP API gives for the trace id
 // (KILL QUERY "<query id>" reaches the query's BEs from any FE:
 // kill-query-string-id); only without either by connection id.
-func (p *Pool) kill(m *member, id uint64, trace string) (queryID string, killed bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//
+// Its statements share one connection of m's control pool, taken before
+// the kill counts as issued (issued is then called): a kill under way goes
+// on to its end even when the pool closes in the meantime.
+func (p *Pool) kill(m *member, id uint64, trace string, issued func()) (queryID string, killed bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
+	ctl, err := m.ctl.Conn(ctx)
+	issued()
+	if err != nil {
+		p.log.Warn("kill query failed: no control connection", "connection_id", id, "err", err)
+		return "", false
+	}
+	defer ctl.Close()
 	if trace != "" && !p.noTraceKill.Load() {
-		err := p.killBy(ctx, m, sqlguard.QuoteString(trace))
+		err := killBy(ctx, ctl, sqlguard.QuoteString(trace))
 		switch code := mysqlCode(err); {
 		case err == nil:
 			p.log.Info("killed query", "trace_id", trace)
@@ -49,7 +60,7 @@ func (p *Pool) kill(m *member, id uint64, trace string) (queryID string, killed 
 	if trace != "" && p.cfg.QueryIDByTrace != nil {
 		qid, err := p.cfg.QueryIDByTrace(ctx, trace)
 		if err == nil {
-			err = p.killBy(ctx, m, sqlguard.QuoteString(qid))
+			err = killBy(ctx, ctl, sqlguard.QuoteString(qid))
 		}
 		if err == nil {
 			p.log.Info("killed query", "query_id", qid, "trace_id", trace)
@@ -58,7 +69,7 @@ func (p *Pool) kill(m *member, id uint64, trace string) (queryID string, killed 
 		p.log.Warn("kill by query id failed", "trace_id", trace, "err", err)
 		return "", false
 	}
-	err := p.killBy(ctx, m, strconv.FormatUint(id, 10))
+	err = killBy(ctx, ctl, strconv.FormatUint(id, 10))
 	switch {
 	case err == nil:
 		p.log.Info("killed query", "connection_id", id)
@@ -73,8 +84,8 @@ func (p *Pool) kill(m *member, id uint64, trace string) (queryID string, killed 
 	return "", false
 }
 
-func (p *Pool) killBy(ctx context.Context, m *member, target string) error {
-	_, err := m.ctl.ExecContext(ctx, "KILL QUERY "+target)
+func killBy(ctx context.Context, ctl *sql.Conn, target string) error {
+	_, err := ctl.ExecContext(ctx, "KILL QUERY "+target)
 	return err
 }
 
@@ -86,6 +97,10 @@ func mysqlCode(err error) uint16 {
 	}
 	return 0
 }
+
+// killTimeout bounds a kill's statements, its control connection's
+// dial included.
+const killTimeout = 5 * time.Second
 
 // killWait bounds how long a killed call's connection is held waiting for
 // the server to report its statement gone.

@@ -318,10 +318,11 @@ func (p *Pool) Do(ctx context.Context, s query.Session, fn func(ctx context.Cont
 	returned := make(chan struct{})
 	kill := func() {
 		defer p.calls.Leave()
-		if p.cfg.Killed != nil {
-			p.cfg.Killed(context.Cause(ctx)) // counted as issued: a slow KILL is still one
-		}
-		qid, killed := p.kill(m, id, trace)
+		qid, killed := p.kill(m, id, trace, func() {
+			if p.cfg.Killed != nil {
+				p.cfg.Killed(context.Cause(ctx)) // counted as issued: a slow KILL is still one
+			}
+		})
 		<-returned
 		if killed {
 			p.awaitGone(m, id, qid)

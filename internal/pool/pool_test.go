@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dorismcp/doris/internal/authn"
 	"github.com/dorismcp/doris/internal/dorissim"
+	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/testdb"
 )
 
@@ -96,6 +98,75 @@ func TestAccountError(t *testing.T) {
 		}
 		if tc.want != "" && strings.Contains(got.Error(), "pw") {
 			t.Errorf("%v shows the password", got)
+		}
+	}
+}
+
+// A kill under way goes on to its end when the pool closes in the middle of
+// it: here the pool closes, without waiting, as the kill is issued, and the
+// simulator (Doris 2.1.7, which cannot kill by trace id) needs a second
+// KILL, by connection id, after the first is refused.
+func TestKillOutlivesClose(t *testing.T) {
+	sim := testdb.Sim(t, dorissim.Options{})
+	dsn, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *Pool
+	closed := make(chan error, 1)
+	p = New(Config{
+		DSN: dsn, MaxOpen: 4, MaxIdle: 2, ConnMaxIdleTime: time.Minute, ConnMaxLifetime: time.Hour,
+		IdleTimeout: time.Minute, Wait: time.Second, QueryTimeout: 10 * time.Second, HealthInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Closed: errClosed,
+		Killed: func(error) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // Close does not wait for the kill
+			closed <- p.Close(ctx)
+		},
+	})
+	t.Cleanup(func() { p.Close(context.Background()) })
+	ctx := context.Background()
+	if _, err := p.Backend(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	watch, err := sql.Open("mysql", sim.DSN(dorissim.SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	running := func() bool {
+		var n int
+		if err := watch.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%seq_1_to_20000%' AND INFO NOT LIKE '%PROCESSLIST%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Do(cctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+			rows, err := conn.QueryContext(ctx, testdb.LongQuery)
+			if err == nil {
+				rows.Close()
+			}
+			return err
+		})
+	}()
+	for !running() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled call succeeded")
+	}
+	if err := <-closed; err == nil {
+		t.Error("Close with the kill still running reported nothing unfinished")
+	}
+	for deadline := time.Now().Add(10 * time.Second); running(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the statement still runs 10 s after its kill: the kill died with the pool")
 		}
 	}
 }
