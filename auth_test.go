@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -27,6 +27,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"go.uber.org/goleak"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/authn"
 	"github.com/dorismcp/doris/internal/authn/authntest"
 	"github.com/dorismcp/doris/internal/testdb"
@@ -47,8 +48,8 @@ var (
 )
 
 // introspectionOf is the configuration that makes a Server ask as.
-func introspectionOf(as *authntest.AuthServer) IntrospectionConfig {
-	return IntrospectionConfig{
+func introspectionOf(as *authntest.AuthServer) doris.IntrospectionConfig {
+	return doris.IntrospectionConfig{
 		URL: as.URL + "/introspect", TokenURL: as.URL + "/token",
 		ClientID: authntest.ClientID, ClientSecret: authntest.ClientSecret, Audience: testAudience,
 	}
@@ -112,20 +113,20 @@ func TestAuthAttacks(t *testing.T) {
 	as.Set("opaque-other-aud", map[string]any{"active": true, "sub": "x", "aud": []string{"someone-else"}})
 
 	s := newServer(t, testdb.DSN(t),
-		WithBearerTokens(
-			BearerToken{Token: "static-secret-alice-0123456789", Name: "alice", Scopes: []string{"doris:read", "doris:query"}},
-			BearerToken{Digest: digestOf("static-secret-reader-0123456789"), Name: "reader", Scopes: []string{"doris:read"}},
-			BearerToken{Token: "static-secret-expired-012345678", Name: "old", Expires: time.Now().Add(-time.Minute)},
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "static-secret-alice-0123456789", Name: "alice", Scopes: []string{"doris:read", "doris:query"}},
+			doris.BearerToken{Digest: digestOf("static-secret-reader-0123456789"), Name: "reader", Scopes: []string{"doris:read"}},
+			doris.BearerToken{Token: "static-secret-expired-012345678", Name: "old", Expires: time.Now().Add(-time.Minute)},
 		),
-		WithJWT(JWTConfig{
+		doris.WithJWT(doris.JWTConfig{
 			Issuer: testIssuer, Audience: testAudience,
 			Algorithms: []string{"RS256", "HS256", "ES256", "EdDSA"},
 			Keys:       map[string]any{"k1": &k.RSA.PublicKey, "h1": k.HMAC},
 			JWKSURL:    jwks.URL,
 		}),
-		WithIntrospection(introspectionOf(as)),
-		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}),
-		WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}}),
+		doris.WithIntrospection(introspectionOf(as)),
+		doris.WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}),
+		doris.WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}}),
 	)
 	hs := serveHTTP(t, s)
 	endpoint := hs.URL + "/mcp"
@@ -211,7 +212,7 @@ func TestAuthAttacks(t *testing.T) {
 func TestResourceMetadataHandler(t *testing.T) {
 	testdb.Parallel(t)
 	meta := &oauthex.ProtectedResourceMetadata{Resource: testResource, AuthorizationServers: []string{testIssuer}, ScopesSupported: []string{"doris:read"}}
-	s := newServer(t, testdb.DSN(t), WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}), WithResourceMetadata(meta))
+	s := newServer(t, testdb.DSN(t), doris.WithBearerTokens(doris.BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}), doris.WithResourceMetadata(meta))
 	rec := httptest.NewRecorder()
 	s.ResourceMetadataHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource/mcp", nil))
 	var got oauthex.ProtectedResourceMetadata
@@ -229,11 +230,11 @@ func TestResourceMetadataHandler(t *testing.T) {
 func TestToolScopes(t *testing.T) {
 	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t),
-		WithBearerTokens(
-			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
-			BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
+			doris.BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
 		),
-		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}, "get_db_list": {"doris:read"}}),
+		doris.WithToolScopes(map[string][]string{"exec_query": {"doris:query"}, "get_db_list": {"doris:read"}}),
 	)
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	ctx := context.Background()
@@ -274,7 +275,7 @@ func TestToolScopes(t *testing.T) {
 		called = true
 		return &mcp.CallToolResult{}, nil
 	}
-	res, err := s.withPrincipal(next)(ctx, "tools/call", req)
+	res, err := s.WithPrincipal(next)(ctx, "tools/call", req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,13 +291,13 @@ func TestPrincipalInHostTools(t *testing.T) {
 	testdb.Parallel(t)
 	for _, stateful := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stateful=%v", stateful), func(t *testing.T) {
-			opts := []Option{WithBearerTokens(BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"a", "b"}})}
+			opts := []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"a", "b"}})}
 			if stateful {
-				opts = append(opts, WithStatefulSessions(0))
+				opts = append(opts, doris.WithStatefulSessions(0))
 			}
 			s := newServer(t, testdb.DSN(t), opts...)
 			mcp.AddTool(s.MCP(), &mcp.Tool{Name: "whoami"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-				p, ok := PrincipalFromContext(ctx)
+				p, ok := doris.PrincipalFromContext(ctx)
 				if !ok {
 					return nil, nil, fmt.Errorf("no principal")
 				}
@@ -321,14 +322,14 @@ func TestSafeDefault(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	open := newServer(t, dsn)
-	insecure := newServer(t, dsn, WithInsecureNoAuth())
-	authed := newServer(t, dsn, WithBearerTokens(BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}))
+	insecure := newServer(t, dsn, doris.WithInsecureNoAuth())
+	authed := newServer(t, dsn, doris.WithBearerTokens(doris.BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}))
 	public := &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 8080}
 	loop := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}
 
 	tests := []struct {
 		name  string
-		s     *Server
+		s     *doris.Server
 		local net.Addr // nil: none in the context
 		auth  string
 		code  int
@@ -366,11 +367,6 @@ func TestSafeDefault(t *testing.T) {
 	}
 }
 
-// withFilePoll makes the token file checked often, for tests.
-func withFilePoll(d time.Duration) Option {
-	return func(c *config) error { c.auth.FilePoll = d; return nil }
-}
-
 func TestTokenFile(t *testing.T) {
 	testdb.Parallel(t)
 	dir := t.TempDir()
@@ -387,7 +383,7 @@ func TestTokenFile(t *testing.T) {
 		}
 	}
 	write(map[string]any{"name": "first", "digest": digestOf("first-secret-0123456789")})
-	s := newServer(t, testdb.DSN(t), WithTokenFile(path), withFilePoll(5*time.Millisecond))
+	s := newServer(t, testdb.DSN(t), doris.WithTokenFile(path), doris.WithFilePoll(5*time.Millisecond))
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	status := func(secret string) int {
 		resp, _ := authPost(t, endpoint, "Bearer "+secret, listBody)
@@ -414,10 +410,10 @@ func TestTokenFile(t *testing.T) {
 	// A file that holds secrets instead of digests is refused.
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`[{"name":"x","token":"plain-secret-0123456789"}]`), 0o600)
-	if _, err := New(WithDSN("u:p@tcp(127.0.0.1:1)/db"), WithTokenFile(bad)); err == nil {
+	if _, err := doris.New(doris.WithDSN("u:p@tcp(127.0.0.1:1)/db"), doris.WithTokenFile(bad)); err == nil {
 		t.Error("New accepted a token file with a plain token")
 	}
-	if _, err := New(WithDSN("u:p@tcp(127.0.0.1:1)/db"), WithTokenFile(filepath.Join(dir, "missing.json"))); err == nil {
+	if _, err := doris.New(doris.WithDSN("u:p@tcp(127.0.0.1:1)/db"), doris.WithTokenFile(filepath.Join(dir, "missing.json"))); err == nil {
 		t.Error("New accepted a missing token file")
 	}
 }
@@ -425,41 +421,41 @@ func TestTokenFile(t *testing.T) {
 func TestAuthOptions(t *testing.T) {
 	testdb.Parallel(t)
 	k := authntest.Keys()
-	tok := BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}
+	tok := doris.BearerToken{Token: "static-secret-alice-0123456789", Name: "alice"}
 	tests := []struct {
 		name string
-		opts []Option
+		opts []doris.Option
 		want string // in the error; "" for none
 	}{
-		{"short static token", []Option{WithBearerTokens(BearerToken{Token: "short", Name: "x"})}, "shorter than 16"},
-		{"token and digest", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Digest: digestOf("x"), Name: "x"})}, "both Token and Digest"},
-		{"bad digest", []Option{WithBearerTokens(BearerToken{Digest: "abc", Name: "x"})}, "not a hex SHA-256"},
-		{"no name", []Option{WithBearerTokens(BearerToken{Token: tok.Token})}, "no Name"},
-		{"duplicate secret", []Option{WithBearerTokens(tok, BearerToken{Digest: digestOf(tok.Token), Name: "bob"})}, "same secret"},
-		{"password without user", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisPassword: "p"})}, "DorisPassword without DorisUser"},
-		{"database without user", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisDatabase: "d"})}, "DorisDatabase without DorisUser"},
-		{"jwt without algorithms", []Option{WithJWT(JWTConfig{Keys: map[string]any{"k": &k.RSA.PublicKey}})}, "no algorithms"},
-		{"jwt none", []Option{WithJWT(JWTConfig{Algorithms: []string{"none"}, Keys: map[string]any{"k": &k.RSA.PublicKey}})}, `"none" is not accepted`},
-		{"jwt without keys", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}})}, "no keys"},
-		{"jwt short hmac key", []Option{WithJWT(JWTConfig{Algorithms: []string{"HS256"}, Keys: map[string]any{"k": []byte("short")}})}, "shorter than 32"},
-		{"jwt private key", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": k.RSA}})}, "unusable key type"},
-		{"jwt leeway", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": &k.RSA.PublicKey}, Leeway: time.Hour})}, "leeway"},
-		{"jwks over plain http", []Option{WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "http://idp.example.com/jwks"})}, "https"},
-		{"introspection without client", []Option{WithIntrospection(IntrospectionConfig{URL: "https://as.example.com/introspect"})}, "ClientID"},
-		{"scopes without auth", []Option{WithToolScopes(map[string][]string{"exec_query": {"q"}})}, "needs an authentication method"},
-		{"insecure with auth", []Option{WithInsecureNoAuth(), WithBearerTokens(tok)}, "contradicts"},
-		{"metadata without auth", []Option{WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource})}, "needs an authentication method"},
-		{"metadata without resource", []Option{WithBearerTokens(tok), WithResourceMetadata(&oauthex.ProtectedResourceMetadata{})}, "Resource"},
-		{"doris account with WithDB", []Option{WithBearerTokens(BearerToken{Token: tok.Token, Name: "a", DorisUser: "u"})}, "needs WithDSN"},
-		{"valid", []Option{WithBearerTokens(tok), WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "https://idp.example.com/jwks"})}, ""},
+		{"short static token", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: "short", Name: "x"})}, "shorter than 16"},
+		{"token and digest", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: tok.Token, Digest: digestOf("x"), Name: "x"})}, "both Token and Digest"},
+		{"bad digest", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Digest: "abc", Name: "x"})}, "not a hex SHA-256"},
+		{"no name", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: tok.Token})}, "no Name"},
+		{"duplicate secret", []doris.Option{doris.WithBearerTokens(tok, doris.BearerToken{Digest: digestOf(tok.Token), Name: "bob"})}, "same secret"},
+		{"password without user", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: tok.Token, Name: "a", DorisPassword: "p"})}, "DorisPassword without DorisUser"},
+		{"database without user", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: tok.Token, Name: "a", DorisDatabase: "d"})}, "DorisDatabase without DorisUser"},
+		{"jwt without algorithms", []doris.Option{doris.WithJWT(doris.JWTConfig{Keys: map[string]any{"k": &k.RSA.PublicKey}})}, "no algorithms"},
+		{"jwt none", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"none"}, Keys: map[string]any{"k": &k.RSA.PublicKey}})}, `"none" is not accepted`},
+		{"jwt without keys", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}})}, "no keys"},
+		{"jwt short hmac key", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"HS256"}, Keys: map[string]any{"k": []byte("short")}})}, "shorter than 32"},
+		{"jwt private key", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": k.RSA}})}, "unusable key type"},
+		{"jwt leeway", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}, Keys: map[string]any{"k": &k.RSA.PublicKey}, Leeway: time.Hour})}, "leeway"},
+		{"jwks over plain http", []doris.Option{doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "http://idp.example.com/jwks"})}, "https"},
+		{"introspection without client", []doris.Option{doris.WithIntrospection(doris.IntrospectionConfig{URL: "https://as.example.com/introspect"})}, "ClientID"},
+		{"scopes without auth", []doris.Option{doris.WithToolScopes(map[string][]string{"exec_query": {"q"}})}, "needs an authentication method"},
+		{"insecure with auth", []doris.Option{doris.WithInsecureNoAuth(), doris.WithBearerTokens(tok)}, "contradicts"},
+		{"metadata without auth", []doris.Option{doris.WithResourceMetadata(&oauthex.ProtectedResourceMetadata{Resource: testResource})}, "needs an authentication method"},
+		{"metadata without resource", []doris.Option{doris.WithBearerTokens(tok), doris.WithResourceMetadata(&oauthex.ProtectedResourceMetadata{})}, "Resource"},
+		{"doris account with WithDB", []doris.Option{doris.WithBearerTokens(doris.BearerToken{Token: tok.Token, Name: "a", DorisUser: "u"})}, "needs WithDSN"},
+		{"valid", []doris.Option{doris.WithBearerTokens(tok), doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: "https://idp.example.com/jwks"})}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			base := WithDSN("u:p@tcp(127.0.0.1:1)/db")
+			base := doris.WithDSN("u:p@tcp(127.0.0.1:1)/db")
 			if strings.Contains(tc.name, "WithDB") {
-				base = WithDB(openDB(t, "u:p@tcp(127.0.0.1:1)/db"))
+				base = doris.WithDB(openDB(t, "u:p@tcp(127.0.0.1:1)/db"))
 			}
-			s, err := New(append([]Option{base}, tc.opts...)...)
+			s, err := doris.New(append([]doris.Option{base}, tc.opts...)...)
 			if s != nil {
 				s.Shutdown(context.Background())
 			}
@@ -485,8 +481,8 @@ func TestAuthLifecycle(t *testing.T) {
 	dsn := testdb.DSN(t)
 	// The fixtures above outlive the check; the Server must not.
 	opts := []goleak.Option{goleak.IgnoreCurrent()}
-	s, err := New(WithDSN(dsn), WithTokenFile(path), withFilePoll(time.Millisecond),
-		WithJWT(JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.URL}), WithIntrospection(introspectionOf(as)))
+	s, err := doris.New(doris.WithDSN(dsn), doris.WithTokenFile(path), doris.WithFilePoll(time.Millisecond),
+		doris.WithJWT(doris.JWTConfig{Algorithms: []string{"RS256"}, JWKSURL: jwks.URL}), doris.WithIntrospection(introspectionOf(as)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,10 +543,10 @@ func TestPerTokenAccounts(t *testing.T) {
 		admin.Exec("DROP USER IF EXISTS 'auth_a'@'127.0.0.1', 'auth_b'@'127.0.0.1'")
 		admin.Exec("DROP DATABASE IF EXISTS auth_b")
 	})
-	s := newServer(t, dsn, WithBearerTokens(
-		BearerToken{Token: "token-of-account-a-0123", Name: "a", DorisUser: "auth_a", DorisPassword: "pass-a", DorisDatabase: "sample"},
-		BearerToken{Token: "token-of-account-b-0123", Name: "b", DorisUser: "auth_b", DorisPassword: "pass-b"},
-		BearerToken{Token: "token-with-bad-password", Name: "bad", DorisUser: "auth_a", DorisPassword: "wrong"},
+	s := newServer(t, dsn, doris.WithBearerTokens(
+		doris.BearerToken{Token: "token-of-account-a-0123", Name: "a", DorisUser: "auth_a", DorisPassword: "pass-a", DorisDatabase: "sample"},
+		doris.BearerToken{Token: "token-of-account-b-0123", Name: "b", DorisUser: "auth_b", DorisPassword: "pass-b"},
+		doris.BearerToken{Token: "token-with-bad-password", Name: "bad", DorisUser: "auth_a", DorisPassword: "wrong"},
 	))
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	ctx := context.Background()
@@ -616,11 +612,11 @@ func BenchmarkAuth(b *testing.B) {
 	benchNoLeaks(b)
 	k := authntest.Keys()
 	dsn := testdb.DSN(b)
-	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	quiet := doris.WithLogger(slog.New(slog.DiscardHandler))
 	none := newServer(b, dsn, quiet)
 	authed := newServer(b, dsn, quiet,
-		WithBearerTokens(BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
+		doris.WithBearerTokens(doris.BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
+		doris.WithJWT(doris.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	noneURL, authURL := serveHTTP(b, none).URL+"/mcp", serveHTTP(b, authed).URL+"/mcp"
 	ctx := context.Background()
 	plain := &http.Transport{}
@@ -670,9 +666,9 @@ func BenchmarkAuth(b *testing.B) {
 // BenchmarkVerify is the cost of the bearer check alone, per request.
 func BenchmarkVerify(b *testing.B) {
 	k := authntest.Keys()
-	s := newServer(b, testdb.DSN(b), WithLogger(slog.New(slog.DiscardHandler)),
-		WithBearerTokens(BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
+	s := newServer(b, testdb.DSN(b), doris.WithLogger(slog.New(slog.DiscardHandler)),
+		doris.WithBearerTokens(doris.BearerToken{Token: "static-secret-bench-0123456789", Name: "bench"}),
+		doris.WithJWT(doris.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
 	for _, tc := range []struct{ name, token string }{
 		{"static", "static-secret-bench-0123456789"},
@@ -681,27 +677,11 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.auth.verify(r.Context(), tc.token, r); err != nil {
+				if err := s.VerifyToken(r, tc.token); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-	}
-}
-
-// TestPrincipalPrintsNoPassword: a host that logs a Principal does not log
-// its Doris password.
-func TestPrincipalPrintsNoPassword(t *testing.T) {
-	testdb.Parallel(t)
-	id := &authn.Identity{Name: "alice", Method: "static", Account: &authn.Account{User: "u", Password: "hunter2-password"}}
-	p := principalOf(context.Background(), &mcp.CallToolRequest{Extra: &mcp.RequestExtra{TokenInfo: authn.TokenInfo(id)}})
-	if p == nil || p.DorisUser != "u" || p.account == nil {
-		t.Fatalf("principal %+v", p)
-	}
-	for _, s := range []string{fmt.Sprintf("%+v", *p), fmt.Sprintf("%#v", *p), fmt.Sprint(p)} {
-		if strings.Contains(s, "hunter2") {
-			t.Errorf("printed principal shows the password: %s", s)
-		}
 	}
 }
 
@@ -729,9 +709,9 @@ func TestAuthLogs(t *testing.T) {
 	testdb.Parallel(t)
 	k := authntest.Keys()
 	var logs lockedBuffer
-	s, err := New(WithDSN(testdb.DSN(t)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
-		WithBearerTokens(BearerToken{Token: "static-secret-expired-012345678", Name: "old-job", Expires: time.Now().Add(-time.Minute)}),
-		WithJWT(JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
+	s, err := doris.New(doris.WithDSN(testdb.DSN(t)), doris.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		doris.WithBearerTokens(doris.BearerToken{Token: "static-secret-expired-012345678", Name: "old-job", Expires: time.Now().Add(-time.Minute)}),
+		doris.WithJWT(doris.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256"}, Keys: map[string]any{"k1": &k.RSA.PublicKey}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -760,11 +740,11 @@ func TestAuthLogs(t *testing.T) {
 func TestResourceScopes(t *testing.T) {
 	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t),
-		WithBearerTokens(
-			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
-			BearerToken{Token: "token-of-the-designer-0123", Name: "designer", Scopes: []string{"doris:read", "doris:schema"}},
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
+			doris.BearerToken{Token: "token-of-the-designer-0123", Name: "designer", Scopes: []string{"doris:read", "doris:schema"}},
 		),
-		WithToolScopes(map[string][]string{"get_table_schema": {"doris:schema"}, "get_table_basic_info": {"doris:stats"}}),
+		doris.WithToolScopes(map[string][]string{"get_table_schema": {"doris:schema"}, "get_table_basic_info": {"doris:stats"}}),
 	)
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	ctx := context.Background()
@@ -866,7 +846,7 @@ func TestResourceScopes(t *testing.T) {
 func TestIntrospectionOneRequestOverHTTP(t *testing.T) {
 	testdb.Parallel(t)
 	as := authntest.NewAuthServer(t)
-	s := newServer(t, testdb.DSN(t), WithLogger(slog.New(slog.DiscardHandler)), WithIntrospection(introspectionOf(as)))
+	s := newServer(t, testdb.DSN(t), doris.WithLogger(slog.New(slog.DiscardHandler)), doris.WithIntrospection(introspectionOf(as)))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
 	hs := httptest.NewServer(counting)
 	defer hs.Close()
@@ -923,13 +903,13 @@ func TestPerTokenDatabase(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { admin.Exec("DROP USER IF EXISTS 'guard_only'@'127.0.0.1'") })
-	account := BearerToken{DorisUser: "guard_only", DorisPassword: "pass-guard"}
-	with := func(secret, name, db string) BearerToken {
+	account := doris.BearerToken{DorisUser: "guard_only", DorisPassword: "pass-guard"}
+	with := func(secret, name, db string) doris.BearerToken {
 		tok := account
 		tok.Token, tok.Name, tok.DorisDatabase = secret, name, db
 		return tok
 	}
-	s := newServer(t, dsn, WithBearerTokens(
+	s := newServer(t, dsn, doris.WithBearerTokens(
 		with("token-guard-no-database-01", "none", ""),
 		with("token-guard-own-database-01", "own", "guardtest"),
 		with("token-guard-dsn-database-01", "dsn", "sample"),

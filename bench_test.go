@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
@@ -73,12 +74,12 @@ type benchFixture struct {
 // benchConcurrency callers, mounts it on httptest and connects n client
 // sessions over one keep-alive HTTP transport; the driver pool gets the same
 // size. Logs are discarded: logging to the benchmark would be measured.
-func newBenchFixture(b *testing.B, n int, opts ...Option) *benchFixture {
+func newBenchFixture(b *testing.B, n int, opts ...doris.Option) *benchFixture {
 	b.Helper()
 	dsn := testdb.DSN(b)
-	opts = append([]Option{
-		WithLogger(slog.New(slog.DiscardHandler)),
-		WithPoolLimits(PoolLimits{MaxOpen: 2 * benchConcurrency, MaxIdle: 2 * benchConcurrency}),
+	opts = append([]doris.Option{
+		doris.WithLogger(slog.New(slog.DiscardHandler)),
+		doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 2 * benchConcurrency, MaxIdle: 2 * benchConcurrency}),
 	}, opts...)
 	srv := newServer(b, dsn, opts...)
 	hs := serveHTTP(b, srv)
@@ -431,7 +432,7 @@ func BenchmarkLargeResult(b *testing.B) {
 	f := newBenchFixture(b, 1)
 	ctx := context.Background()
 	cs := f.sessions[0]
-	const maxBytes = defaultByteLimit
+	const maxBytes = doris.DefaultByteLimit
 	peaks := map[string]uint64{}
 
 	cases := []struct {
@@ -559,7 +560,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				// The clients all connect at once: room for their handshakes.
-				srv, err := New(WithDSN(dsn), WithStatefulSessions(0), WithQueryLimits(QueryLimits{MaxInFlight: max(256, 2*n)}))
+				srv, err := doris.New(doris.WithDSN(dsn), doris.WithStatefulSessions(0), doris.WithQueryLimits(doris.QueryLimits{MaxInFlight: max(256, 2*n)}))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -584,7 +585,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 					})
 				}
 				wg.Wait()
-				for srv.streams.Active() < n && !b.Failed() {
+				for srv.OpenStreams() < n && !b.Failed() {
 					time.Sleep(time.Millisecond)
 				}
 				if n > 0 {
@@ -632,7 +633,7 @@ func BenchmarkShutdownIdleSessions(b *testing.B) {
 // Target: growth at most 256 MiB at default settings.
 func BenchmarkNonReadingClients(b *testing.B) {
 	const clients = 24
-	s := newServer(b, testdb.DSN(b), WithLogger(slog.New(slog.DiscardHandler)))
+	s := newServer(b, testdb.DSN(b), doris.WithLogger(slog.New(slog.DiscardHandler)))
 	hs := serveHTTP(b, s)
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{` +
 		`"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":16777216}}}`
@@ -696,7 +697,7 @@ func BenchmarkFairShare(b *testing.B) {
 		func() {
 			q, release := heldQuery(b, db, 2*time.Second, time.Second)
 			defer release()
-			s := newServer(b, dsn, WithPoolLimits(PoolLimits{MaxOpen: 72, MaxIdle: 8}), WithLogger(slog.New(slog.DiscardHandler)))
+			s := newServer(b, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 72, MaxIdle: 8}), doris.WithLogger(slog.New(slog.DiscardHandler)))
 			hs := serveHTTP(b, s)
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
 			var outs []<-chan string
@@ -714,10 +715,10 @@ func BenchmarkFairShare(b *testing.B) {
 		func() {
 			q, release := heldQuery(b, db, 3*time.Second, 2*time.Second)
 			defer release()
-			s := newServer(b, dsn, WithPoolLimits(PoolLimits{MaxOpen: 20, MaxIdle: 5, Wait: poolWait}), WithLogger(slog.New(slog.DiscardHandler)),
-				WithBearerTokens(
-					BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
-					BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
+			s := newServer(b, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 20, MaxIdle: 5, Wait: poolWait}), doris.WithLogger(slog.New(slog.DiscardHandler)),
+				doris.WithBearerTokens(
+					doris.BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
+					doris.BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
 				))
 			hs := serveHTTP(b, s)
 			modest := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT name FROM products ORDER BY id LIMIT 2"}}}`

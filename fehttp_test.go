@@ -1,10 +1,11 @@
-package doris
+package doris_test
 
 import (
 	"database/sql"
 	"strings"
 	"testing"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 )
 
@@ -17,23 +18,23 @@ func TestFEHTTPOptions(t *testing.T) {
 	defer db.Close()
 	for _, tc := range []struct {
 		name string
-		opts []Option
+		opts []doris.Option
 		want string // in New's error; "" for success
 	}{
-		{"host:port", []Option{WithDSN(testDSN), WithFEHTTP("fe:8030")}, ""},
-		{"url with prefix", []Option{WithDSN(testDSN), WithFEHTTP("https://proxy.example/doris")}, ""},
-		{"BEs", []Option{WithDSN(testDSN), WithFEHTTP("fe:8030"), WithBEHTTP("be1:8040", "[::1]:8040")}, ""},
-		{"empty", []Option{WithDSN(testDSN), WithFEHTTP(" ")}, "WithFEHTTP: empty"},
-		{"no port", []Option{WithDSN(testDSN), WithFEHTTP("fe")}, "neither host:port nor a URL"},
-		{"credentials in the URL", []Option{WithDSN(testDSN), WithFEHTTP("http://u:secret-in-url@fe:8030")}, "WithFEHTTP"},
-		{"ftp", []Option{WithDSN(testDSN), WithFEHTTP("ftp://fe:8030")}, "WithFEHTTP"},
-		{"bad BE", []Option{WithDSN(testDSN), WithFEHTTP("fe:8030"), WithBEHTTP("be1")}, "WithBEHTTP"},
-		{"BEs without FE", []Option{WithDSN(testDSN), WithBEHTTP("be1:8040")}, "WithBEHTTP needs WithFEHTTP"},
-		{"WithDB without credentials", []Option{WithDB(db), WithFEHTTP("fe:8030")}, "WithFEHTTPCredentials"},
-		{"WithDB with credentials", []Option{WithDB(db), WithFEHTTP("fe:8030"), WithFEHTTPCredentials("admin", "pw")}, ""},
-		{"empty user", []Option{WithDSN(testDSN), WithFEHTTPCredentials("", "pw")}, "empty user"},
+		{"host:port", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("fe:8030")}, ""},
+		{"url with prefix", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("https://proxy.example/doris")}, ""},
+		{"BEs", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("fe:8030"), doris.WithBEHTTP("be1:8040", "[::1]:8040")}, ""},
+		{"empty", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP(" ")}, "WithFEHTTP: empty"},
+		{"no port", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("fe")}, "neither host:port nor a URL"},
+		{"credentials in the URL", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("http://u:secret-in-url@fe:8030")}, "WithFEHTTP"},
+		{"ftp", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("ftp://fe:8030")}, "WithFEHTTP"},
+		{"bad BE", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTP("fe:8030"), doris.WithBEHTTP("be1")}, "WithBEHTTP"},
+		{"BEs without FE", []doris.Option{doris.WithDSN(testDSN), doris.WithBEHTTP("be1:8040")}, "WithBEHTTP needs WithFEHTTP"},
+		{"WithDB without credentials", []doris.Option{doris.WithDB(db), doris.WithFEHTTP("fe:8030")}, "WithFEHTTPCredentials"},
+		{"WithDB with credentials", []doris.Option{doris.WithDB(db), doris.WithFEHTTP("fe:8030"), doris.WithFEHTTPCredentials("admin", "pw")}, ""},
+		{"empty user", []doris.Option{doris.WithDSN(testDSN), doris.WithFEHTTPCredentials("", "pw")}, "empty user"},
 	} {
-		s, err := New(tc.opts...)
+		s, err := doris.New(tc.opts...)
 		if s != nil {
 			s.Shutdown(t.Context())
 		}

@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/pool"
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/testdb"
@@ -32,7 +33,7 @@ func onMariaDB(t *testing.T) string {
 // leaves behind can be read by the second, on MariaDB and the simulator.
 func TestCallersShareNoState(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
+	s := newServer(t, testdb.DSN(t), doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	a := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -88,9 +89,9 @@ func TestStoredFunctionRefused(t *testing.T) {
 	dsn := onMariaDB(t)
 	ctx := context.Background()
 	for _, allowed := range []bool{false, true} {
-		var opts []Option
+		var opts []doris.Option
 		if allowed {
-			opts = append(opts, WithAllowedFunctions("TOUCH_ME"))
+			opts = append(opts, doris.WithAllowedFunctions("TOUCH_ME"))
 		}
 		s := newServer(t, dsn, opts...)
 		hs := serveHTTP(t, s)
@@ -152,14 +153,14 @@ func TestServerReceivesCanonicalText(t *testing.T) {
 func TestKilledStatementKeepsItsSlot(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := onMariaDB(t)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 100 * time.Millisecond}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 100 * time.Millisecond}))
 	// MariaDB looks for a kill between rows, not inside REPLACE, which is
 	// quadratic: this runs for seconds after its kill. The guard refuses
 	// it; the pool is tested below the guard.
 	const runaway = "SELECT LENGTH(REPLACE(REPEAT('a', 150000), 'a', 'bb')) AS runaway_guard_test"
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err := s.pool.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+	err := s.Pool().Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
 		_, err := conn.ExecContext(ctx, runaway)
 		return err
 	})
@@ -172,16 +173,16 @@ func TestKilledStatementKeepsItsSlot(t *testing.T) {
 	}
 	// While it runs, no second connection is opened: a call waits, then
 	// is told the server is busy.
-	err = s.pool.Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error { return nil })
+	err = s.Pool().Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error { return nil })
 	var be *pool.BusyError
 	if !errors.As(err, &be) {
 		t.Errorf("a call while the killed statement runs = %v, want BusyError", err)
 	}
-	if st := poolStats(s.pool)[0]; st.Open > 1 {
+	if st := doris.PoolStatsOf(s.Pool())[0]; st.Open > 1 {
 		t.Errorf("%d connections open with a pool of 1", st.Open)
 	}
 	waitFor(t, 60*time.Second, "the killed statement to end", func() bool { return running(t, root, "runaway_guard_test") == 0 })
 	waitFor(t, 5*time.Second, "the slot to be free", func() bool {
-		return s.pool.Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error { return nil }) == nil
+		return s.Pool().Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error { return nil }) == nil
 	})
 }

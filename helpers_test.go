@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -14,16 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// testDSN is a DSN nothing listens on, for tests that never connect.
+const testDSN = "reader:s3cret-pass@tcp(127.0.0.1:1)/sample"
+
 // newServer builds a Server on a backend and shuts it down at the end of
 // the test if the test did not.
-func newServer(t testing.TB, dsn string, opts ...Option) *Server {
+func newServer(t testing.TB, dsn string, opts ...doris.Option) *doris.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(append([]Option{WithDSN(dsn), WithLogger(log)}, opts...)...)
+	s, err := doris.New(append([]doris.Option{doris.WithDSN(dsn), doris.WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -44,7 +48,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // serveHTTP mounts s on an httptest server the way a host would.
-func serveHTTP(t testing.TB, s *Server) *httptest.Server {
+func serveHTTP(t testing.TB, s *doris.Server) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", s.Handler())
@@ -77,7 +81,7 @@ func connect(t testing.TB, ctx context.Context, endpoint string, hc *http.Client
 // servePipes serves s over a pair of pipes with ServeTransport(ctx), the
 // server writing through wrap when it is not nil, and connects a client.
 // served reports what ServeTransport returned.
-func servePipes(t testing.TB, ctx context.Context, s *Server, wrap func(io.WriteCloser) io.WriteCloser) (cs *mcp.ClientSession, served <-chan error) {
+func servePipes(t testing.TB, ctx context.Context, s *doris.Server, wrap func(io.WriteCloser) io.WriteCloser) (cs *mcp.ClientSession, served <-chan error) {
 	t.Helper()
 	clientR, serverW := io.Pipe()
 	serverR, clientW := io.Pipe()

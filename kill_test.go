@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
 )
@@ -162,9 +163,9 @@ func TestKillBehindLoadBalancer(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Addr = rr.ln.Addr().String()
-			opts := []Option{WithPoolLimits(PoolLimits{MaxOpen: 2, MaxIdle: 2, HealthCheckInterval: time.Hour})}
+			opts := []doris.Option{doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 2, MaxIdle: 2, HealthCheckInterval: time.Hour})}
 			if tc.feHTTP {
-				opts = append(opts, WithFEHTTP(fe2.FEHTTPAddr()))
+				opts = append(opts, doris.WithFEHTTP(fe2.FEHTTPAddr()))
 			}
 			s := newServer(t, cfg.FormatDSN(), opts...)
 			cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")

@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
 )
@@ -123,7 +124,7 @@ func TestLoadShutdownMidway(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	slow := slowQuery(t, db, 300*time.Millisecond, 100*time.Millisecond)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 32, MaxIdle: 32}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 32, MaxIdle: 32}))
 	hs := serveHTTP(t, s)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
@@ -174,7 +175,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 	testdb.Load(t)
 	db := restartableDatabase(t)
 	const interval = 100 * time.Millisecond
-	s := newServer(t, db.dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: interval, Wait: time.Second}))
+	s := newServer(t, db.dsn, doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: interval, Wait: time.Second}))
 	hs := serveHTTP(t, s)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	waitFor(t, 5*time.Second, "readiness", func() bool { return status(t, hs.URL+"/ready") == http.StatusOK })
@@ -233,7 +234,7 @@ func TestLoadDatabaseRestart(t *testing.T) {
 	if d := time.Duration(slowest.Load()); d > 5*time.Second+clientGraceForTests {
 		t.Errorf("a call took %v, beyond its time limit", d)
 	}
-	waitFor(t, 5*time.Second, "no connection in use", func() bool { return poolStats(s.pool)[0].InUse == 0 })
+	waitFor(t, 5*time.Second, "no connection in use", func() bool { return doris.PoolStatsOf(s.Pool())[0].InUse == 0 })
 }
 
 // internals matches what a caller should never be shown: the driver's and

@@ -59,7 +59,7 @@ func serveForBench(mode string) {
 		}
 		db.SetMaxOpenConns(64)
 		db.SetMaxIdleConns(64)
-		h = doris.BareServerForBench(db)
+		h = bareServer(db)
 	}
 	// DORIS_BENCH_CPUPROFILE=dir profiles each server process into
 	// dir/<mode>.cpu, for go tool pprof.

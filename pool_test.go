@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
 )
@@ -23,7 +24,7 @@ func TestWithDBHostPool(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
-	s, err := New(WithDB(db))
+	s, err := doris.New(doris.WithDB(db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestWithDBHostPool(t *testing.T) {
 // The default pool restores the database of a connection a call moved.
 func TestPoolRestoresDatabase(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1}))
+	s := newServer(t, testdb.DSN(t), doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 1, MaxIdle: 1}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -82,8 +83,8 @@ func TestPoolRestoresDatabase(t *testing.T) {
 // Readiness follows the health check.
 func TestPoolHealth(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithPoolLimits(PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
-	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.pool.Ready(); return ok })
+	s := newServer(t, testdb.DSN(t), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
+	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.Pool().Ready(); return ok })
 
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -94,11 +95,11 @@ func TestPoolHealth(t *testing.T) {
 func TestPoolUnreachable(t *testing.T) {
 	testdb.Parallel(t)
 	var logs syncBuffer
-	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", WithPoolLimits(PoolLimits{HealthCheckInterval: time.Hour}),
-		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s := newServer(t, "u:p@tcp(127.0.0.1:1)/db?timeout=200ms", doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: time.Hour}),
+		doris.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	hs := serveHTTP(t, s)
 	waitFor(t, 5*time.Second, "a failed health check", func() bool {
-		_, err := s.pool.Ready()
+		_, err := s.Pool().Ready()
 		return err != nil && !strings.Contains(err.Error(), "no health check")
 	})
 	for range 3 {
@@ -140,7 +141,7 @@ func TestPoolBusy(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 200 * time.Millisecond, HealthCheckInterval: time.Minute}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 1, MaxIdle: 1, Wait: 200 * time.Millisecond, HealthCheckInterval: time.Minute}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -174,7 +175,7 @@ func TestPoolBusy(t *testing.T) {
 func TestBackendDetectedOnce(t *testing.T) {
 	testdb.Parallel(t)
 	var logs syncBuffer
-	s := newServer(t, testdb.DSN(t), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s := newServer(t, testdb.DSN(t), doris.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	cs := connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", nil, "")
 	var wg sync.WaitGroup
 	for range 8 {
@@ -212,7 +213,7 @@ func TestFrontendFailover(t *testing.T) {
 	start := func() *dorissim.Server { return testdb.Sim(t, dorissim.Options{}) }
 	a, b := start(), start()
 	dbA, dbB := openDB(t, a.DSN(dorissim.SampleDB)), openDB(t, b.DSN(dorissim.SampleDB))
-	s := newServer(t, a.DSN(dorissim.SampleDB), WithFrontends(b.Addr()), WithPoolLimits(PoolLimits{HealthCheckInterval: 50 * time.Millisecond}))
+	s := newServer(t, a.DSN(dorissim.SampleDB), doris.WithFrontends(b.Addr()), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 50 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")

@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -123,7 +124,7 @@ func TestNoSessionLeaks(t *testing.T) {
 	if err := openDB(t, dsn).QueryRow("SELECT @@sql_select_limit").Scan(&defaultLimit); err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 2, MaxIdle: 2}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 2, MaxIdle: 2}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -205,14 +206,14 @@ func TestMasking(t *testing.T) {
 	q := map[string]any{"sql": "SELECT email, phone, name FROM customers WHERE phone IS NOT NULL ORDER BY id LIMIT 20"}
 	ctx := context.Background()
 
-	raw := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, WithMaskExemption(exemptAll))).URL+"/mcp", nil, ""), "exec_query", q)
+	raw := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, doris.WithMaskExemption(exemptAll))).URL+"/mcp", nil, ""), "exec_query", q)
 	masked := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, ""), "exec_query", q)
 	for i, row := range masked.Rows {
 		email, phone := raw.Rows[i][0].(string), raw.Rows[i][1].(string)
-		if got, want := row[0], MaskEmail(email); got != want || got == email {
+		if got, want := row[0], doris.MaskEmail(email); got != want || got == email {
 			t.Errorf("email %q masked as %q, want %q", email, got, want)
 		}
-		if got, want := row[1], KeepEnds(3, 4)(phone); got != want || got == phone {
+		if got, want := row[1], doris.KeepEnds(3, 4)(phone); got != want || got == phone {
 			t.Errorf("phone %q masked as %q, want %q", phone, got, want)
 		}
 		if row[2] != raw.Rows[i][2] {
@@ -220,7 +221,7 @@ func TestMasking(t *testing.T) {
 		}
 	}
 
-	none := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, WithMasking())).URL+"/mcp", nil, ""), "exec_query", q)
+	none := mustCall(t, ctx, connect(t, ctx, serveHTTP(t, newServer(t, dsn, doris.WithMasking())).URL+"/mcp", nil, ""), "exec_query", q)
 	if none.Rows[0][0] != raw.Rows[0][0] {
 		t.Errorf("WithMasking() still masks: %v", none.Rows[0][0])
 	}
@@ -234,19 +235,19 @@ func TestMaskFunctions(t *testing.T) {
 		mask     func(string) string
 		in, want string
 	}{
-		{KeepEnds(3, 4), "13812345678", "138****5678"},
-		{KeepEnds(3, 4), "1234567", "*******"},
-		{KeepEnds(6, 4), "110101199003074512", "110101********4512"},
-		{KeepEnds(1, 1), "张三丰", "张*丰"},
-		{MaskEmail, "alice.wong@example.com", "a********g@example.com"},
-		{MaskEmail, "ab@example.com", "**@example.com"},
-		{MaskEmail, "no-at-sign", "**********"},
+		{doris.KeepEnds(3, 4), "13812345678", "138****5678"},
+		{doris.KeepEnds(3, 4), "1234567", "*******"},
+		{doris.KeepEnds(6, 4), "110101199003074512", "110101********4512"},
+		{doris.KeepEnds(1, 1), "张三丰", "张*丰"},
+		{doris.MaskEmail, "alice.wong@example.com", "a********g@example.com"},
+		{doris.MaskEmail, "ab@example.com", "**@example.com"},
+		{doris.MaskEmail, "no-at-sign", "**********"},
 	} {
 		if got := tc.mask(tc.in); got != tc.want {
 			t.Errorf("mask(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	if _, err := New(WithDSN(testDSN), WithMasking(MaskRule{Columns: "(", Mask: MaskEmail})); err == nil {
+	if _, err := doris.New(doris.WithDSN(testDSN), doris.WithMasking(doris.MaskRule{Columns: "(", Mask: doris.MaskEmail})); err == nil {
 		t.Error("a bad column pattern was accepted")
 	}
 }

@@ -1,6 +1,7 @@
-package doris
+package doris_test
 
 import (
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/authn/authntest"
 	"github.com/dorismcp/doris/internal/testdb"
 	"go.opentelemetry.io/otel/metric"
@@ -29,7 +30,7 @@ import (
 func TestShutdownIdleStatefulSessions(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
-	s := newServer(t, dsn, WithStatefulSessions(0))
+	s := newServer(t, dsn, doris.WithStatefulSessions(0))
 	counting := &countingHandler{next: s.Handler(), n: map[string]int{}}
 	hs := httptest.NewUnstartedServer(counting)
 	hs.Start()
@@ -106,7 +107,7 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 	db := openDB(t, dsn)
 	// Every call stays in flight until Shutdown has started.
 	q, release := heldQuery(t, db, 1500*time.Millisecond, 150*time.Millisecond)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 40, MaxIdle: 40}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 40, MaxIdle: 40}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 
@@ -141,14 +142,14 @@ func TestShutdownDrainsCallsInFlight(t *testing.T) {
 		}
 	})
 	waitFor(t, 10*time.Second, "32 calls in flight", func() bool {
-		peak = max(peak, s.gate.Active())
-		return s.gate.Active() == calls && running(t, db, "seq_1_to_1000") > 0
+		peak = max(peak, s.InFlight())
+		return s.InFlight() == calls && running(t, db, "seq_1_to_1000") > 0
 	})
 
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	go func() {
-		for !s.gate.IsClosed() {
+		for !s.Draining() {
 			time.Sleep(time.Millisecond)
 		}
 		release()
@@ -235,7 +236,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{HealthCheckInterval: 20 * time.Millisecond}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 20 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
@@ -258,7 +259,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 		defer cancel()
 		shut <- s.Shutdown(sctx)
 	}()
-	waitFor(t, time.Second, "the gate to close", s.gate.IsClosed)
+	waitFor(t, time.Second, "the gate to close", s.Draining)
 
 	if resp, err := http.Get(hs.URL + "/ready"); err != nil {
 		t.Fatal(err)
@@ -312,7 +313,7 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	boom := errors.New("auth close failed")
-	closerOf(t, s, "auth").close = func(context.Context) error { return boom }
+	failClose(t, s, "auth", boom)
 
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
@@ -326,7 +327,7 @@ func TestShutdownConcurrentAndIdempotent(t *testing.T) {
 			t.Errorf("call %d returned %v, want the same joined error for every call", i, err)
 		}
 	}
-	if err := s.ServeStdio(context.Background()); !errors.Is(err, ErrServerClosed) {
+	if err := s.ServeStdio(context.Background()); !errors.Is(err, doris.ErrServerClosed) {
 		t.Errorf("ServeStdio after Shutdown: %v, want ErrServerClosed", err)
 	}
 }
@@ -354,7 +355,7 @@ func TestShutdownSecondCallerOwnContext(t *testing.T) {
 		defer cancel()
 		first <- s.Shutdown(ctx)
 	}()
-	waitFor(t, time.Second, "the gate to close", s.gate.IsClosed)
+	waitFor(t, time.Second, "the gate to close", s.Draining)
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Shutdown(expired); !errors.Is(err, context.Canceled) {
@@ -383,7 +384,8 @@ func TestShutdownSecondCallerOwnContext(t *testing.T) {
 func TestShutdownOneGracePastDeadline(t *testing.T) {
 	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
-	s.grace = time.Second // wide apart: one grace, or three
+	const grace = time.Second // wide apart: one grace, or three
+	s.SetGrace(grace)
 	release := make(chan struct{})
 	defer close(release)
 	started := make(chan struct{})
@@ -398,7 +400,7 @@ func TestShutdownOneGracePastDeadline(t *testing.T) {
 	<-started
 	// A pool call that never ends, as a kill that hangs would not.
 	inPool := make(chan struct{})
-	go s.pool.Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+	go s.Pool().Do(context.Background(), query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
 		close(inPool)
 		<-release // ignores ctx
 		return nil
@@ -415,8 +417,8 @@ func TestShutdownOneGracePastDeadline(t *testing.T) {
 		t.Errorf("Shutdown: %v, want one wrapping context.DeadlineExceeded", err)
 	}
 	// With a grace of its own per step it overran by three or more.
-	if over > 2*s.grace {
-		t.Errorf("Shutdown overran its deadline by %v, want at most one grace (%v)", over, s.grace)
+	if over > 2*grace {
+		t.Errorf("Shutdown overran its deadline by %v, want at most one grace (%v)", over, grace)
 	}
 	t.Logf("overrun %v: %v", over, err)
 }
@@ -451,7 +453,7 @@ func TestShutdownStdioDeliversInFlight(t *testing.T) {
 	if err := s.Shutdown(sctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := <-served; !errors.Is(err, ErrServerClosed) {
+	if err := <-served; !errors.Is(err, doris.ErrServerClosed) {
 		t.Errorf("ServeStdio returned %v, want ErrServerClosed", err)
 	}
 	if !written.contains(`"row_count":1`) {
@@ -491,16 +493,21 @@ func (r *recorder) String() string {
 	return r.buf.String()
 }
 
-// closerOf is the Server's component of that name, to replace its close.
-func closerOf(t *testing.T, s *Server, name string) *component {
+// failClose makes the close of the Server's component of that name fail
+// with err, after it has closed the component.
+func failClose(t *testing.T, s *doris.Server, name string, err error) {
 	t.Helper()
-	for i := range s.closers {
-		if s.closers[i].name == name {
-			return &s.closers[i]
+	ok := s.WrapClose(name, func(close func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if cerr := close(ctx); cerr != nil {
+				return cerr
+			}
+			return err
 		}
+	})
+	if !ok {
+		t.Fatalf("no component %q", name)
 	}
-	t.Fatalf("no component %q", name)
-	return nil
 }
 
 // One component failing to close does not stop the other, and both errors
@@ -509,20 +516,13 @@ func TestShutdownJoinsComponentErrors(t *testing.T) {
 	testdb.Parallel(t)
 	s := newServer(t, testdb.DSN(t))
 	authErr, poolErr := errors.New("auth: refresh loop stuck"), errors.New("pool: close failed")
-	closerOf(t, s, "auth").close = func(context.Context) error { return authErr }
-	pool := closerOf(t, s, "pool")
-	closePool := pool.close
-	pool.close = func(ctx context.Context) error {
-		if err := closePool(ctx); err != nil {
-			return err
-		}
-		return poolErr
-	}
+	failClose(t, s, "auth", authErr)
+	failClose(t, s, "pool", poolErr)
 	err := s.Shutdown(context.Background())
 	if !errors.Is(err, authErr) || !errors.Is(err, poolErr) {
 		t.Fatalf("Shutdown: %v, want both component errors", err)
 	}
-	if err := s.pool.Do(context.Background(), query.Session{}, func(context.Context, *sql.Conn) error { return nil }); !errors.Is(err, ErrServerClosed) {
+	if err := s.Pool().Do(context.Background(), query.Session{}, func(context.Context, *sql.Conn) error { return nil }); !errors.Is(err, doris.ErrServerClosed) {
 		t.Errorf("pool still open after a failing auth close: %v", err)
 	}
 }
@@ -540,7 +540,7 @@ func TestShutdownCountsCalls(t *testing.T) {
 	}
 	batch := "[" + one(1) + "," + one(2) + "," + one(3) + "]"
 	postAsync(context.Background(), hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"})
-	waitFor(t, 5*time.Second, "the calls to be admitted", func() bool { return s.gate.Active() == 3 })
+	waitFor(t, 5*time.Second, "the calls to be admitted", func() bool { return s.InFlight() == 3 })
 	waitFor(t, 5*time.Second, "the queries to run", func() bool { return running(t, db, "seq_1_to_20000") >= 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -566,9 +566,9 @@ func TestNewClosesOnError(t *testing.T) {
 	testdb.Parallel(t)
 	k := authntest.Keys()
 	jwks := authntest.NewJWKS(t, map[string]any{"k1": &k.EC.PublicKey})
-	_, err := New(WithDSN(testdb.DSN(t)), WithFEHTTP("127.0.0.1:1"),
-		WithJWT(JWTConfig{Algorithms: []string{"ES256"}, JWKSURL: jwks.URL}),
-		WithMeterProvider(failingMeters{}))
+	_, err := doris.New(doris.WithDSN(testdb.DSN(t)), doris.WithFEHTTP("127.0.0.1:1"),
+		doris.WithJWT(doris.JWTConfig{Algorithms: []string{"ES256"}, JWKSURL: jwks.URL}),
+		doris.WithMeterProvider(failingMeters{}))
 	if err == nil || !strings.Contains(err.Error(), "meter refuses callbacks") {
 		t.Fatalf("New = %v, want the meter's error", err)
 	}

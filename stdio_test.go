@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/dorismcp/doris/internal/admit"
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 )
 
@@ -46,85 +46,9 @@ func TestServeTransportContextEnds(t *testing.T) {
 	}
 	waitFor(t, 3*time.Second, "the query to be killed", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
 	t.Logf("query gone from the engine %v after the context ended", time.Since(start))
-	if n := s.gate.Active(); n != 0 {
+	if n := s.InFlight(); n != 0 {
 		t.Errorf("%d calls still counted in flight", n)
 	}
-}
-
-// fakeConn is a scripted mcp.Connection: Read returns the queued
-// messages in order, then blocks until closed.
-type fakeConn struct {
-	in     chan jsonrpc.Message
-	closed chan struct{}
-}
-
-func (f *fakeConn) Read(ctx context.Context) (jsonrpc.Message, error) {
-	select {
-	case m := <-f.in:
-		return m, nil
-	default:
-	}
-	select {
-	case m := <-f.in:
-		return m, nil
-	case <-f.closed:
-		return nil, io.EOF
-	}
-}
-func (f *fakeConn) Write(context.Context, jsonrpc.Message) error { return nil }
-func (f *fakeConn) Close() error                                 { close(f.closed); return nil }
-func (f *fakeConn) SessionID() string                            { return "" }
-
-// Every call the stdio wrapper admits is counted until exactly one response
-// ends it, however ids are reused: a duplicate of a call in flight (the
-// go-sdk rejects it with an id-less error), a reuse racing the first
-// call's response (the go-sdk runs it as a call of its own), and calls left
-// unanswered at Close.
-func TestStdioReusedID(t *testing.T) {
-	testdb.Parallel(t)
-	var g admit.Gate
-	f := &fakeConn{in: make(chan jsonrpc.Message, 8), closed: make(chan struct{})}
-	c := &trackedConn{Connection: f, gate: &g, pending: map[jsonrpc.ID]int{}, dups: map[jsonrpc.ID]int{}}
-	ctx := context.Background()
-	id := func(v int64) jsonrpc.ID { i, _ := jsonrpc.MakeID(float64(v)); return i }
-	read := func(v int64) {
-		t.Helper()
-		f.in <- &jsonrpc.Request{ID: id(v), Method: "tools/call"}
-		if _, err := c.Read(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	answer := func(i jsonrpc.ID) { c.Write(ctx, &jsonrpc.Response{ID: i, Result: []byte("{}")}) }
-	want := func(n int) {
-		t.Helper()
-		if got := g.Active(); got != n {
-			t.Fatalf("%d calls counted, want %d", got, n)
-		}
-	}
-
-	read(1)
-	read(1) // a duplicate while 1 runs
-	want(2)
-	answer(jsonrpc.ID{}) // the go-sdk's rejection of the duplicate
-	want(1)
-	answer(id(1))
-	want(0)
-
-	read(2)
-	read(2) // reused as the first response goes out: the go-sdk runs it
-	want(2)
-	answer(id(2))
-	answer(id(2))
-	want(0)
-	answer(jsonrpc.ID{}) // a parse error's answer ends nothing
-	want(0)
-
-	read(3)
-	read(4)
-	c.Close()
-	want(0)
-	read(5) // after Close: never answered, never counted
-	want(0)
 }
 
 // lineClient speaks raw JSON-RPC lines to a stream session, so it can send
@@ -151,7 +75,7 @@ func newLineClient(t testing.TB, w io.Writer, r io.Reader) *lineClient {
 // serveLines serves s over a pair of pipes, as ServeStdio serves standard
 // input and output, with the given MaxLineLength, and returns a lineClient
 // on the other ends. The client's pipes are closed when the test ends.
-func serveLines(t testing.TB, ctx context.Context, s *Server, maxLine int) (c *lineClient, input io.Closer, served <-chan error) {
+func serveLines(t testing.TB, ctx context.Context, s *doris.Server, maxLine int) (c *lineClient, input io.Closer, served <-chan error) {
 	t.Helper()
 	clientR, serverW := io.Pipe()
 	serverR, clientW := io.Pipe()
@@ -412,7 +336,7 @@ func TestStdioInputClosedAnswersCallInFlight(t *testing.T) {
 		} `json:"content"`
 	}
 	if r.id() != `"long"` || json.Unmarshal(r.Result, &res) != nil || !res.IsError || len(res.Content) == 0 ||
-		!strings.Contains(res.Content[0].Text, errInputClosed.Error()) {
+		!strings.Contains(res.Content[0].Text, doris.ErrInputClosed.Error()) {
 		t.Errorf("got %s, want an error result saying the client closed its input", r.line)
 	}
 	if err := <-served; err != nil {
@@ -440,7 +364,7 @@ func TestStdioBatch(t *testing.T) {
 			t.Errorf("got %v, want the results of calls a and b in one array", got)
 		}
 
-		deep := `{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"x":` + strings.Repeat("[", maxNesting-2) + strings.Repeat("]", maxNesting-2) + `}}`
+		deep := `{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"x":` + strings.Repeat("[", doris.MaxNesting-2) + strings.Repeat("]", doris.MaxNesting-2) + `}}`
 		for _, bad := range []string{
 			`[` + ping("c") + `,` + ping("c") + `]`, // an id used twice
 			`[` + ping("d") + `,42]`,                // an element not a message

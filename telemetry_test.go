@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/testdb"
@@ -31,21 +32,21 @@ import (
 // otelFixture is a Server recording into the OpenTelemetry SDK's manual
 // reader and span recorder, with its log records kept.
 type otelFixture struct {
-	s      *Server
+	s      *doris.Server
 	reader *sdkmetric.ManualReader
 	spans  *tracetest.SpanRecorder
 	logs   *logCapture
 	system string // the db.system.name expected of the backend
 }
 
-func newOTelFixture(t testing.TB, dsn string, opts ...Option) *otelFixture {
+func newOTelFixture(t testing.TB, dsn string, opts ...doris.Option) *otelFixture {
 	t.Helper()
 	f := &otelFixture{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(f.reader))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
 	f.logs = &logCapture{mu: &sync.Mutex{}, recs: &[]logRecord{}, next: slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})}
-	f.s = newServer(t, dsn, append([]Option{WithMeterProvider(mp), WithTracerProvider(tp), WithLogger(slog.New(f.logs))}, opts...)...)
-	be, err := f.s.pool.Backend(context.Background())
+	f.s = newServer(t, dsn, append([]doris.Option{doris.WithMeterProvider(mp), doris.WithTracerProvider(tp), doris.WithLogger(slog.New(f.logs))}, opts...)...)
+	be, err := f.s.Pool().Backend(context.Background())
 	if err != nil {
 		t.Fatalf("detecting the backend: %v", err)
 	}
@@ -184,14 +185,14 @@ func (h *logCapture) calls() []logRecord {
 type otelTransport struct {
 	name      string
 	transport string
-	connect   func(t *testing.T, s *Server, hc *http.Client) *mcp.ClientSession
+	connect   func(t *testing.T, s *doris.Server, hc *http.Client) *mcp.ClientSession
 }
 
 var otelTransports = []otelTransport{
-	{"http", "tcp", func(t *testing.T, s *Server, hc *http.Client) *mcp.ClientSession {
+	{"http", "tcp", func(t *testing.T, s *doris.Server, hc *http.Client) *mcp.ClientSession {
 		return connect(t, context.Background(), serveHTTP(t, s).URL+"/mcp", hc, "")
 	}},
-	{"stdio", "pipe", func(t *testing.T, s *Server, _ *http.Client) *mcp.ClientSession {
+	{"stdio", "pipe", func(t *testing.T, s *doris.Server, _ *http.Client) *mcp.ClientSession {
 		cs, _ := servePipes(t, context.Background(), s, nil)
 		return cs
 	}},
@@ -512,10 +513,10 @@ func TestTelemetryKills(t *testing.T) {
 	cases := []struct {
 		reason string
 		run    func(t *testing.T, f *otelFixture, db *sql.DB, marker string)
-		want   KilledStats
+		want   doris.KilledStats
 	}{{
 		reason: "cancel",
-		want:   KilledStats{Cancel: 1},
+		want:   doris.KilledStats{Cancel: 1},
 		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -533,13 +534,13 @@ func TestTelemetryKills(t *testing.T) {
 		// deadline, a moment later, kills one it did not stop. Here that
 		// deadline is the query runtime's cause, given once it runs.
 		reason: "timeout",
-		want:   KilledStats{Timeout: 1},
+		want:   doris.KilledStats{Timeout: 1},
 		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
 			done := make(chan error, 1)
 			go func() {
-				done <- f.s.pool.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+				done <- f.s.Pool().Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
 					rows, err := conn.QueryContext(ctx, slow(marker))
 					if err == nil {
 						rows.Close()
@@ -555,7 +556,7 @@ func TestTelemetryKills(t *testing.T) {
 		},
 	}, {
 		reason: "shutdown",
-		want:   KilledStats{Shutdown: 1},
+		want:   doris.KilledStats{Shutdown: 1},
 		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
 			done := make(chan string, 1)
@@ -580,7 +581,7 @@ func TestTelemetryKills(t *testing.T) {
 		},
 	}, {
 		reason: "limit",
-		want:   KilledStats{Limit: 1},
+		want:   doris.KilledStats{Limit: 1},
 		run: func(t *testing.T, f *otelFixture, db *sql.DB, marker string) {
 			cs := otelTransports[0].connect(t, f.s, nil)
 			q := "SELECT a.seq AS " + marker + ", b.seq FROM seq_1_to_20000 a, seq_1_to_20000 b"
@@ -599,7 +600,7 @@ func TestTelemetryKills(t *testing.T) {
 			// must not pass for this one.
 			marker := fmt.Sprintf("killed_by_%s_%d", tc.reason, time.Now().UnixNano())
 			tc.run(t, f, db, marker)
-			waitFor(t, 5*time.Second, "the kill to be counted", func() bool { return f.s.Stats().Killed != KilledStats{} })
+			waitFor(t, 5*time.Second, "the kill to be counted", func() bool { return f.s.Stats().Killed != doris.KilledStats{} })
 			if diff := cmp.Diff(tc.want, f.s.Stats().Killed); diff != "" {
 				t.Errorf("Stats().Killed (-want +got):\n%s", diff)
 			}
@@ -657,13 +658,13 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 	close(stop)
 	readers.Wait()
 
-	addr := f.s.cfg.dsn.Addr
+	addr := f.s.DSN().Addr
 	if st.InFlight != calls || st.Sessions < 1 || st.Draining || len(st.Pools) != 1 || len(st.Health) != 1 {
 		t.Fatalf("Stats while %d calls run: %+v", calls, st)
 	}
 	p := st.Pools[0]
-	if p.Account != f.s.cfg.dsn.User || p.Address != addr || p.InUse != calls || p.Open != p.InUse+p.Idle {
-		t.Errorf("pool stats %+v, want %d connections in use on %s@%s", p, calls, f.s.cfg.dsn.User, addr)
+	if p.Account != f.s.DSN().User || p.Address != addr || p.InUse != calls || p.Open != p.InUse+p.Idle {
+		t.Errorf("pool stats %+v, want %d connections in use on %s@%s", p, calls, f.s.DSN().User, addr)
 	}
 	if h := st.Health[0]; h.Address != addr || !h.Healthy || h.Checked.IsZero() {
 		t.Errorf("health %+v", h)
@@ -671,7 +672,7 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 	if got := f.points(t, "doris.mcp.calls.in_flight"); len(got) != 1 || got[0].Value != calls {
 		t.Errorf("doris.mcp.calls.in_flight: %+v", got)
 	}
-	pool := f.s.cfg.dsn.User + "@" + addr
+	pool := f.s.DSN().User + "@" + addr
 	conns := map[string]int64{}
 	for _, p := range f.points(t, "db.client.connection.count") {
 		if p.Attrs["db.client.connection.pool.name"] != pool {
@@ -682,7 +683,7 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 	if conns["used"] != calls {
 		t.Errorf("db.client.connection.count by state: %v, want %d used", conns, calls)
 	}
-	host, port := splitAddress(addr)
+	host, port := doris.SplitAddress(addr)
 	wantHealth := []point{{Attrs: map[string]string{"server.address": host, "server.port": fmt.Sprint(port)}, Value: 1}}
 	if diff := cmp.Diff(wantHealth, f.points(t, "doris.mcp.health")); diff != "" {
 		t.Errorf("doris.mcp.health (-want +got):\n%s", diff)
@@ -719,7 +720,7 @@ func TestTelemetrySessionDuration(t *testing.T) {
 		}
 	})
 	t.Run("stateful http", func(t *testing.T) {
-		f := newOTelFixture(t, testdb.DSN(t), WithStatefulSessions(time.Minute))
+		f := newOTelFixture(t, testdb.DSN(t), doris.WithStatefulSessions(time.Minute))
 		cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "2025-11-25")
 		mustCall(t, context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT 1"})
 		cs.Close()
@@ -788,12 +789,12 @@ func TestTelemetryNoLiteralsAtInfo(t *testing.T) {
 func BenchmarkCallTelemetry(b *testing.B) {
 	benchNoLeaks(b)
 	dsn := testdb.DSN(b)
-	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	quiet := doris.WithLogger(slog.New(slog.DiscardHandler))
 	off := newServer(b, dsn, quiet)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	b.Cleanup(func() { mp.Shutdown(context.Background()); tp.Shutdown(context.Background()) })
-	on := newServer(b, dsn, quiet, WithMeterProvider(mp), WithTracerProvider(tp))
+	on := newServer(b, dsn, quiet, doris.WithMeterProvider(mp), doris.WithTracerProvider(tp))
 	ctx := context.Background()
 	csOff := connect(b, ctx, serveHTTP(b, off).URL+"/mcp", nil, "")
 	csOn := connect(b, ctx, serveHTTP(b, on).URL+"/mcp", nil, "")
@@ -865,28 +866,13 @@ func TestTelemetryOtherMethods(t *testing.T) {
 	}
 }
 
-func TestPoolName(t *testing.T) {
-	testdb.Parallel(t)
-	for _, tc := range []struct {
-		p    PoolStats
-		want string
-	}{
-		{PoolStats{Account: "reader", Address: "fe:9030"}, "reader@fe:9030"},
-		{PoolStats{}, "host"},
-	} {
-		if got := poolName(tc.p); got != tc.want {
-			t.Errorf("poolName(%+v) = %q, want %q", tc.p, got, tc.want)
-		}
-	}
-}
-
 // Refusals by authentication are counted by reason, and an authenticated
 // call's log line names its principal, never its token.
 func TestTelemetryAuth(t *testing.T) {
 	testdb.Parallel(t)
 	const token = "s3cret-token-value-for-telemetry"
-	f := newOTelFixture(t, testdb.DSN(t), WithBearerTokens(BearerToken{Token: token, Name: "reporter"}),
-		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
+	f := newOTelFixture(t, testdb.DSN(t), doris.WithBearerTokens(doris.BearerToken{Token: token, Name: "reporter"}),
+		doris.WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
 	hs := serveHTTP(t, f.s)
 	v := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
 	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT 1"}}}`
@@ -920,7 +906,7 @@ func TestTelemetryAuth(t *testing.T) {
 func TestTelemetryHTTPSpans(t *testing.T) {
 	testdb.Parallel(t)
 	sim, dsn := testdb.DorisSim(t, dorissim.Version21)
-	f := newOTelFixture(t, dsn, WithFEHTTP(sim.FEHTTPAddr()))
+	f := newOTelFixture(t, dsn, doris.WithFEHTTP(sim.FEHTTPAddr()))
 	cs := connect(t, context.Background(), serveHTTP(t, f.s).URL+"/mcp", nil, "")
 	mustCall(t, context.Background(), cs, "get_monitoring_metrics", map[string]any{"role": "all"})
 	var server sdktrace.ReadOnlySpan

@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
 )
@@ -28,7 +29,7 @@ func TestResourcesAndPrompts(t *testing.T) {
 			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn)).URL+"/mcp", nil, "")
 		},
 		"http-stateful": func(t *testing.T) *mcp.ClientSession {
-			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn, WithStatefulSessions(time.Minute))).URL+"/mcp", nil, "2025-11-25")
+			return connect(t, context.Background(), serveHTTP(t, newServer(t, dsn, doris.WithStatefulSessions(time.Minute))).URL+"/mcp", nil, "2025-11-25")
 		},
 		"stdio": func(t *testing.T) *mcp.ClientSession { return connectStdio(t, newServer(t, dsn)) },
 	} {

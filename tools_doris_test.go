@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
 )
@@ -58,12 +59,12 @@ func TestToolsListComplete(t *testing.T) {
 func TestProfileTraceEndsWithConnection(t *testing.T) {
 	testdb.Parallel(t)
 	sim, dsn := testdb.DorisSim(t, dorissim.Version30, func(o *dorissim.Options) { o.TraceIDsEndWithConnection = true })
-	for name, opts := range map[string][]Option{
-		"own pool":  {WithDSN(dsn)},
-		"host pool": {WithDB(openDB(t, dsn)), WithFEHTTPCredentials("root", testdb.Password)},
+	for name, opts := range map[string][]doris.Option{
+		"own pool":  {doris.WithDSN(dsn)},
+		"host pool": {doris.WithDB(openDB(t, dsn)), doris.WithFEHTTPCredentials("root", testdb.Password)},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := New(append(opts, WithFEHTTP(sim.FEHTTPAddr()))...)
+			s, err := doris.New(append(opts, doris.WithFEHTTP(sim.FEHTTPAddr()))...)
 			if err != nil {
 				t.Fatal(err)
 			}

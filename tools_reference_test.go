@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestToolListSizes(t *testing.T) {
 	testdb.Parallel(t)
 	ctx := context.Background()
-	size := func(opts ...Option) (int, []*mcp.Tool) {
+	size := func(opts ...doris.Option) (int, []*mcp.Tool) {
 		cs := connect(t, ctx, serveHTTP(t, newServer(t, testdb.DSN(t), opts...)).URL+"/mcp", nil, "")
 		res, err := cs.ListTools(ctx, nil)
 		if err != nil {
@@ -27,7 +28,7 @@ func TestToolListSizes(t *testing.T) {
 		return len(b), res.Tools
 	}
 	flat, flatTools := size()
-	domains, domainTools := size(WithDomainTools())
+	domains, domainTools := size(doris.WithDomainTools())
 	t.Logf("tools/list: flat %d bytes (%d tools), domains %d bytes (%d tools)", flat, len(flatTools), domains, len(domainTools))
 	if domains >= 8<<10 {
 		t.Errorf("domain tools/list is %d bytes, want under 8 KB", domains)
@@ -43,12 +44,12 @@ func TestToolListSizes(t *testing.T) {
 func TestDomainTools(t *testing.T) {
 	testdb.Parallel(t)
 	ctx := context.Background()
-	s := newServer(t, testdb.DSN(t), WithDomainTools(),
-		WithBearerTokens(
-			BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
-			BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
+	s := newServer(t, testdb.DSN(t), doris.WithDomainTools(),
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "token-of-the-reader-0123", Name: "reader", Scopes: []string{"doris:read"}},
+			doris.BearerToken{Token: "token-of-the-analyst-0123", Name: "analyst", Scopes: []string{"doris:read", "doris:query"}},
 		),
-		WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
+		doris.WithToolScopes(map[string][]string{"exec_query": {"doris:query"}}))
 	endpoint := serveHTTP(t, s).URL + "/mcp"
 	analyst := connect(t, ctx, endpoint, bearerClient(t, "token-of-the-analyst-0123"), "")
 	reader := connect(t, ctx, endpoint, bearerClient(t, "token-of-the-reader-0123"), "")

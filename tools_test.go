@@ -1,6 +1,7 @@
-package doris
+package doris_test
 
 import (
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 	"github.com/google/go-cmp/cmp"
 
@@ -25,7 +26,7 @@ func TestToolsEndToEnd(t *testing.T) {
 			return connect(t, context.Background(), hs.URL+"/mcp", nil, "")
 		},
 		"http-stateful": func(t *testing.T) *mcp.ClientSession {
-			hs := serveHTTP(t, newServer(t, dsn, WithStatefulSessions(time.Minute)))
+			hs := serveHTTP(t, newServer(t, dsn, doris.WithStatefulSessions(time.Minute)))
 			return connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-11-25")
 		},
 		"stdio": func(t *testing.T) *mcp.ClientSession {
@@ -41,11 +42,11 @@ func TestToolsEndToEnd(t *testing.T) {
 }
 
 // connectStdio serves s over a pair of pipes and connects a client.
-func connectStdio(t *testing.T, s *Server) *mcp.ClientSession {
+func connectStdio(t *testing.T, s *doris.Server) *mcp.ClientSession {
 	cs, served := servePipes(t, context.Background(), s, nil)
 	t.Cleanup(func() {
 		cs.Close()
-		if err := <-served; err != nil && err != ErrServerClosed {
+		if err := <-served; err != nil && err != doris.ErrServerClosed {
 			t.Errorf("ServeStdio: %v", err)
 		}
 	})
@@ -244,9 +245,9 @@ func TestExternalFunctions(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	for _, allow := range []bool{false, true} {
-		var opts []Option
+		var opts []doris.Option
 		if allow {
-			opts = append(opts, WithExternalFunctions())
+			opts = append(opts, doris.WithExternalFunctions())
 		}
 		cs := connect(t, context.Background(), serveHTTP(t, newServer(t, dsn, opts...)).URL+"/mcp", nil, "")
 		_, msg, err := call(context.Background(), cs, "exec_query", map[string]any{"sql": "SELECT AI_GENERATE('hello')"})

@@ -1,4 +1,4 @@
-package doris
+package doris_test
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dorismcp/doris"
 	"github.com/dorismcp/doris/internal/testdb"
 )
 
@@ -175,7 +176,7 @@ func TestGateHostAndOrigin(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	plain := serveHTTP(t, newServer(t, dsn))
-	configured := serveHTTP(t, newServer(t, dsn, WithAllowedHosts("mcp.example.com"), WithTrustedOrigins("https://app.example.com")))
+	configured := serveHTTP(t, newServer(t, dsn, doris.WithAllowedHosts("mcp.example.com"), doris.WithTrustedOrigins("https://app.example.com")))
 	v := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
@@ -203,7 +204,7 @@ func TestGateHostAndOrigin(t *testing.T) {
 			t.Errorf("%s: %d (%.100s), want %d", tc.name, code, body, tc.want)
 		}
 	}
-	if _, err := New(WithDSN(dsn), WithTrustedOrigins("not an origin")); err == nil {
+	if _, err := doris.New(doris.WithDSN(dsn), doris.WithTrustedOrigins("not an origin")); err == nil {
 		t.Error("a malformed trusted origin was accepted")
 	}
 }
@@ -213,7 +214,7 @@ func TestGateHostAndOrigin(t *testing.T) {
 // busy.
 func TestGateSlowBody(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{BodyTimeout: 200 * time.Millisecond}))
+	s := newServer(t, testdb.DSN(t), doris.WithHTTPLimits(doris.HTTPLimits{BodyTimeout: 200 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
 	if err != nil {
@@ -236,7 +237,7 @@ func TestGateCallLimits(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
-	s := newServer(t, dsn, WithHTTPLimits(HTTPLimits{MaxBatch: 2}), WithQueryLimits(QueryLimits{MaxInFlight: 1}))
+	s := newServer(t, dsn, doris.WithHTTPLimits(doris.HTTPLimits{MaxBatch: 2}), doris.WithQueryLimits(doris.QueryLimits{MaxInFlight: 1}))
 	hs := serveHTTP(t, s)
 	batch := `[` + strings.Repeat(`{"jsonrpc":"2.0","id":1,"method":"tools/list"},`, 2) + `{"jsonrpc":"2.0","id":3,"method":"tools/list"}]`
 	if code, _, body := post(t, hs.URL+"/mcp", batch, map[string]string{"Mcp-Protocol-Version": "2025-03-26"}); code != http.StatusBadRequest || !strings.Contains(body, "at most 2 messages") {
@@ -267,14 +268,14 @@ func TestGateCallLimits(t *testing.T) {
 func TestGateWriteTimeout(t *testing.T) {
 	testdb.Parallel(t)
 	var logs lockedBuffer
-	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{WriteTimeout: 300 * time.Millisecond}),
-		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s := newServer(t, testdb.DSN(t), doris.WithHTTPLimits(doris.HTTPLimits{WriteTimeout: 300 * time.Millisecond}),
+		doris.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	hs := serveHTTP(t, s)
 	// 12 MB of rows: more than the socket buffers take.
 	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{`+
 		`"sql":"SELECT REPEAT('xxxxxxxxxx', 1500) AS pad, seq FROM seq_1_to_800","max_rows":1000,"max_bytes":16777216}}}`)
-	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.gate.Active() == 1 })
-	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 })
+	waitFor(t, 5*time.Second, "the call to be admitted", func() bool { return s.InFlight() == 1 })
+	waitFor(t, 30*time.Second, "the unread response to be given up", func() bool { return s.InFlight() == 0 })
 	// Given up because the write timed out, not for another reason.
 	if !strings.Contains(logs.String(), "the write timed out") || !strings.Contains(logs.String(), "write_timeout=300ms") {
 		t.Errorf("no write timeout logged:\n%s", logs.String())
@@ -287,7 +288,7 @@ func TestStatefulDeleteEndsCalls(t *testing.T) {
 	testdb.Parallel(t)
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
-	s := newServer(t, dsn, WithStatefulSessions(time.Minute))
+	s := newServer(t, dsn, doris.WithStatefulSessions(time.Minute))
 	hs := serveHTTP(t, s)
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
 	// The response to read is the one on the call's own POST.
@@ -311,7 +312,7 @@ func TestStatefulDeleteEndsCalls(t *testing.T) {
 // Stateful sessions are bounded in number.
 func TestStatefulSessionCap(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithStatefulSessions(time.Minute), WithHTTPLimits(HTTPLimits{MaxSessions: 2}))
+	s := newServer(t, testdb.DSN(t), doris.WithStatefulSessions(time.Minute), doris.WithHTTPLimits(doris.HTTPLimits{MaxSessions: 2}))
 	hs := serveHTTP(t, s)
 	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
 	connect(t, context.Background(), hs.URL+"/mcp", nil, "2025-06-18")
@@ -328,7 +329,7 @@ func TestStatefulSessionCap(t *testing.T) {
 			t.Errorf("initialize followed by %q: %d %s, want 400 parse error", tail, code, body)
 		}
 	}
-	if n := s.sessionCount(); n != 2 {
+	if n := s.Sessions(); n != 2 {
 		t.Errorf("%d sessions open, want 2", n)
 	}
 }
@@ -336,7 +337,7 @@ func TestStatefulSessionCap(t *testing.T) {
 // Every message of a batch counts against MaxBatch, notifications too.
 func TestBatchCountsNotifications(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithHTTPLimits(HTTPLimits{MaxBatch: 4}))
+	s := newServer(t, testdb.DSN(t), doris.WithHTTPLimits(doris.HTTPLimits{MaxBatch: 4}))
 	hs := serveHTTP(t, s)
 	note := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`
 	batch := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat(note+",", n), ",") + "]" }
@@ -354,13 +355,13 @@ func TestBatchCountsNotifications(t *testing.T) {
 // waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithQueryLimits(QueryLimits{ResultBudget: 24 << 20}),
-		WithHTTPLimits(HTTPLimits{WriteTimeout: time.Second}))
+	s := newServer(t, testdb.DSN(t), doris.WithQueryLimits(doris.QueryLimits{ResultBudget: 24 << 20}),
+		doris.WithHTTPLimits(doris.HTTPLimits{WriteTimeout: time.Second}))
 	hs := serveHTTP(t, s)
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
 	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":`+big+`}}`)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
-		return s.Stats().ResultMemory >= resultCost*2<<20 && s.gate.Active() == 1
+		return s.Stats().ResultMemory >= doris.ResultCost*2<<20 && s.InFlight() == 1
 	})
 
 	cs := connect(t, context.Background(), hs.URL+"/mcp", nil, "")
@@ -371,7 +372,7 @@ func TestResultBudget(t *testing.T) {
 		t.Errorf("a large call with little room: %d rows, truncated %v (%s); want some rows, cut for server memory",
 			r.RowCount, r.Truncated, r.TruncationReason)
 	}
-	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.gate.Active() == 0 && s.budget.Used() == 0 })
+	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.InFlight() == 0 && s.ResultMemoryHeld() == 0 })
 	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.Truncated && r.TruncationReason != "byte_limit" {
 		t.Errorf("after the budget freed: %d rows, truncated for %s", r.RowCount, r.TruncationReason)
 	}
@@ -430,7 +431,7 @@ func TestManySmallCallsAtOnce(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 3*time.Second, 2*time.Second)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: calls + 8, MaxIdle: 8}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: calls + 8, MaxIdle: 8}))
 	hs := serveHTTP(t, s)
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
 	var outs []<-chan string
@@ -455,10 +456,10 @@ func TestGreedyPrincipal(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 4*time.Second, 3*time.Second)
-	s := newServer(t, dsn, WithPoolLimits(PoolLimits{MaxOpen: 8, MaxIdle: 8, Wait: time.Second}), WithQueryLimits(QueryLimits{MaxInFlight: 16}),
-		WithBearerTokens(
-			BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
-			BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{MaxOpen: 8, MaxIdle: 8, Wait: time.Second}), doris.WithQueryLimits(doris.QueryLimits{MaxInFlight: 16}),
+		doris.WithBearerTokens(
+			doris.BearerToken{Token: "greedy-token-0123456789abcdef", Name: "greedy"},
+			doris.BearerToken{Token: "modest-token-0123456789abcdef", Name: "modest"},
 		))
 	hs := serveHTTP(t, s)
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + q + `"}}}`
@@ -503,9 +504,9 @@ func TestStatefulDeleteByAnother(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q, release := heldQuery(t, db, 2*time.Second, time.Second)
-	s := newServer(t, dsn, WithStatefulSessions(time.Minute), WithBearerTokens(
-		BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"},
-		BearerToken{Token: "other-token-0123456789abcdef", Name: "other"},
+	s := newServer(t, dsn, doris.WithStatefulSessions(time.Minute), doris.WithBearerTokens(
+		doris.BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"},
+		doris.BearerToken{Token: "other-token-0123456789abcdef", Name: "other"},
 	))
 	hs := serveHTTP(t, s)
 	hc := &http.Client{Transport: tokenTransport{token: "owner-token-0123456789abcdef", base: http.DefaultTransport}}
@@ -539,8 +540,8 @@ func TestStatefulDeleteByAnother(t *testing.T) {
 // token is checked, and no introspection is asked for, for work refused.
 func TestDrainingRefusesStreamsUnauthenticated(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), WithStatefulSessions(time.Minute),
-		WithBearerTokens(BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"}))
+	s := newServer(t, testdb.DSN(t), doris.WithStatefulSessions(time.Minute),
+		doris.WithBearerTokens(doris.BearerToken{Token: "owner-token-0123456789abcdef", Name: "owner"}))
 	hs := serveHTTP(t, s)
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
