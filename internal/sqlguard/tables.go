@@ -52,38 +52,38 @@ func TableRefs(toks []Token) []TableRef {
 		expect = false
 		depth := len(inFrom) - 1
 		switch {
-		case isPunct(t, "("):
+		case t.IsPunct("("):
 			// After FROM or JOIN, a parenthesis that opens no subquery
 			// groups joins, whose tables are one level down.
-			group := here && i+1 < len(toks) && !isKeyword(toks[i+1], "SELECT") && !isKeyword(toks[i+1], "WITH")
+			group := here && i+1 < len(toks) && !toks[i+1].IsWord("SELECT") && !toks[i+1].IsWord("WITH")
 			inFrom = append(inFrom, group)
 			expect = group
 			continue
-		case isPunct(t, ")"):
+		case t.IsPunct(")"):
 			if depth > 0 {
 				inFrom = inFrom[:depth]
 			}
 			continue
-		case isKeyword(t, "FROM") || isKeyword(t, "JOIN"):
+		case t.IsWord("FROM") || t.IsWord("JOIN"):
 			inFrom[depth], expect = true, true
 			continue
-		case isPunct(t, ","):
+		case t.IsPunct(","):
 			expect = inFrom[depth]
 			continue
 		case t.Kind == Word && fromEnds[strings.ToUpper(t.Text)]:
 			inFrom[depth] = false
 		}
-		if !here || !isNameToken(t) {
+		if !here || !t.IsName() {
 			continue
 		}
-		ref, next := qualifiedName(toks, i)
+		ref, next := QualifiedName(toks, i)
 		if len(ref.Parts) == 0 || len(ref.Parts) > 3 || len(ref.Parts) == 1 && ctes[strings.ToLower(ref.Parts[0])] {
 			continue
 		}
-		if next < len(toks) && isKeyword(toks[next], "AS") {
+		if next < len(toks) && toks[next].IsWord("AS") {
 			next++
 		}
-		if next < len(toks) && isNameToken(toks[next]) && !(toks[next].Kind == Word && aliasEnds[strings.ToUpper(toks[next].Text)]) {
+		if next < len(toks) && toks[next].IsName() && !(toks[next].Kind == Word && aliasEnds[strings.ToUpper(toks[next].Text)]) {
 			ref.Alias = toks[next].Name()
 			next++
 		}
@@ -99,30 +99,30 @@ func TableRefs(toks []Token) []TableRef {
 func withNames(toks []Token) map[string]bool {
 	var names map[string]bool
 	for i := 0; i < len(toks); i++ {
-		if !isKeyword(toks[i], "WITH") {
+		if !toks[i].IsWord("WITH") {
 			continue
 		}
 		j := i + 1
-		if j < len(toks) && isKeyword(toks[j], "RECURSIVE") {
+		if j < len(toks) && toks[j].IsWord("RECURSIVE") {
 			j++
 		}
-		for j < len(toks) && isNameToken(toks[j]) {
+		for j < len(toks) && toks[j].IsName() {
 			name := toks[j].Name()
 			j++
-			if j < len(toks) && isPunct(toks[j], "(") {
+			if j < len(toks) && toks[j].IsPunct("(") {
 				j = skipGroup(toks, j)
 			}
-			if j >= len(toks) || !isKeyword(toks[j], "AS") {
+			if j >= len(toks) || !toks[j].IsWord("AS") {
 				break
 			}
 			if names == nil {
 				names = map[string]bool{}
 			}
 			names[strings.ToLower(name)] = true
-			if j++; j < len(toks) && isPunct(toks[j], "(") {
+			if j++; j < len(toks) && toks[j].IsPunct("(") {
 				j = skipGroup(toks, j)
 			}
-			if j >= len(toks) || !isPunct(toks[j], ",") {
+			if j >= len(toks) || !toks[j].IsPunct(",") {
 				break
 			}
 			j++
@@ -136,9 +136,9 @@ func skipGroup(toks []Token, i int) int {
 	depth := 0
 	for ; i < len(toks); i++ {
 		switch {
-		case isPunct(toks[i], "("):
+		case toks[i].IsPunct("("):
 			depth++
-		case isPunct(toks[i], ")"):
+		case toks[i].IsPunct(")"):
 			if depth--; depth == 0 {
 				return i + 1
 			}
@@ -147,14 +147,14 @@ func skipGroup(toks []Token, i int) int {
 	return i
 }
 
-// qualifiedName reads name[.name[.name]] at i, and returns the index after
-// it. A part after a dot may be a number-like token (db.123abc).
-func qualifiedName(toks []Token, i int) (TableRef, int) {
+// QualifiedName reads name[.name[.name]] at toks[i], and returns the index
+// after it. A part after a dot may be a number-like token (db.123abc).
+func QualifiedName(toks []Token, i int) (TableRef, int) {
 	ref := TableRef{Pos: i}
 	start := i
-	for i < len(toks) && (isNameToken(toks[i]) || toks[i].Kind == Number && len(ref.Parts) > 0) {
+	for i < len(toks) && (toks[i].IsName() || toks[i].Kind == Number && len(ref.Parts) > 0) {
 		ref.Parts = append(ref.Parts, toks[i].Name())
-		if i+1 < len(toks) && isPunct(toks[i+1], ".") {
+		if i+1 < len(toks) && toks[i+1].IsPunct(".") {
 			i += 2
 			continue
 		}
@@ -168,9 +168,3 @@ func qualifiedName(toks []Token, i int) (TableRef, int) {
 	ref.Text = b.String()
 	return ref, i
 }
-
-func isNameToken(t Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
-
-func isKeyword(t Token, w string) bool { return t.Kind == Word && strings.EqualFold(t.Text, w) }
-
-func isPunct(t Token, p string) bool { return t.Kind == Punct && t.Text == p }

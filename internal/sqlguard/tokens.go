@@ -1,6 +1,9 @@
 package sqlguard
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // TokenKind is the lexical class of a Token.
 type TokenKind uint8
@@ -36,6 +39,16 @@ func (t Token) Name() string {
 	}
 	return t.Text
 }
+
+// IsName reports whether t can name something: a word or a quoted
+// identifier.
+func (t Token) IsName() bool { return t.Kind == Word || t.Kind == QuotedIdent }
+
+// IsWord reports whether t is the unquoted word w, in any case.
+func (t Token) IsWord(w string) bool { return t.Kind == Word && strings.EqualFold(t.Text, w) }
+
+// IsPunct reports whether t is the punctuation p.
+func (t Token) IsPunct(p string) bool { return t.Kind == Punct && t.Text == p }
 
 // Tokenize splits sql into tokens with the same lexer Check uses, so that a
 // caller reading SQL text that Doris stored (a view's definition, a logged

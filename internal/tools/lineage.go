@@ -106,21 +106,21 @@ func (c *catalog) viewEdges(ctx context.Context, l *lineage) error {
 // AS query, and the listed columns.
 func viewBody(toks []sqlguard.Token) ([]sqlguard.Token, []string) {
 	for i := range toks {
-		if !isWord(toks[i], "VIEW") {
+		if !toks[i].IsWord("VIEW") {
 			continue
 		}
-		_, j := qualified(toks, i+1)
+		_, j := sqlguard.QualifiedName(toks, i+1)
 		var cols []string
-		if j < len(toks) && isPunct(toks[j], "(") {
-			for j++; j < len(toks) && !isPunct(toks[j], ")"); j++ {
-				if isName(toks[j]) && (j == 0 || !isWord(toks[j-1], "COMMENT")) && !isWord(toks[j], "COMMENT") {
+		if j < len(toks) && toks[j].IsPunct("(") {
+			for j++; j < len(toks) && !toks[j].IsPunct(")"); j++ {
+				if toks[j].IsName() && (j == 0 || !toks[j-1].IsWord("COMMENT")) && !toks[j].IsWord("COMMENT") {
 					cols = append(cols, toks[j].Name())
 				}
 			}
 			j++
 		}
 		for ; j < len(toks); j++ {
-			if isWord(toks[j], "AS") {
+			if toks[j].IsWord("AS") {
 				return toks[j+1:], cols
 			}
 		}

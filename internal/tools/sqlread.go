@@ -46,29 +46,6 @@ var exprWords = map[string]bool{
 	"DAY": true, "HOUR": true, "MINUTE": true, "SECOND": true, "MONTH": true, "YEAR": true, "WEEK": true, "QUARTER": true,
 }
 
-func isName(t sqlguard.Token) bool { return t.Kind == sqlguard.Word || t.Kind == sqlguard.QuotedIdent }
-
-func isWord(t sqlguard.Token, w string) bool {
-	return t.Kind == sqlguard.Word && strings.EqualFold(t.Text, w)
-}
-
-func isPunct(t sqlguard.Token, p string) bool { return t.Kind == sqlguard.Punct && t.Text == p }
-
-// qualified reads name[.name[.name]] at i: its parts and the index after.
-func qualified(toks []sqlguard.Token, i int) ([]string, int) {
-	var parts []string
-	for i < len(toks) && (isName(toks[i]) || toks[i].Kind == sqlguard.Number && len(parts) > 0) {
-		parts = append(parts, toks[i].Name())
-		if i+1 < len(toks) && isPunct(toks[i+1], ".") {
-			i += 2
-			continue
-		}
-		i++
-		break
-	}
-	return parts, i
-}
-
 // parseQuery reads a query's tables (db is the database unqualified names
 // are in) and its outer select list.
 func parseQuery(toks []sqlguard.Token, db string) parsedQuery {
@@ -90,11 +67,11 @@ func selectList(toks []sqlguard.Token) []selectItem {
 	depth, start := 0, -1
 	for i, t := range toks {
 		switch {
-		case isPunct(t, "("):
+		case t.IsPunct("("):
 			depth++
-		case isPunct(t, ")"):
+		case t.IsPunct(")"):
 			depth--
-		case depth == 0 && isWord(t, "SELECT"):
+		case depth == 0 && t.IsWord("SELECT"):
 			start = i + 1
 		}
 		if start >= 0 {
@@ -104,7 +81,7 @@ func selectList(toks []sqlguard.Token) []selectItem {
 	if start < 0 {
 		return nil
 	}
-	if start < len(toks) && (isWord(toks[start], "DISTINCT") || isWord(toks[start], "ALL")) {
+	if start < len(toks) && (toks[start].IsWord("DISTINCT") || toks[start].IsWord("ALL")) {
 		start++
 	}
 	var items []selectItem
@@ -115,13 +92,13 @@ func selectList(toks []sqlguard.Token) []selectItem {
 		if !end {
 			t := toks[i]
 			switch {
-			case isPunct(t, "("):
+			case t.IsPunct("("):
 				depth++
-			case isPunct(t, ")"):
+			case t.IsPunct(")"):
 				depth--
 			}
-			end = depth == 0 && (isWord(t, "FROM") || isWord(t, "INTO") || isWord(t, "UNION"))
-			if !end && !(depth == 0 && isPunct(t, ",")) {
+			end = depth == 0 && (t.IsWord("FROM") || t.IsWord("INTO") || t.IsWord("UNION"))
+			if !end && !(depth == 0 && t.IsPunct(",")) {
 				continue
 			}
 		}
@@ -142,12 +119,12 @@ func readItem(toks []sqlguard.Token) selectItem {
 	body := toks
 	n := len(toks)
 	switch {
-	case n >= 2 && isWord(toks[n-2], "AS") && (isName(toks[n-1]) || toks[n-1].Kind == sqlguard.String):
+	case n >= 2 && toks[n-2].IsWord("AS") && (toks[n-1].IsName() || toks[n-1].Kind == sqlguard.String):
 		it.name, body = toks[n-1].Name(), toks[:n-2]
 		if toks[n-1].Kind == sqlguard.String {
 			it.name = unquoteString(toks[n-1].Text)
 		}
-	case n >= 2 && isName(toks[n-1]) && !isPunct(toks[n-2], ".") && toks[n-2].Kind != sqlguard.Punct && !exprWords[strings.ToUpper(toks[n-1].Text)]:
+	case n >= 2 && toks[n-1].IsName() && !toks[n-2].IsPunct(".") && toks[n-2].Kind != sqlguard.Punct && !exprWords[strings.ToUpper(toks[n-1].Text)]:
 		// An alias without AS: expr name.
 		it.name, body = toks[n-1].Name(), toks[:n-1]
 	}
@@ -155,23 +132,24 @@ func readItem(toks []sqlguard.Token) selectItem {
 	for i := 0; i < len(body); i++ {
 		t := body[i]
 		switch {
-		case isPunct(t, "("):
+		case t.IsPunct("("):
 			depth++
 			continue
-		case isPunct(t, ")"):
+		case t.IsPunct(")"):
 			depth--
 			continue
-		case isWord(t, "AS") && depth > 0:
+		case t.IsWord("AS") && depth > 0:
 			i++ // CAST(x AS type): the type is no column
 			continue
-		case !isName(t) || t.Kind == sqlguard.Word && exprWords[strings.ToUpper(t.Text)]:
+		case !t.IsName() || t.Kind == sqlguard.Word && exprWords[strings.ToUpper(t.Text)]:
 			continue
 		}
-		if i > 0 && isPunct(body[i-1], ".") {
+		if i > 0 && body[i-1].IsPunct(".") {
 			continue
 		}
-		parts, next := qualified(body, i)
-		if next < len(body) && isPunct(body[next], "(") {
+		name, next := sqlguard.QualifiedName(body, i)
+		parts := name.Parts
+		if next < len(body) && body[next].IsPunct("(") {
 			i = next - 1 // a function call
 			continue
 		}
@@ -207,14 +185,15 @@ func (q parsedQuery) resolve(r colRef) (tableRef, bool) {
 // [(columns)] and returns the table, the listed columns and where the
 // query starts.
 func insertTarget(toks []sqlguard.Token, db string) (ref tableRef, columns []string, query int, ok bool) {
-	if len(toks) < 3 || !isWord(toks[0], "INSERT") {
+	if len(toks) < 3 || !toks[0].IsWord("INSERT") {
 		return tableRef{}, nil, 0, false
 	}
 	i := 1
-	for i < len(toks) && (isWord(toks[i], "INTO") || isWord(toks[i], "OVERWRITE") || isWord(toks[i], "TABLE")) {
+	for i < len(toks) && (toks[i].IsWord("INTO") || toks[i].IsWord("OVERWRITE") || toks[i].IsWord("TABLE")) {
 		i++
 	}
-	parts, i := qualified(toks, i)
+	name, i := sqlguard.QualifiedName(toks, i)
+	parts := name.Parts
 	if len(parts) == 0 || len(parts) > 3 {
 		return tableRef{}, nil, 0, false
 	}
@@ -225,23 +204,23 @@ func insertTarget(toks []sqlguard.Token, db string) (ref tableRef, columns []str
 	partition := false // the next group lists partitions, not columns
 	for i < len(toks) {
 		switch {
-		case isWord(toks[i], "PARTITION"):
+		case toks[i].IsWord("PARTITION"):
 			partition = true
 			i++
-		case isWord(toks[i], "PARTITION") || isWord(toks[i], "TEMPORARY") || isWord(toks[i], "WITH") && i+1 < len(toks) && isWord(toks[i+1], "LABEL"):
+		case toks[i].IsWord("PARTITION") || toks[i].IsWord("TEMPORARY") || toks[i].IsWord("WITH") && i+1 < len(toks) && toks[i+1].IsWord("LABEL"):
 			i++
-		case isPunct(toks[i], "("):
+		case toks[i].IsPunct("("):
 			depth := 0
 			var cols []string
 			for ; i < len(toks); i++ {
-				if isPunct(toks[i], "(") {
+				if toks[i].IsPunct("(") {
 					depth++
-				} else if isPunct(toks[i], ")") {
+				} else if toks[i].IsPunct(")") {
 					depth--
 					if depth == 0 {
 						break
 					}
-				} else if depth == 1 && isName(toks[i]) {
+				} else if depth == 1 && toks[i].IsName() {
 					cols = append(cols, toks[i].Name())
 				}
 			}
@@ -250,7 +229,7 @@ func insertTarget(toks []sqlguard.Token, db string) (ref tableRef, columns []str
 				columns = cols
 			}
 			partition = false
-		case isWord(toks[i], "SELECT") || isWord(toks[i], "WITH"):
+		case toks[i].IsWord("SELECT") || toks[i].IsWord("WITH"):
 			return ref, columns, i, true
 		default:
 			i++
