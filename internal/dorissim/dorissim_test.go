@@ -5,10 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/exec"
 	"slices"
@@ -30,21 +28,6 @@ import (
 // The query every backend must run for a long time (about a minute here)
 // while being cheap to cancel.
 const longQuery = "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
-
-func TestMain(m *testing.M) {
-	// The client driver reports connections that the server closes (KILL,
-	// Close) on stderr; keep test output to what the tests log.
-	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
-	// The slow tests wait on the engine more than they use the CPU: run a
-	// few more at once than there are cores, unless -parallel is given.
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", "4")
-	}
-	goleak.VerifyTestMain(m)
-}
 
 func start(t testing.TB) *Server {
 	t.Helper()
