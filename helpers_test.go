@@ -114,16 +114,7 @@ func servePipes(t testing.TB, ctx context.Context, s *doris.Server, wrap func(io
 }
 
 // result is the structured content of a tool result.
-type result struct {
-	Columns []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"columns"`
-	Rows             [][]any `json:"rows"`
-	RowCount         int     `json:"row_count"`
-	Truncated        bool    `json:"truncated"`
-	TruncationReason string  `json:"truncation_reason"`
-}
+type result = testdb.Result
 
 // call runs a tool and returns its decoded result, or the text of its
 // error result.

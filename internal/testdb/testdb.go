@@ -149,3 +149,16 @@ func DefaultParallel(n int) {
 		flag.Set("test.parallel", strconv.Itoa(n))
 	}
 }
+
+// Result is the structured content of a query tool's result, as a client
+// decodes it.
+type Result struct {
+	Columns []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"columns"`
+	Rows             [][]any `json:"rows"`
+	RowCount         int     `json:"row_count"`
+	Truncated        bool    `json:"truncated"`
+	TruncationReason string  `json:"truncation_reason"`
+}

@@ -181,16 +181,7 @@ func withLimits(def, max query.Limits) option {
 }
 
 // result is the structured content of a tool result.
-type result struct {
-	Columns []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"columns"`
-	Rows             [][]any `json:"rows"`
-	RowCount         int     `json:"row_count"`
-	Truncated        bool    `json:"truncated"`
-	TruncationReason string  `json:"truncation_reason"`
-}
+type result = testdb.Result
 
 // call runs a tool and returns its decoded result, or the text of its
 // error result. The error is always nil: there is no transport to fail.
