@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		serveForBench(mode)
 		return
 	}
-	testdb.DefaultParallel(4)
+	testdb.DefaultParallel(8)
 	// Whatever a test started must have ended by the end of the run:
 	// every Server shut down, every client and simulator closed.
 	before := goleak.IgnoreCurrent()

@@ -508,7 +508,7 @@ func TestTelemetryKills(t *testing.T) {
 	// Each case's query is told apart from any other test's in the
 	// process list by its column name.
 	slow := func(marker string) string {
-		return "SELECT COUNT(*) AS " + marker + " FROM seq_1_to_20000 a, seq_1_to_20000 b"
+		return "SELECT COUNT(*) AS " + marker + testdb.LongFrom
 	}
 	cases := []struct {
 		reason string
@@ -639,7 +639,7 @@ func TestTelemetryStatsWhileCalling(t *testing.T) {
 	}
 	const calls = 3
 	marker := fmt.Sprintf("stats_while_calling_%d", time.Now().UnixNano())
-	statsQuery := "SELECT COUNT(*) AS " + marker + " FROM seq_1_to_20000 a, seq_1_to_20000 b"
+	statsQuery := "SELECT COUNT(*) AS " + marker + testdb.LongFrom
 	cs := otelTransports[0].connect(t, f.s, nil)
 	stdio := otelTransports[1].connect(t, f.s, nil)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -355,11 +355,13 @@ func TestBatchCountsNotifications(t *testing.T) {
 // waits briefly, then ends its result early, saying why.
 func TestResultBudget(t *testing.T) {
 	testdb.Parallel(t)
+	// The unread response is held until its client goes away below; the
+	// write timeout only bounds a broken test.
 	s := newServer(t, testdb.DSN(t), doris.WithQueryLimits(doris.QueryLimits{ResultBudget: 24 << 20}),
-		doris.WithHTTPLimits(doris.HTTPLimits{WriteTimeout: time.Second}))
+		doris.WithHTTPLimits(doris.HTTPLimits{WriteTimeout: time.Minute}))
 	hs := serveHTTP(t, s)
 	big := `{"sql":"SELECT REPEAT('x', 1500) AS pad, seq FROM seq_1_to_10000","max_rows":10000,"max_bytes":2097152}`
-	postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":`+big+`}}`)
+	unread := postUnread(t, hs.Listener.Addr().String(), `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":`+big+`}}`)
 	waitFor(t, 5*time.Second, "the unread result to be held", func() bool {
 		return s.Stats().ResultMemory >= doris.ResultCost*2<<20 && s.InFlight() == 1
 	})
@@ -372,6 +374,7 @@ func TestResultBudget(t *testing.T) {
 		t.Errorf("a large call with little room: %d rows, truncated %v (%s); want some rows, cut for server memory",
 			r.RowCount, r.Truncated, r.TruncationReason)
 	}
+	unread.Close()
 	waitFor(t, 10*time.Second, "the unread response to be given up", func() bool { return s.InFlight() == 0 && s.ResultMemoryHeld() == 0 })
 	if r := mustCall(t, context.Background(), cs, "exec_query", args); r.Truncated && r.TruncationReason != "byte_limit" {
 		t.Errorf("after the budget freed: %d rows, truncated for %s", r.RowCount, r.TruncationReason)

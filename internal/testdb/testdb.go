@@ -124,11 +124,14 @@ func DorisSim(t testing.TB, version string, opts ...func(*dorissim.Options)) (*d
 // of MariaDB's Sequence tables, or on the simulator one of its seq tables
 // that waits, so the tests holding it do not burn the CPU the others need.
 // Its text contains "seq_1_to_20000" on both.
-var LongQuery = func() string {
+var LongQuery = "SELECT COUNT(*)" + LongFrom
+
+// LongFrom is LongQuery's FROM clause, for a long query of other columns.
+var LongFrom = func() string {
 	if Real() {
-		return "SELECT COUNT(*) FROM seq_1_to_20000 a, seq_1_to_20000 b"
+		return " FROM seq_1_to_20000 a, seq_1_to_20000 b"
 	}
-	return "SELECT COUNT(*) FROM seq_1_to_20000_wait_600000ms a"
+	return " FROM seq_1_to_20000_wait_600000ms a"
 }()
 
 // LongQuerySummary is LongQuery's db.query.summary.
@@ -138,10 +141,14 @@ var LongQuerySummary = map[bool]string{
 }[Real()]
 
 // DefaultParallel makes the tests of a package run n at a time unless
-// -parallel is given; call it from TestMain. Tests that wait on the engine
-// more than they use the CPU finish sooner with a few more at once than
-// there are cores.
+// -parallel is given (and at most four under the race detector, where
+// they compete for the CPU); call it from TestMain. Tests that wait on
+// the engine more than they use the CPU finish sooner with a few more at
+// once than there are cores.
 func DefaultParallel(n int) {
+	if race {
+		n = min(n, 4)
+	}
 	flag.Parse()
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
