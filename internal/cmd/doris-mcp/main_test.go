@@ -64,6 +64,45 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// runInProcess runs the command in this process, as main does, in the
+// environment env, and returns its exit status and what it wrote. It is
+// for what ends before serving: a configuration the command wrongly
+// accepts would serve, and fails the test after failsafe.
+func runInProcess(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	vars := make(map[string]string)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	var out strings.Builder
+	var mu sync.Mutex
+	done := make(chan int, 1)
+	go func() { done <- run(args, lookup, lockedWriter{&mu, &out}) }()
+	select {
+	case code := <-done:
+		return code, out.String()
+	case <-time.After(failsafe):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("the command is still running after %v:\n%s", failsafe, out.String())
+		return 0, ""
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // logWatch is the command's stderr: it keeps what was written and lets a
 // test wait for a line to appear.
 type logWatch struct {
@@ -214,8 +253,8 @@ func TestCommand(t *testing.T) {
 
 	t.Run("help", func(t *testing.T) {
 		t.Parallel()
-		out, err := exec.Command(bin, "-h").CombinedOutput()
-		if code := exitCode(err); code != 0 {
+		code, out := runInProcess(t, cleanEnv(), "-h")
+		if code != 0 {
 			t.Errorf("-h exited %d, want 0", code)
 		}
 		// Every variable readCluster reads, as its source names them.
@@ -237,7 +276,7 @@ func TestCommand(t *testing.T) {
 		}
 		// Dependencies register flags on the global FlagSet; they are not
 		// the command's.
-		if regexp.MustCompile(`(?m)^\s*-mysql_`).Match(out) {
+		if regexp.MustCompile(`(?m)^\s*-mysql_`).MatchString(out) {
 			t.Errorf("-h lists a dependency's flags:\n%s", out)
 		}
 	})
@@ -262,14 +301,8 @@ func TestCommand(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				// A configuration the command wrongly accepts would serve
-				// until killed.
-				ctx, cancel := context.WithTimeout(context.Background(), failsafe)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, bin, tc.args...)
-				cmd.Env = cleanEnv(tc.env...)
-				out, err := cmd.CombinedOutput()
-				if code := exitCode(err); code != 2 {
+				code, out := runInProcess(t, cleanEnv(tc.env...), tc.args...)
+				if code != 2 {
 					t.Errorf("exit status %d, want 2:\n%s", code, out)
 				}
 				if !strings.Contains(string(out), tc.want) {
