@@ -147,9 +147,13 @@ type Server struct {
 	// unreadyLogged is when the health check whose failure ReadyHandler
 	// last logged ran, in Unix nanoseconds.
 	unreadyLogged atomic.Int64
-	// builtin names the library's own tools, which never send
-	// notifications while they run.
-	builtin map[string]bool
+	// builtin are the handlers of the library's own tools, by name; they
+	// never send notifications while they run.
+	builtin map[string]mcp.ToolHandler
+	// direct runs a call of a builtin tool through the receiving
+	// middleware, for the gate's direct path; hostMCP turns that path off.
+	direct  mcp.MethodHandler
+	hostMCP atomic.Bool
 	// web is the HTTP gate in front of the go-sdk's transport.
 	web *httpgate.Handler
 
@@ -248,7 +252,7 @@ func (s *Server) start() (err error) {
 
 	s.pool = newPool(&s.cfg, feHTTP, s.tel)
 	s.closers = append(s.closers, component{"pool", s.pool.Close})
-	builtin, err := tools.Register(s.mcp, tools.Config{
+	s.builtin, err = tools.Register(s.mcp, tools.Config{
 		Exec: s.pool,
 		Default: query.Limits{
 			MaxRows: cfg.query.DefaultRows, MaxBytes: int(cfg.query.DefaultBytes), Timeout: cfg.query.DefaultTimeout,
@@ -276,10 +280,7 @@ func (s *Server) start() (err error) {
 	// middleware (resources/list) runs inside them, with the hard stop, a
 	// budget holder and the caller's principal.
 	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
-	s.builtin = make(map[string]bool, len(builtin))
-	for _, name := range builtin {
-		s.builtin[name] = true
-	}
+	s.direct = s.withHardStop(s.withPrincipal(s.runTool))
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		return err
 	}
@@ -289,7 +290,15 @@ func (s *Server) start() (err error) {
 // MCP returns the underlying MCP server so a host can register its own
 // tools, resources and prompts. They share the Server's transports and
 // shutdown: their handlers' contexts are cancelled by Shutdown's hard stop.
-func (s *Server) MCP() *mcp.Server { return s.mcp }
+//
+// Once MCP has been called, every request goes through the go-sdk's
+// transport, so that what the host adds or replaces is always what
+// answers; until then, the plainest stateless calls of the library's own
+// tools are answered without it (see [Server.Handler]).
+func (s *Server) MCP() *mcp.Server {
+	s.hostMCP.Store(true)
+	return s.mcp
+}
 
 // sdkLogger is the logger handed to the go-sdk. It logs every session
 // connecting and disconnecting at Info, once per request in stateless mode:

@@ -1,6 +1,7 @@
 package doris
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,8 @@ func (s *Server) newHTTPHandler() (http.Handler, error) {
 		RefusedScopes: s.auth.refusedScopes,
 		Challenge:     s.auth.challenge,
 
+		Direct: directCalls{s},
+
 		Work:     &s.gate,
 		Streams:  &s.streams,
 		InFlight: s.inflight,
@@ -78,6 +81,42 @@ func (s *Server) newHTTPHandler() (http.Handler, error) {
 	}
 	s.web = httpgate.New(cfg)
 	return s.web, nil
+}
+
+// directCalls runs the library's own tools for the gate's direct path:
+// through the same middleware the go-sdk would run them in, from the
+// outermost (withHardStop, withPrincipal) to the tool's handler, whose
+// result is completed as the go-sdk completes it. The catalog's own
+// middleware and the go-sdk's multi-round-trip one pass tool calls through
+// unchanged. Once a host has called [Server.MCP], it may have replaced a
+// tool: every call then goes through the go-sdk.
+type directCalls struct{ s *Server }
+
+func (d directCalls) Has(tool string) bool {
+	return d.s.builtin[tool] != nil && !d.s.hostMCP.Load()
+}
+
+func (d directCalls) Call(ctx context.Context, r *http.Request, tool string, args json.RawMessage) (mcp.Result, error) {
+	req := &mcp.CallToolRequest{
+		Params: &mcp.CallToolParamsRaw{Name: tool, Arguments: args},
+		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(ctx), Header: r.Header},
+	}
+	return d.s.direct(ctx, "tools/call", req)
+}
+
+// runTool is the innermost handler of a direct call.
+func (s *Server) runTool(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
+	call := req.(*mcp.CallToolRequest)
+	res, err := s.builtin[call.Params.Name](ctx, call)
+	if err == nil && res != nil && res.Content == nil {
+		done := *res
+		done.Content = []mcp.Content{} // as the go-sdk: never null
+		res = &done
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // authenticate puts the go-sdk's bearer check in front of next, with
@@ -104,7 +143,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 func (s *Server) quiet(method, tool string) bool {
 	switch method {
 	case "tools/call":
-		return s.builtin[tool]
+		return s.builtin[tool] != nil
 	case "tools/list", "ping":
 		return true
 	}

@@ -37,9 +37,12 @@ type Config struct {
 	// nothing before their response.
 	Next, Plain http.Handler
 	Quiet       func(method, tool string) bool
-	Stateful    bool
-	Limits      Limits
-	RetryAfter  time.Duration
+	// Direct, when set, answers stateless calls of its tools without the
+	// transport (see [Direct]).
+	Direct     Direct
+	Stateful   bool
+	Limits     Limits
+	RetryAfter time.Duration
 
 	// AllowedHosts, when set, are the only Host headers served; otherwise
 	// a request that arrived on loopback must name a loopback host.
@@ -235,6 +238,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		h.stream(w, r)
 		return
+	}
+	if h.cfg.Direct != nil && !h.cfg.Stateful && in.calls == 1 && in.single && in.method == "tools/call" && h.cfg.Direct.Has(in.tool) {
+		if c, ok := readDirect(r, body); ok {
+			h.direct(w, r, c)
+			return
+		}
 	}
 	if h.cfg.Plain != nil && in.calls == 1 && in.single && h.cfg.Quiet(in.method, in.tool) {
 		h.cfg.Plain.ServeHTTP(w, r)

@@ -153,15 +153,19 @@ func (c *catalog) resourceGrowth(ctx context.Context, in growthArgs) (*query.Res
 		if err != nil {
 			return nil, err
 		}
+		var sizes [][]any
 		for _, r := range data {
 			table := text(field(dnames, r, "TableName"))
 			// The tables, then Total, Quota and Left (fidelity ledger: show-data-db).
 			if table == "Total" || table == "Quota" || table == "Left" || table == "" {
 				continue
 			}
-			out = append(out, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil, nil,
+			sizes = append(sizes, []any{"table_size_now", nil, table, nil, nil, nil, nil, nil, nil,
 				parseSize(text(field(dnames, r, "Size"))), num(field(dnames, r, "ReplicaCount"))})
 		}
+		// By table name, whatever order the server listed them in.
+		slices.SortFunc(sizes, func(a, b []any) int { return strings.Compare(a[2].(string), b[2].(string)) })
+		out = append(out, sizes...)
 	}
 	return c.result(ctx, start, c.metaLimits(), cols("series", "VARCHAR", "day", "DATE", "table_name", "VARCHAR", "statements", "BIGINT",
 		"scan_bytes", "BIGINT", "scan_rows", "BIGINT", "cpu_time_ms", "BIGINT", "max_peak_memory_bytes", "BIGINT", "users", "BIGINT",

@@ -84,12 +84,11 @@ type manifestChild struct {
 }
 
 // registerDomains adds one tool per domain to s and returns their names.
-func (c *catalog) registerDomains(s *mcp.Server) []string {
+func (c *catalog) registerDomains(s *mcp.Server, listed map[string]mcp.ToolHandler) {
 	byName := map[string]entry{}
 	for _, e := range c.tools {
 		byName[e.tool.Name] = e
 	}
-	var names []string
 	for _, d := range domains {
 		m := manifest{Mode: "manifest", Domain: d.name}
 		kids := map[string]entry{}
@@ -104,16 +103,16 @@ func (c *catalog) registerDomains(s *mcp.Server) []string {
 		b, _ := json.Marshal(m.Children)
 		sum := sha256.Sum256(b)
 		m.ManifestVersion = strings.TrimPrefix(d.name, "doris_") + "." + hex.EncodeToString(sum[:6])
+		h := c.domainHandler(d, m, kids)
 		s.AddTool(&mcp.Tool{
 			Name:        d.name,
 			Title:       d.title,
 			Description: d.desc + discoverSuffix,
 			InputSchema: domainSchema,
 			Annotations: &mcp.ToolAnnotations{Title: d.title, ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)},
-		}, c.domainHandler(d, m, kids))
-		names = append(names, d.name)
+		}, h)
+		listed[d.name] = h
 	}
-	return names
 }
 
 type domainCall struct {

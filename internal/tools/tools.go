@@ -77,9 +77,9 @@ type Config struct {
 	MayCall func(ctx context.Context, tool string) bool
 }
 
-// Register adds the tools to s, flat or by domain, and returns the names
-// it listed.
-func Register(s *mcp.Server, cfg Config) ([]string, error) {
+// Register adds the tools to s, flat or by domain, and returns the handler
+// of each tool it listed, by name.
+func Register(s *mcp.Server, cfg Config) (map[string]mcp.ToolHandler, error) {
 	c := &catalog{cfg: cfg, caps: newCapabilityCache(cfg.CapabilityTTL)}
 	// Encoded once, and each Server's own: the go-sdk would re-encode a
 	// *jsonschema.Schema on every tools/list.
@@ -91,18 +91,18 @@ func Register(s *mcp.Server, cfg Config) ([]string, error) {
 	if err := c.register(); err != nil {
 		return nil, err
 	}
-	var names []string
+	listed := make(map[string]mcp.ToolHandler)
 	if cfg.Domains {
-		names = c.registerDomains(s)
+		c.registerDomains(s, listed)
 	} else {
 		for _, e := range c.tools {
 			s.AddTool(e.tool, e.handler)
-			names = append(names, e.tool.Name)
+			listed[e.tool.Name] = e.handler
 		}
 	}
 	c.registerResources(s)
 	c.registerPrompts(s)
-	return names, nil
+	return listed, nil
 }
 
 // entry is one tool of the catalog and the handler of its calls.

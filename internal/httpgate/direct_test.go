@@ -1,0 +1,110 @@
+package httpgate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// FuzzDirectReadsAsTheSDK: a body the direct path takes is one the go-sdk
+// reads as one tools/call, with the same id (as it answers it), the same
+// tool and the same arguments, byte for byte, and nothing else in its
+// params.
+func FuzzDirectReadsAsTheSDK(f *testing.F) {
+	for _, s := range gateSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"SELECT 1"}}}`,
+		`{"params":{"arguments":{"sql":"SELECT 1"},"name":"exec_query"},"method":"tools/call","id":"x","jsonrpc":"2.0"}`,
+		` {"jsonrpc" : "2.0", "id" : -15, "method" : "tools/call", "params" : {"name" : "a", "arguments" : null} } `,
+		`{"jsonrpc":"2.0","id":123456789012345,"method":"tools/call","params":{"name":"a","arguments":[1,{"b":"\u00e9"}]}}`,
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a","_meta":{"progressToken":1}}}`,
+		`{"jsonrpc":"2.0","id":07,"method":"tools/call","params":{"name":"a"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, ok := readDirect(r, body)
+		if !ok {
+			return
+		}
+		msgs, batch, err := sdkReadBatch(body)
+		if err != nil || batch || len(msgs) != 1 {
+			t.Fatalf("the direct path takes what the go-sdk reads as %d messages (batch %v, err %v): %q", len(msgs), batch, err, body)
+		}
+		req, isReq := msgs[0].(*jsonrpc.Request)
+		if !isReq || req.Method != "tools/call" || req.ID != c.id {
+			t.Fatalf("the direct path reads call %v, the go-sdk %#v: %q", c.id, msgs[0], body)
+		}
+		var p mcp.CallToolParamsRaw
+		if err := sdkUnmarshal(req.Params, &p); err != nil {
+			t.Fatalf("the go-sdk refuses the params the direct path takes: %v: %q", err, body)
+		}
+		if p.Name != c.tool || !bytes.Equal(p.Arguments, c.args) || p.Meta != nil || p.InputResponses != nil || p.RequestState != "" {
+			t.Fatalf("the direct path reads tool %q arguments %q, the go-sdk %+v: %q", c.tool, c.args, p, body)
+		}
+		// The go-sdk answers with the id as it encodes it.
+		want, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: req.ID, Result: []byte("{}")})
+		got, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Result: []byte("{}")})
+		if !bytes.Equal(got, want) {
+			t.Fatalf("response %s, the go-sdk's %s", got, want)
+		}
+	})
+}
+
+// What the direct path leaves to the transport, whatever the body.
+func TestReadDirectHeaders(t *testing.T) {
+	body := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a"}}`)
+	for _, tc := range []struct {
+		header map[string]string
+		want   bool
+	}{
+		{map[string]string{"Accept": "application/json, text/event-stream"}, true},
+		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2025-11-25"}, true},
+		{map[string]string{"Accept": "application/*, text/*;q=0.5", "Mcp-Protocol-Version": "2024-11-05"}, true},
+		{map[string]string{"Accept": "application/json"}, false},
+		{map[string]string{"Accept": "text/event-stream"}, false},
+		{map[string]string{}, false},
+		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2026-07-28"}, false},
+		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2030-01-01"}, false},
+		{map[string]string{"Accept": "*/*", "Mcp-Session-Id": "s"}, false},
+		{map[string]string{"Accept": "*/*", "Last-Event-ID": "1"}, false},
+	} {
+		r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
+		for k, v := range tc.header {
+			r.Header.Set(k, v)
+		}
+		if _, got := readDirect(r, body); got != tc.want {
+			t.Errorf("headers %v: direct %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+// A handler's error goes out as the go-sdk sends it.
+func TestWireError(t *testing.T) {
+	je := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "bad"}
+	for _, tc := range []struct {
+		err  error
+		want jsonrpc.Error
+	}{
+		{je, *je},
+		{fmt.Errorf("handling: %w", je), jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "handling: bad"}},
+		{errors.New("plain"), jsonrpc.Error{Message: "plain"}},
+	} {
+		if got := wireError(tc.err); got.Code != tc.want.Code || got.Message != tc.want.Message {
+			t.Errorf("%v: %+v, want %+v", tc.err, got, tc.want)
+		}
+	}
+	if wireError(je) != je {
+		t.Error("a JSON-RPC error is not sent as it is")
+	}
+}
