@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -145,18 +146,17 @@ func acceptsBoth(values []string) bool {
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
 	res, err := h.cfg.Direct.Call(r.Context(), r, c.tool, c.args)
 	resp := &jsonrpc.Response{ID: c.id}
+	var raw json.RawMessage
 	switch {
 	case err != nil:
 		resp.Error = wireError(err)
 	case res != nil:
-		raw, err := marshalResult(res)
-		if err != nil {
+		if raw, err = marshalResult(res); err != nil {
 			resp.Error = wireError(err)
-			break
+			raw = nil
 		}
-		resp.Result = raw
 	}
-	data, err := jsonrpc.EncodeMessage(resp)
+	data, err := encodeResponse(resp, raw)
 	if err != nil {
 		h.cfg.Log.Error("encoding a tool result", "tool", c.tool, "err", err)
 		http.Error(w, "encoding the response failed", http.StatusInternalServerError)
@@ -167,9 +167,38 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
 	w.Write(data)
 }
 
-// marshalResult encodes a result as the go-sdk does: without HTML
-// escaping.
+// encodeResponse encodes resp with result raw, as jsonrpc.EncodeMessage
+// would with raw as its Result: the envelope is encoded with a one-byte
+// placeholder result, which raw then replaces. The result is the envelope's
+// last member, and EncodeMessage would only compact raw, which is compact
+// already (see marshalResult), so the bytes are the same without a second
+// pass over the result.
+func encodeResponse(resp *jsonrpc.Response, raw json.RawMessage) ([]byte, error) {
+	if raw == nil {
+		return jsonrpc.EncodeMessage(resp)
+	}
+	resp.Result = json.RawMessage("0")
+	env, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		return nil, err
+	}
+	head, ok := bytes.CutSuffix(env, []byte(`"result":0}`))
+	if !ok {
+		return nil, fmt.Errorf("unexpected response envelope %q", env)
+	}
+	out := make([]byte, 0, len(head)+len(`"result":`)+len(raw)+1)
+	out = append(append(append(out, head...), `"result":`...), raw...)
+	return append(out, '}'), nil
+}
+
+// marshalResult encodes a result as the go-sdk does: with an encoder that
+// does not escape HTML, which compacts what a result's own MarshalJSON
+// returns. A tool result's comes from json.Marshal, compact already, so it
+// is taken as it is: compacting it again without escaping is the identity.
 func marshalResult(res mcp.Result) (json.RawMessage, error) {
+	if r, ok := res.(*mcp.CallToolResult); ok && r != nil {
+		return r.MarshalJSON()
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

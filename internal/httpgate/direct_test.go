@@ -2,6 +2,7 @@ package httpgate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,11 +53,19 @@ func FuzzDirectReadsAsTheSDK(f *testing.F) {
 		if p.Name != c.tool || !bytes.Equal(p.Arguments, c.args) || p.Meta != nil || p.InputResponses != nil || p.RequestState != "" {
 			t.Fatalf("the direct path reads tool %q arguments %q, the go-sdk %+v: %q", c.tool, c.args, p, body)
 		}
-		// The go-sdk answers with the id as it encodes it.
-		want, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: req.ID, Result: []byte("{}")})
-		got, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Result: []byte("{}")})
-		if !bytes.Equal(got, want) {
-			t.Fatalf("response %s, the go-sdk's %s", got, want)
+		// The go-sdk answers with the id as it encodes it, and a compact
+		// result as it encodes it.
+		result := []byte("{}")
+		if len(c.args) > 0 {
+			var buf bytes.Buffer
+			if json.Compact(&buf, c.args) == nil {
+				result = buf.Bytes()
+			}
+		}
+		want, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: req.ID, Result: result})
+		got, err := encodeResponse(&jsonrpc.Response{ID: c.id}, result)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("response %s (%v), the go-sdk's %s", got, err, want)
 		}
 	})
 }
