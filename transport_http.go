@@ -26,6 +26,12 @@ const methodListen = "subscriptions/listen"
 // type and length), the body read (bounded in size and time), the scope
 // check of tool calls, the shutdown gate and the limit on calls in flight,
 // and the go-sdk transport, whose response writes are bounded in time.
+//
+// In stateless mode, until [Server.MCP] is called, the plainest calls of
+// the library's own tools (a protocol version before 2026-07-28, no _meta,
+// one call per request) skip the go-sdk's transport: the handler runs them
+// through the same middleware and writes the response the transport would
+// write, byte for byte. Everything else goes to the transport.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) newHTTPHandler() (http.Handler, error) {
