@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -77,7 +78,16 @@ func serveForBench(mode string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// /memstats reports the process's allocations so far, for the
+	// benchmark's per-call figures.
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", h)
+	mux.HandleFunc("/memstats", func(w http.ResponseWriter, _ *http.Request) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(w, "%d %d", m.Mallocs, m.TotalAlloc)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	fmt.Println(ln.Addr().String())
 	io.Copy(io.Discard, os.Stdin)
@@ -218,9 +228,22 @@ func BenchmarkFromOutside(b *testing.B) {
 	for _, p := range paths {
 		measure(4, round/4, p.op) // warm connections and caches
 	}
+	// memstats is a server process's allocation count and bytes so far.
+	memstats := func(name string) (allocs, bytes float64) {
+		resp, err := hc.Get(strings.TrimSuffix(endpoints[name], "/mcp") + "/memstats")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := fmt.Fscan(resp.Body, &allocs, &bytes); err != nil {
+			b.Fatal(err)
+		}
+		return allocs, bytes
+	}
 	b.ResetTimer()
 	for _, callers := range []int{1, 16} {
 		got := map[string][]float64{}
+		allocs, allocBytes, calls := map[string]float64{}, map[string]float64{}, map[string]float64{}
 		for r := range rounds {
 			// Alternate the order so neither server always goes first.
 			order := slices.Clone(paths)
@@ -228,9 +251,25 @@ func BenchmarkFromOutside(b *testing.B) {
 				order[0], order[1] = order[1], order[0]
 			}
 			for _, p := range order {
-				got[p.name] = append(got[p.name], measure(callers, round, p.op))
+				if p.name == "raw" {
+					got[p.name] = append(got[p.name], measure(callers, round, p.op))
+					continue
+				}
+				a0, b0 := memstats(p.name)
+				qps := measure(callers, round, p.op)
+				a1, b1 := memstats(p.name)
+				got[p.name] = append(got[p.name], qps)
+				allocs[p.name] += a1 - a0
+				allocBytes[p.name] += b1 - b0
+				calls[p.name] += qps * round.Seconds()
 			}
 		}
+		for _, name := range []string{"library", "bare"} {
+			b.ReportMetric(allocs[name]/calls[name], fmt.Sprintf("c%d-%s-allocs/call", callers, name))
+			b.ReportMetric(allocBytes[name]/calls[name], fmt.Sprintf("c%d-%s-B/call", callers, name))
+		}
+		b.Logf("%d callers, the server process per call: library %.0f allocations, %.0f B; bare go-sdk %.0f allocations, %.0f B",
+			callers, allocs["library"]/calls["library"], allocBytes["library"]/calls["library"], allocs["bare"]/calls["bare"], allocBytes["bare"]/calls["bare"])
 		med := func(name string) float64 {
 			v := slices.Clone(got[name])
 			slices.Sort(v)
