@@ -83,7 +83,7 @@ func TestPoolRestoresDatabase(t *testing.T) {
 // Readiness follows the health check.
 func TestPoolHealth(t *testing.T) {
 	testdb.Parallel(t)
-	s := newServer(t, testdb.DSN(t), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 10 * time.Millisecond}))
+	s := newServer(t, testdb.DSN(t), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 100 * time.Millisecond}))
 	waitFor(t, 5*time.Second, "a passing health check", func() bool { ok, _ := s.Pool().Ready(); return ok })
 
 	if err := s.Shutdown(context.Background()); err != nil {
@@ -213,7 +213,10 @@ func TestFrontendFailover(t *testing.T) {
 	start := func() *dorissim.Server { return testdb.Sim(t, dorissim.Options{}) }
 	a, b := start(), start()
 	dbA, dbB := openDB(t, a.DSN(dorissim.SampleDB)), openDB(t, b.DSN(dorissim.SampleDB))
-	s := newServer(t, a.DSN(dorissim.SampleDB), doris.WithFrontends(b.Addr()), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 50 * time.Millisecond}))
+	// A health check's ping may take as long as the interval: under the
+	// race detector, with other tests running, one of 50 ms can miss and
+	// mark the first FE down before the test has used it.
+	s := newServer(t, a.DSN(dorissim.SampleDB), doris.WithFrontends(b.Addr()), doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: time.Second}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")

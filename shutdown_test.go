@@ -236,7 +236,7 @@ func TestShutdownGateDuringDrain(t *testing.T) {
 	dsn := testdb.DSN(t)
 	db := openDB(t, dsn)
 	q := slowQuery(t, db, 700*time.Millisecond, 700*time.Millisecond)
-	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 20 * time.Millisecond}))
+	s := newServer(t, dsn, doris.WithPoolLimits(doris.PoolLimits{HealthCheckInterval: 100 * time.Millisecond}))
 	hs := serveHTTP(t, s)
 	ctx := context.Background()
 	cs := connect(t, ctx, hs.URL+"/mcp", nil, "")
