@@ -58,16 +58,20 @@ func TestDirectMatchesTransport(t *testing.T) {
 				tools = append(tools, tool.Name)
 			}
 			sessions := func() int { return strings.Count(directLog.String(), `msg="server connecting"`) }
-			before := sessions()
+			logged := func() int { return strings.Count(directLog.String(), "level=INFO msg=call tool=") }
+			before, loggedBefore := sessions(), logged()
 
-			nDirect, nSDK := 0, 0
+			// Each request is answered directly (a call logged, no go-sdk
+			// session), through the go-sdk (a session), or refused by the
+			// gate before either (neither).
+			nDirect, nSDK, nGate := 0, 0, 0
 			for _, tc := range directCases(tools, mode.name == "domains") {
 				for _, version := range []string{"", "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"} {
 					h := tc.header(version)
 					for k, v := range hdr {
 						h[k] = v
 					}
-					start := sessions()
+					start, startLogged := sessions(), logged()
 					gotA := rawPost(t, a, tc.body, h)
 					gotB := rawPost(t, b, tc.body, h)
 					if gotA != gotB {
@@ -76,10 +80,16 @@ func TestDirectMatchesTransport(t *testing.T) {
 					if tc.name == "a query" && version == "2025-06-18" && !strings.Contains(gotA, `\"row_count\":5`) {
 						t.Errorf("the query answered %s", gotA)
 					}
-					if sessions() == start {
-						nDirect++
-					} else {
+					switch {
+					case sessions() != start:
 						nSDK++
+					case logged() != startLogged:
+						nDirect++
+					default:
+						nGate++
+					}
+					if tc.name == "a query" && version != "2026-07-28" && (sessions() != start || logged() == startLogged) {
+						t.Errorf("a plain call, version %q, was not answered directly, or not logged", version)
 					}
 				}
 			}
@@ -117,7 +127,8 @@ func TestDirectMatchesTransport(t *testing.T) {
 				waitFor(t, 10*time.Second, "the query of the closed request to leave the engine", func() bool { return running(t, db, "seq_1_to_20000") == 0 })
 			}
 
-			t.Logf("%d requests answered directly, %d through the go-sdk (%d sessions)", nDirect, nSDK, sessions()-before)
+			t.Logf("%d requests answered directly, %d through the go-sdk (%d sessions), %d refused by the gate; %d call log lines",
+				nDirect, nSDK, sessions()-before, nGate, logged()-loggedBefore)
 			if nDirect < 50 || nSDK < 50 {
 				t.Errorf("the cases do not exercise both paths: %d direct, %d through the go-sdk", nDirect, nSDK)
 			}
