@@ -746,7 +746,8 @@ func TestKillQuery(t *testing.T) {
 
 // TestClientCancel records what happens when go-sql-driver cancels a
 // query: the driver closes the socket, and the server notices only for
-// queries that stream rows (the engine polls the socket state every 5 s);
+// queries that stream rows (the engine polls the socket state every 5 s,
+// 250 ms in these tests: see TestMain);
 // a query that returns a single row, like the COUNT(*) cross join, runs on
 // until it ends or is killed.
 func TestClientCancel(t *testing.T) {
