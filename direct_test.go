@@ -70,17 +70,17 @@ func TestDirectMatchesTransport(t *testing.T) {
 				if versions == nil {
 					versions = []string{"", "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"}
 				}
-				if mode.name == "bearer" && tc.tool != "" && len(versions) > 1 {
+				if mode.name == "bearer" && tc.perTool {
 					continue // every tool in the other modes; here the token is what differs
 				}
 				for _, version := range versions {
-					h := tc.header(version)
+					body, h := tc.request(version)
 					for k, v := range hdr {
 						h[k] = v
 					}
 					start, startLogged := sessions(), logged()
-					gotA := rawPost(t, a, tc.body, h)
-					gotB := rawPost(t, b, tc.body, h)
+					gotA := rawPost(t, a, body, h)
+					gotB := rawPost(t, b, body, h)
 					if gotA != gotB {
 						t.Errorf("%s, version %q: the direct path and the go-sdk answer differently:\n%s", tc.name, version, firstDifference(gotA, gotB))
 					}
@@ -95,7 +95,7 @@ func TestDirectMatchesTransport(t *testing.T) {
 					default:
 						nGate++
 					}
-					if tc.name == "a query" && version != "2026-07-28" && (sessions() != start || logged() == startLogged) {
+					if tc.name == "a query" && (sessions() != start || logged() == startLogged) {
 						t.Errorf("a plain call, version %q, was not answered directly, or not logged", version)
 					}
 				}
@@ -154,7 +154,26 @@ type directCase struct {
 	header func(version string) http.Header
 	// versions are the protocol versions to send it with; nil for all.
 	versions []string
-	tool     string // the tool a per-tool case calls
+	// tool is the tool a well-formed call names: sent with 2026-07-28 it
+	// carries that protocol's _meta and Mcp-Method and Mcp-Name headers,
+	// as a client of that version sends it.
+	tool    string
+	perTool bool // one of the cases every tool gets
+}
+
+// clientMeta is the _meta of a 2026-07-28 call, as the go-sdk's client
+// sends it.
+const clientMeta = `{"io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true}},"io.modelcontextprotocol/clientInfo":{"name":"test","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`
+
+// request is tc's body and header for version.
+func (tc directCase) request(version string) (string, http.Header) {
+	body, h := tc.body, tc.header(version)
+	if version == "2026-07-28" && tc.tool != "" {
+		body = strings.Replace(body, `"params":{`, `"params":{"_meta":`+clientMeta+`,`, 1)
+		h.Set("Mcp-Method", "tools/call")
+		h.Set("Mcp-Name", tc.tool)
+	}
+	return body, h
 }
 
 // directCases are the requests the two paths must answer alike: every tool
@@ -197,10 +216,10 @@ func directCases(tools []string, domains bool) []directCase {
 	two := []string{"2025-06-18", "2026-07-28"}
 	for _, tool := range tools {
 		cases = append(cases,
-			directCase{tool + " without arguments", call("1", tool, ""), std, nil, tool},
-			directCase{tool + " with empty arguments", call("2", tool, "{}"), std, two, tool},
-			directCase{tool + " with an unknown argument", call("3", tool, `{"no_such_argument":1}`), std, two, tool},
-			directCase{tool + " with a wrongly typed argument", call("4", tool, `{"db_name":5,"table_name":[],"limit":"x"}`), std, two, tool})
+			directCase{tool + " without arguments", call("1", tool, ""), std, nil, tool, true},
+			directCase{tool + " with empty arguments", call("2", tool, "{}"), std, two, tool, true},
+			directCase{tool + " with an unknown argument", call("3", tool, `{"no_such_argument":1}`), std, two, tool, true},
+			directCase{tool + " with a wrongly typed argument", call("4", tool, `{"db_name":5,"table_name":[],"limit":"x"}`), std, two, tool, true})
 	}
 	query, schema, dbs := "exec_query", "get_table_schema", "get_db_list"
 	wrap := func(tool, args string) string { return args }
@@ -221,7 +240,7 @@ func directCases(tools []string, domains bool) []directCase {
 		{"the databases", dbs, wrap("list_databases", `{}`)},
 	}
 	for _, g := range good {
-		add(g.name, call("7", g.tool, g.args), nil)
+		cases = append(cases, directCase{name: g.name, body: call("7", g.tool, g.args), header: std, tool: g.tool})
 	}
 	q := good[0]
 	add("a string id", call(`"call-7"`, q.tool, q.args), nil)
@@ -246,6 +265,38 @@ func directCases(tools []string, domains bool) []directCase {
 			h.Set("Mcp-Name", q.tool)
 			return h
 		})
+	meta26 := func(name, meta string, header func(string) http.Header) {
+		if header == nil {
+			header = func(v string) http.Header {
+				h := std(v)
+				h.Set("Mcp-Method", "tools/call")
+				h.Set("Mcp-Name", q.tool)
+				return h
+			}
+		}
+		cases = append(cases, directCase{name: name, body: `{"jsonrpc":"2.0","id":22,"method":"tools/call","params":{"_meta":` + meta + `,"name":"` + q.tool + `","arguments":` + q.args + `}}`,
+			header: header, versions: []string{"2026-07-28", "2025-11-25"}})
+	}
+	const pv, caps = `"io.modelcontextprotocol/protocolVersion":"2026-07-28"`, `"io.modelcontextprotocol/clientCapabilities"`
+	meta26("2026 _meta with a log level", `{`+pv+`,`+caps+`:{},"io.modelcontextprotocol/logLevel":"debug"}`, nil)
+	meta26("2026 _meta with rich capabilities", `{`+pv+`,`+caps+`:{"roots":{"listChanged":true},"sampling":{"tools":{}},"elicitation":{"form":{},"url":{}},"experimental":{"x":[1,2.5,"y",null]}}}`, nil)
+	meta26("2026 _meta with capabilities of the wrong type", `{`+pv+`,`+caps+`:{"roots":true}}`, nil)
+	meta26("2026 _meta with a listChanged string", `{`+pv+`,`+caps+`:{"roots":{"listChanged":"yes"}}}`, nil)
+	meta26("2026 _meta with null capabilities", `{`+pv+`,`+caps+`:null}`, nil)
+	meta26("2026 _meta without capabilities", `{`+pv+`}`, nil)
+	meta26("2026 _meta with null client info", `{`+pv+`,`+caps+`:{},"io.modelcontextprotocol/clientInfo":null}`, nil)
+	meta26("2026 _meta with numeric client info", `{`+pv+`,`+caps+`:{},"io.modelcontextprotocol/clientInfo":{"name":5}}`, nil)
+	meta26("2026 _meta with another version", `{"io.modelcontextprotocol/protocolVersion":"2025-11-25",`+caps+`:{}}`, nil)
+	meta26("2026 _meta with a progress token", `{`+pv+`,`+caps+`:{},"progressToken":"p"}`, nil)
+	meta26("2026 _meta with a traceparent", `{`+pv+`,`+caps+`:{},"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`, nil)
+	meta26("2026 _meta with a huge number", `{`+pv+`,`+caps+`:{"experimental":{"n":1e400}}}`, nil)
+	meta26("2026 _meta, no Mcp-Method", `{`+pv+`,`+caps+`:{}}`, with("Mcp-Name", q.tool))
+	meta26("2026 _meta, another Mcp-Name", `{`+pv+`,`+caps+`:{}}`, func(v string) http.Header {
+		h := std(v)
+		h.Set("Mcp-Method", "tools/call")
+		h.Set("Mcp-Name", "get_db_list")
+		return h
+	})
 	add("an unknown params key", `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"`+q.tool+`","arguments":`+q.args+`,"extra":1}}`, nil)
 	add("an unknown top-level key", `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"`+q.tool+`","arguments":`+q.args+`},"extra":1}`, nil)
 	add("a wrong jsonrpc version", `{"jsonrpc":"1.0","id":12,"method":"tools/call","params":{"name":"`+q.tool+`","arguments":`+q.args+`}}`, nil)

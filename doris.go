@@ -154,6 +154,8 @@ type Server struct {
 	// middleware, for the gate's direct path; hostMCP turns that path off.
 	direct  mcp.MethodHandler
 	hostMCP atomic.Bool
+	// impl is what the server says it is.
+	impl *mcp.Implementation
 	// web is the HTTP gate in front of the go-sdk's transport.
 	web *httpgate.Handler
 
@@ -245,7 +247,8 @@ func (s *Server) start() (err error) {
 	if cfg.instructions != "" {
 		instructions += "\n\n" + cfg.instructions
 	}
-	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.name, Version: cfg.version}, &mcp.ServerOptions{
+	s.impl = &mcp.Implementation{Name: cfg.name, Version: cfg.version}
+	s.mcp = mcp.NewServer(s.impl, &mcp.ServerOptions{
 		Logger:       sdkLogger(cfg.logger),
 		Instructions: instructions,
 	})

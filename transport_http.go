@@ -28,10 +28,11 @@ const methodListen = "subscriptions/listen"
 // and the go-sdk transport, whose response writes are bounded in time.
 //
 // In stateless mode, until [Server.MCP] is called, the plainest calls of
-// the library's own tools (a protocol version before 2026-07-28, no _meta,
-// one call per request) skip the go-sdk's transport: the handler runs them
-// through the same middleware and writes the response the transport would
-// write, byte for byte. Everything else goes to the transport.
+// the library's own tools (one call per request, no progress token, and
+// in MCP 2026-07-28 nothing in _meta but that protocol's own fields) skip
+// the go-sdk's transport: the handler runs them through the same
+// middleware and writes the response the transport would write, byte for
+// byte. Everything else goes to the transport.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) newHTTPHandler() (http.Handler, error) {
@@ -102,9 +103,11 @@ func (d directCalls) Has(tool string) bool {
 	return d.s.builtin[tool] != nil && !d.s.hostMCP.Load()
 }
 
-func (d directCalls) Call(ctx context.Context, r *http.Request, tool string, args json.RawMessage) (mcp.Result, error) {
+func (d directCalls) Info() *mcp.Implementation { return d.s.impl }
+
+func (d directCalls) Call(ctx context.Context, r *http.Request, tool string, args json.RawMessage, meta mcp.Meta) (mcp.Result, error) {
 	req := &mcp.CallToolRequest{
-		Params: &mcp.CallToolParamsRaw{Name: tool, Arguments: args},
+		Params: &mcp.CallToolParamsRaw{Meta: meta, Name: tool, Arguments: args},
 		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(ctx), Header: r.Header},
 	}
 	return d.s.direct(ctx, "tools/call", req)

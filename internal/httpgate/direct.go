@@ -26,9 +26,13 @@ import (
 type Direct interface {
 	// Has reports whether tool is answered directly.
 	Has(tool string) bool
-	// Call runs tool with args as the go-sdk would run it for r: through
-	// the server's receiving middleware, with r's header and token.
-	Call(ctx context.Context, r *http.Request, tool string, args json.RawMessage) (mcp.Result, error)
+	// Call runs tool with args (and meta, the params' _meta, nil without
+	// one) as the go-sdk would run it for r: through the server's
+	// receiving middleware, with r's header and token.
+	Call(ctx context.Context, r *http.Request, tool string, args json.RawMessage, meta mcp.Meta) (mcp.Result, error)
+	// Info is the server's implementation, which results of MCP
+	// 2026-07-28 carry in their _meta.
+	Info() *mcp.Implementation
 }
 
 // directCall is what a direct request asks.
@@ -36,12 +40,27 @@ type directCall struct {
 	id   jsonrpc.ID
 	tool string
 	args json.RawMessage // nil when absent
+	// meta is the params' _meta, set on calls of MCP 2026-07-28 only.
+	meta mcp.Meta
 }
 
-// directVersions are the protocol versions a direct request may name:
-// those before 2026-07-28, where a stateless call is nothing but its body
-// (no per-request _meta protocol, no Mcp-Method headers). No header is
-// read by the transport as 2025-03-26.
+// protocolStateless is the version from which each request carries its
+// protocol in params._meta (SEP-2575).
+const protocolStateless = "2026-07-28"
+
+// The _meta keys of a 2026-07-28 call.
+const (
+	metaProtocol     = "io.modelcontextprotocol/protocolVersion"
+	metaCapabilities = "io.modelcontextprotocol/clientCapabilities"
+	metaClientInfo   = "io.modelcontextprotocol/clientInfo"
+	metaLogLevel     = "io.modelcontextprotocol/logLevel"
+	metaServerInfo   = "io.modelcontextprotocol/serverInfo"
+)
+
+// directVersions are the protocol versions a direct request may name
+// besides 2026-07-28: those before it, where a stateless call is nothing
+// but its body (no per-request _meta protocol, no Mcp-Method headers). No
+// header is read by the transport as 2025-03-26.
 var directVersions = map[string]bool{"": true, "2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true}
 
 // readDirect reads r, whose body is body, as a direct call. It accepts
@@ -49,14 +68,21 @@ var directVersions = map[string]bool{"": true, "2024-11-05": true, "2025-03-26":
 // valid JSON; one object with exactly the keys jsonrpc ("2.0"), id (an
 // integer of at most 15 digits or a string without escapes), method
 // ("tools/call") and params; params with name (a string without escapes)
-// and optionally arguments, nothing else (no _meta, so no progress token
-// and no per-request protocol); an Accept header the transport takes; no
-// session id or Last-Event-ID.
+// and optionally arguments; an Accept header the transport takes; no
+// session id or Last-Event-ID. Before 2026-07-28 params has nothing else
+// (no _meta, so no progress token and no per-request protocol); in
+// 2026-07-28 it has the _meta of that protocol and nothing more (see
+// readMeta), and the Mcp-Method and Mcp-Name headers name the call.
 func readDirect(r *http.Request, body []byte) (directCall, bool) {
 	var c directCall
 	h := r.Header
-	if !directVersions[h.Get("Mcp-Protocol-Version")] || len(h.Values("Mcp-Protocol-Version")) > 1 ||
+	version := h.Get("Mcp-Protocol-Version")
+	stateless := version == protocolStateless
+	if !directVersions[version] && !stateless || len(h.Values("Mcp-Protocol-Version")) > 1 ||
 		len(h.Values("Last-Event-ID")) > 0 || len(h.Values(sessionIDHeader)) > 0 || !acceptsBoth(h.Values("Accept")) {
+		return c, false
+	}
+	if stateless && (len(h.Values("Mcp-Method")) != 1 || h.Get("Mcp-Method") != "tools/call" || len(h.Values("Mcp-Name")) != 1) {
 		return c, false
 	}
 	if !utf8.Valid(body) || !json.Valid(body) {
@@ -81,11 +107,65 @@ func readDirect(r *http.Request, body []byte) (directCall, bool) {
 			}
 		case "arguments":
 			c.args = v
+		case "_meta":
+			if !stateless {
+				return c, false
+			}
+			if c.meta, ok = readMeta(v); !ok {
+				return c, false
+			}
 		default:
 			return c, false
 		}
 	}
+	if stateless && (c.meta == nil || h.Get("Mcp-Name") != c.tool) {
+		return c, false
+	}
 	return c, c.tool != ""
+}
+
+// readMeta reads the _meta of a 2026-07-28 call: the protocol version
+// (2026-07-28, a string without escapes), the client's capabilities (an
+// object), optionally its info (an object) and log level (a string without
+// escapes), nothing else. The capabilities and info must decode into the
+// go-sdk's types, and the whole _meta as JSON values; meta is what the
+// go-sdk hands the handler.
+func readMeta(raw []byte) (meta mcp.Meta, ok bool) {
+	keys, ok := envelope.Object(raw)
+	if !ok {
+		return nil, false
+	}
+	for k, v := range keys {
+		switch k {
+		case metaProtocol:
+			if s, ok := plainString(v); !ok || s != protocolStateless {
+				return nil, false
+			}
+		case metaCapabilities:
+			var caps struct {
+				mcp.ClientCapabilities
+				Roots *mcp.RootCapabilities `json:"roots,omitempty"`
+			}
+			if v[0] != '{' || json.Unmarshal(v, &caps) != nil {
+				return nil, false
+			}
+		case metaClientInfo:
+			var info mcp.Implementation
+			if v[0] != '{' || json.Unmarshal(v, &info) != nil {
+				return nil, false
+			}
+		case metaLogLevel:
+			if _, ok := plainString(v); !ok {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	if keys[metaProtocol] == nil || keys[metaCapabilities] == nil || json.Unmarshal(raw, &meta) != nil {
+		return nil, false
+	}
+	return meta, true
 }
 
 // plainID reads an id that every JSON decoder reads alike, as the go-sdk
@@ -144,14 +224,17 @@ func acceptsBoth(values []string) bool {
 // stateless call in JSON: the handler's result, or its error as a
 // JSON-RPC error, in one response.
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
-	res, err := h.cfg.Direct.Call(r.Context(), r, c.tool, c.args)
+	res, err := h.cfg.Direct.Call(r.Context(), r, c.tool, c.args, c.meta)
 	resp := &jsonrpc.Response{ID: c.id}
 	var raw json.RawMessage
 	switch {
 	case err != nil:
 		resp.Error = wireError(err)
 	case res != nil:
-		if raw, err = marshalResult(res); err != nil {
+		if c.meta != nil {
+			annotate(res, h.cfg.Direct.Info())
+		}
+		if raw, err = marshalResult(res, c.meta != nil); err != nil {
 			resp.Error = wireError(err)
 			raw = nil
 		}
@@ -164,7 +247,31 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
 	}
 	w.Header().Set("Cache-Control", "no-cache, no-transform")
 	w.Header().Set("Content-Type", "application/json")
+	var je *jsonrpc.Error
+	if c.meta != nil && errors.As(resp.Error, &je) {
+		// SEP-2575: some errors have an HTTP status of their own.
+		switch je.Code {
+		case jsonrpc.CodeMethodNotFound:
+			w.WriteHeader(http.StatusNotFound)
+		case jsonrpc.CodeInvalidParams, mcp.CodeUnsupportedProtocolVersion, mcp.CodeMissingRequiredClientCapabilities:
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}
 	w.Write(data)
+}
+
+// annotate gives a 2026-07-28 result the server's info in its _meta, as
+// the go-sdk does, unless it has one.
+func annotate(res mcp.Result, info *mcp.Implementation) {
+	m := res.GetMeta()
+	if m == nil {
+		m = map[string]any{}
+	}
+	if _, ok := m[metaServerInfo]; ok {
+		return
+	}
+	m[metaServerInfo] = info
+	res.SetMeta(m)
 }
 
 // encodeResponse encodes resp with result raw, as jsonrpc.EncodeMessage
@@ -195,9 +302,22 @@ func encodeResponse(resp *jsonrpc.Response, raw json.RawMessage) ([]byte, error)
 // does not escape HTML, which compacts what a result's own MarshalJSON
 // returns. A tool result's comes from json.Marshal, compact already, so it
 // is taken as it is: compacting it again without escaping is the identity.
-func marshalResult(res mcp.Result) (json.RawMessage, error) {
+// A complete result of 2026-07-28 ends with its resultType, which the
+// go-sdk's encoding puts after the fields of CallToolResult.
+func marshalResult(res mcp.Result, complete bool) (json.RawMessage, error) {
 	if r, ok := res.(*mcp.CallToolResult); ok && r != nil {
-		return r.MarshalJSON()
+		out, err := r.MarshalJSON()
+		if err != nil || !complete {
+			return out, err
+		}
+		body, ok := bytes.CutSuffix(out, []byte("}"))
+		if !ok || len(body) < 2 {
+			return nil, fmt.Errorf("unexpected tool result encoding %q", out)
+		}
+		return append(body, `,"resultType":"complete"}`...), nil
+	}
+	if complete {
+		return nil, errors.New("a 2026-07-28 result that is not a tool result")
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -70,6 +72,53 @@ func FuzzDirectReadsAsTheSDK(f *testing.F) {
 	})
 }
 
+//go:linkname sdkValidateRequestMeta github.com/modelcontextprotocol/go-sdk/mcp.validateRequestMeta
+func sdkValidateRequestMeta(req *jsonrpc.Request) (unsafe.Pointer, error)
+
+// FuzzDirect2026ReadsAsTheSDK: a 2026-07-28 call the direct path takes is
+// one whose _meta the go-sdk validates without error, and the _meta its
+// handler would get is the one the direct path gives.
+func FuzzDirect2026ReadsAsTheSDK(f *testing.F) {
+	const pv, caps = `"io.modelcontextprotocol/protocolVersion":"2026-07-28"`, `"io.modelcontextprotocol/clientCapabilities"`
+	for _, meta := range []string{
+		`{` + pv + `,` + caps + `:{"roots":{"listChanged":true}},"io.modelcontextprotocol/clientInfo":{"name":"test","version":"1"}}`,
+		`{` + pv + `,` + caps + `:{},"io.modelcontextprotocol/logLevel":"debug"}`,
+		`{` + pv + `,` + caps + `:{"sampling":{"tools":{}},"elicitation":{"form":{}},"experimental":{"x":[1,2.5,null]}}}`,
+		`{` + pv + `,` + caps + `:{"roots":true}}`,
+		`{` + pv + `,` + caps + `:{"experimental":{"n":1e400}}}`,
+		`{` + pv + `,` + caps + `:{},"io.modelcontextprotocol/clientInfo":{"name":"a","icons":[{"src":"x","sizes":["1x1"]}]}}`,
+		`{` + pv + `,` + caps + `:{"tasks":{"list":{}}}}`,
+	} {
+		f.Add([]byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"_meta":` + meta + `,"name":"a","arguments":{"sql":"SELECT 1"}}}`))
+	}
+	r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	r.Header.Set("Mcp-Method", "tools/call")
+	r.Header.Set("Mcp-Name", "a")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, ok := readDirect(r, body)
+		if !ok {
+			return
+		}
+		msgs, batch, err := sdkReadBatch(body)
+		if err != nil || batch || len(msgs) != 1 {
+			t.Fatalf("the direct path takes what the go-sdk reads as %d messages (batch %v, err %v): %q", len(msgs), batch, err, body)
+		}
+		req := msgs[0].(*jsonrpc.Request)
+		if vm, err := sdkValidateRequestMeta(req); err != nil || vm == nil {
+			t.Fatalf("the go-sdk refuses the _meta the direct path takes: %v: %q", err, body)
+		}
+		var p mcp.CallToolParamsRaw
+		if err := sdkUnmarshal(req.Params, &p); err != nil {
+			t.Fatalf("the go-sdk refuses the params: %v: %q", err, body)
+		}
+		if p.Name != c.tool || !bytes.Equal(p.Arguments, c.args) || !reflect.DeepEqual(map[string]any(p.Meta), map[string]any(c.meta)) {
+			t.Fatalf("the direct path reads tool %q arguments %q meta %v, the go-sdk %+v: %q", c.tool, c.args, c.meta, p, body)
+		}
+	})
+}
+
 // What the direct path leaves to the transport, whatever the body.
 func TestReadDirectHeaders(t *testing.T) {
 	body := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a"}}`)
@@ -83,7 +132,8 @@ func TestReadDirectHeaders(t *testing.T) {
 		{map[string]string{"Accept": "application/json"}, false},
 		{map[string]string{"Accept": "text/event-stream"}, false},
 		{map[string]string{}, false},
-		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2026-07-28"}, false},
+		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2026-07-28"}, false}, // no _meta
+		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "a"}, false},
 		{map[string]string{"Accept": "*/*", "Mcp-Protocol-Version": "2030-01-01"}, false},
 		{map[string]string{"Accept": "*/*", "Mcp-Session-Id": "s"}, false},
 		{map[string]string{"Accept": "*/*", "Last-Event-ID": "1"}, false},
