@@ -2,6 +2,7 @@ package doris_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -157,13 +158,23 @@ func BenchmarkFromOutside(b *testing.B) {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
+	// DORIS_BENCH_PROTOCOL=2026-07-28 sends the call as a client of that
+	// version does (its _meta and headers); 2025-06-18 otherwise.
+	version := cmp.Or(os.Getenv("DORIS_BENCH_PROTOCOL"), "2025-06-18")
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec_query","arguments":{"sql":"` + outsideQuery + `"}}}`)
+	if version == "2026-07-28" {
+		body = []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":` + clientMeta + `,"name":"exec_query","arguments":{"sql":"` + outsideQuery + `"}}}`)
+	}
 
 	post := func(url string) error {
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		req.Header.Set("Mcp-Protocol-Version", version)
+		if version == "2026-07-28" {
+			req.Header.Set("Mcp-Method", "tools/call")
+			req.Header.Set("Mcp-Name", "exec_query")
+		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err
