@@ -142,9 +142,13 @@ func readMeta(raw []byte) (meta mcp.Meta, ok bool) {
 				return nil, false
 			}
 		case metaCapabilities:
+			// The go-sdk's reading: ClientCapabilities, with roots as
+			// RootCapabilities (deprecated in 2026-07-28, so spelled out).
 			var caps struct {
 				mcp.ClientCapabilities
-				Roots *mcp.RootCapabilities `json:"roots,omitempty"`
+				Roots *struct {
+					ListChanged bool `json:"listChanged,omitempty"`
+				} `json:"roots,omitempty"`
 			}
 			if v[0] != '{' || json.Unmarshal(v, &caps) != nil {
 				return nil, false

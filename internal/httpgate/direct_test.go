@@ -40,17 +40,9 @@ func FuzzDirectReadsAsTheSDK(f *testing.F) {
 		if !ok {
 			return
 		}
-		msgs, batch, err := sdkReadBatch(body)
-		if err != nil || batch || len(msgs) != 1 {
-			t.Fatalf("the direct path takes what the go-sdk reads as %d messages (batch %v, err %v): %q", len(msgs), batch, err, body)
-		}
-		req, isReq := msgs[0].(*jsonrpc.Request)
-		if !isReq || req.Method != "tools/call" || req.ID != c.id {
-			t.Fatalf("the direct path reads call %v, the go-sdk %#v: %q", c.id, msgs[0], body)
-		}
-		var p mcp.CallToolParamsRaw
-		if err := sdkUnmarshal(req.Params, &p); err != nil {
-			t.Fatalf("the go-sdk refuses the params the direct path takes: %v: %q", err, body)
+		req, p := sdkCall(t, body)
+		if req.ID != c.id {
+			t.Fatalf("the direct path reads call %v, the go-sdk %v: %q", c.id, req.ID, body)
 		}
 		if p.Name != c.tool || !bytes.Equal(p.Arguments, c.args) || p.Meta != nil || p.InputResponses != nil || p.RequestState != "" {
 			t.Fatalf("the direct path reads tool %q arguments %q, the go-sdk %+v: %q", c.tool, c.args, p, body)
@@ -101,22 +93,33 @@ func FuzzDirect2026ReadsAsTheSDK(f *testing.F) {
 		if !ok {
 			return
 		}
-		msgs, batch, err := sdkReadBatch(body)
-		if err != nil || batch || len(msgs) != 1 {
-			t.Fatalf("the direct path takes what the go-sdk reads as %d messages (batch %v, err %v): %q", len(msgs), batch, err, body)
-		}
-		req := msgs[0].(*jsonrpc.Request)
+		req, p := sdkCall(t, body)
 		if vm, err := sdkValidateRequestMeta(req); err != nil || vm == nil {
 			t.Fatalf("the go-sdk refuses the _meta the direct path takes: %v: %q", err, body)
-		}
-		var p mcp.CallToolParamsRaw
-		if err := sdkUnmarshal(req.Params, &p); err != nil {
-			t.Fatalf("the go-sdk refuses the params: %v: %q", err, body)
 		}
 		if p.Name != c.tool || !bytes.Equal(p.Arguments, c.args) || !reflect.DeepEqual(map[string]any(p.Meta), map[string]any(c.meta)) {
 			t.Fatalf("the direct path reads tool %q arguments %q meta %v, the go-sdk %+v: %q", c.tool, c.args, c.meta, p, body)
 		}
 	})
+}
+
+// sdkCall is the go-sdk's reading of body, which the direct path took: one
+// tools/call and its params.
+func sdkCall(t *testing.T, body []byte) (*jsonrpc.Request, mcp.CallToolParamsRaw) {
+	t.Helper()
+	var p mcp.CallToolParamsRaw
+	msgs, batch, err := sdkReadBatch(body)
+	if err != nil || batch || len(msgs) != 1 {
+		t.Fatalf("the direct path takes what the go-sdk reads as %d messages (batch %v, err %v): %q", len(msgs), batch, err, body)
+	}
+	req, ok := msgs[0].(*jsonrpc.Request)
+	if !ok || req.Method != "tools/call" {
+		t.Fatalf("the direct path takes what the go-sdk reads as %#v: %q", msgs[0], body)
+	}
+	if err := sdkUnmarshal(req.Params, &p); err != nil {
+		t.Fatalf("the go-sdk refuses the params the direct path takes: %v: %q", err, body)
+	}
+	return req, p
 }
 
 // What the direct path leaves to the transport, whatever the body.
