@@ -52,7 +52,9 @@ func Summary(sql string) string {
 			if first == "SHOW" {
 				b.add(toks[i].Text) // keywords and a name alike, as written
 			} else {
-				i = b.name(toks, i)
+				name, next := sqlguard.QualifiedName(toks, i)
+				b.add(name.Text)
+				i = next - 1 // its last token
 				break
 			}
 		}
@@ -89,22 +91,6 @@ func (b *summaryBuilder) tables(toks []sqlguard.Token) {
 		}
 	}
 }
-
-// name adds the possibly qualified name starting at toks[i] and returns
-// the index of its last token.
-func (b *summaryBuilder) name(toks []sqlguard.Token, i int) int {
-	var n strings.Builder
-	n.WriteString(toks[i].Text)
-	for i+2 < len(toks) && toks[i+1].Kind == sqlguard.Punct && toks[i+1].Text == "." && isName(toks[i+2]) {
-		n.WriteByte('.')
-		n.WriteString(toks[i+2].Text)
-		i += 2
-	}
-	b.add(n.String())
-	return i
-}
-
-func isName(t sqlguard.Token) bool { return t.Kind == sqlguard.QuotedIdent || t.Kind == sqlguard.Word }
 
 func upperWord(t sqlguard.Token) string {
 	if t.Kind != sqlguard.Word {
