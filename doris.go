@@ -282,8 +282,13 @@ func (s *Server) start() (err error) {
 	// Added last, so they are the outermost: the tool catalog's own
 	// middleware (resources/list) runs inside them, with the hard stop, a
 	// budget holder and the caller's principal.
-	s.mcp.AddReceivingMiddleware(s.withHardStop, s.withPrincipal)
-	s.direct = s.withHardStop(s.withPrincipal(s.runTool))
+	// The gate's direct calls run through the same list, outermost first.
+	receiving := []mcp.Middleware{s.withHardStop, s.withPrincipal}
+	s.mcp.AddReceivingMiddleware(receiving...)
+	s.direct = s.runTool
+	for _, m := range slices.Backward(receiving) {
+		s.direct = m(s.direct)
+	}
 	if s.handler, err = s.newHTTPHandler(); err != nil {
 		return err
 	}
