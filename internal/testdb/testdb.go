@@ -51,11 +51,7 @@ func Sim(t testing.TB, opts dorissim.Options) *dorissim.Server {
 // RealDSN is the real server's DSN; the test is skipped without one.
 func RealDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("DORIS_TEST_DSN")
-	if dsn == "" {
-		t.Skip("DORIS_TEST_DSN is not set")
-	}
-	return dsn
+	return envOrSkip(t, "DORIS_TEST_DSN")
 }
 
 // RootDSN is a root DSN of the real server (DORIS_TEST_ROOT_DSN, else
@@ -74,11 +70,18 @@ func MariaDBDSN() string { return os.Getenv("DORISSIM_MARIADB_DSN") }
 // is skipped without one.
 func GeneralLog(t testing.TB) string {
 	t.Helper()
-	path := os.Getenv("DORIS_TEST_GENERAL_LOG")
-	if path == "" {
-		t.Skip("DORIS_TEST_GENERAL_LOG is not set")
+	return envOrSkip(t, "DORIS_TEST_GENERAL_LOG")
+}
+
+// envOrSkip is the environment variable name; the test is skipped when it
+// is not set.
+func envOrSkip(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Skip(name + " is not set")
 	}
-	return path
+	return v
 }
 
 // Parallel runs the test beside the others when each has a backend of its
