@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,10 +64,19 @@ func serveForBench(mode string) {
 		db.SetMaxOpenConns(64)
 		db.SetMaxIdleConns(64)
 		h = bareServer(db)
+	case "plain":
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		db.SetMaxOpenConns(64)
+		db.SetMaxIdleConns(64)
+		h = plainServer(db)
 	}
-	// DORIS_BENCH_CPUPROFILE=dir profiles each server process into
-	// dir/<mode>.cpu, for go tool pprof.
-	if dir := os.Getenv("DORIS_BENCH_CPUPROFILE"); dir != "" {
+	// DORIS_BENCH_PROFILE=dir profiles each server process into
+	// dir/<mode>.cpu and dir/<mode>.allocs, for go tool pprof.
+	if dir := os.Getenv("DORIS_BENCH_PROFILE"); dir != "" {
 		f, err := os.Create(filepath.Join(dir, mode+".cpu"))
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			defer func() {
@@ -73,26 +84,89 @@ func serveForBench(mode string) {
 				f.Close()
 			}()
 		}
+		defer func() {
+			if f, err := os.Create(filepath.Join(dir, mode+".allocs")); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// /memstats reports the process's allocations so far, for the
-	// benchmark's per-call figures.
+	// /memstats reports the process's allocations and CPU time so far,
+	// for the benchmark's per-call figures.
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
 	mux.HandleFunc("/memstats", func(w http.ResponseWriter, _ *http.Request) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		fmt.Fprintf(w, "%d %d", m.Mallocs, m.TotalAlloc)
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		fmt.Fprintf(w, "%d %d %d", m.Mallocs, m.TotalAlloc, cpu.Microseconds())
 	})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	fmt.Println(ln.Addr().String())
 	io.Copy(io.Discard, os.Stdin)
 	hs.Close()
+}
+
+// plainServer answers the benchmark's call without MCP: a net/http
+// handler that decodes the JSON-RPC request with encoding/json, runs the
+// statement through database/sql and encodes its rows as a JSON-RPC
+// result. It is the least an HTTP server in Go pays for the same work.
+func plainServer(db *sql.DB) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Params struct {
+				Arguments struct {
+					SQL string `json:"sql"`
+				} `json:"arguments"`
+			} `json:"params"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rows, err := db.QueryContext(r.Context(), req.Params.Arguments.SQL)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		out := struct {
+			Columns  []string `json:"columns"`
+			Rows     [][]any  `json:"rows"`
+			RowCount int      `json:"row_count"`
+		}{Columns: cols, Rows: [][]any{}}
+		raw := make([]sql.RawBytes, len(cols))
+		dest := make([]any, len(cols))
+		for i := range raw {
+			dest[i] = &raw[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			row := make([]any, len(raw))
+			for i, v := range raw {
+				if v != nil {
+					row[i] = string(v)
+				}
+			}
+			out.Rows = append(out.Rows, row)
+		}
+		out.RowCount = len(out.Rows)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"structuredContent": out}})
+	})
 }
 
 // startBenchServer runs this binary as a server process of mode and
@@ -147,6 +221,7 @@ func BenchmarkFromOutside(b *testing.B) {
 	endpoints := map[string]string{
 		"library": startBenchServer(b, "library", dsn),
 		"bare":    startBenchServer(b, "bare", dsn),
+		"plain":   startBenchServer(b, "plain", dsn),
 	}
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
@@ -234,27 +309,30 @@ func BenchmarkFromOutside(b *testing.B) {
 	}{
 		{"library", func() error { return post(endpoints["library"]) }},
 		{"bare", func() error { return post(endpoints["bare"]) }},
+		{"plain", func() error { return post(endpoints["plain"]) }},
 		{"raw", raw},
 	}
 	for _, p := range paths {
 		measure(4, round/4, p.op) // warm connections and caches
 	}
-	// memstats is a server process's allocation count and bytes so far.
-	memstats := func(name string) (allocs, bytes float64) {
+	// usage is what a server process has spent: allocations, bytes
+	// allocated, CPU time in µs.
+	type usage struct{ allocs, bytes, cpu float64 }
+	memstats := func(name string) (u usage) {
 		resp, err := hc.Get(strings.TrimSuffix(endpoints[name], "/mcp") + "/memstats")
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer resp.Body.Close()
-		if _, err := fmt.Fscan(resp.Body, &allocs, &bytes); err != nil {
+		if _, err := fmt.Fscan(resp.Body, &u.allocs, &u.bytes, &u.cpu); err != nil {
 			b.Fatal(err)
 		}
-		return allocs, bytes
+		return u
 	}
 	b.ResetTimer()
 	for _, callers := range []int{1, 16} {
 		got := map[string][]float64{}
-		allocs, allocBytes, calls := map[string]float64{}, map[string]float64{}, map[string]float64{}
+		spent, calls := map[string]usage{}, map[string]float64{}
 		for r := range rounds {
 			// Alternate the order so neither server always goes first.
 			order := slices.Clone(paths)
@@ -266,36 +344,45 @@ func BenchmarkFromOutside(b *testing.B) {
 					got[p.name] = append(got[p.name], measure(callers, round, p.op))
 					continue
 				}
-				a0, b0 := memstats(p.name)
+				u0 := memstats(p.name)
 				qps := measure(callers, round, p.op)
-				a1, b1 := memstats(p.name)
+				u1 := memstats(p.name)
 				got[p.name] = append(got[p.name], qps)
-				allocs[p.name] += a1 - a0
-				allocBytes[p.name] += b1 - b0
+				s := spent[p.name]
+				spent[p.name] = usage{s.allocs + u1.allocs - u0.allocs, s.bytes + u1.bytes - u0.bytes, s.cpu + u1.cpu - u0.cpu}
 				calls[p.name] += qps * round.Seconds()
 			}
 		}
-		for _, name := range []string{"library", "bare"} {
-			b.ReportMetric(allocs[name]/calls[name], fmt.Sprintf("c%d-%s-allocs/call", callers, name))
-			b.ReportMetric(allocBytes[name]/calls[name], fmt.Sprintf("c%d-%s-B/call", callers, name))
+		perCall := func(name string) usage {
+			s, n := spent[name], calls[name]
+			return usage{s.allocs / n, s.bytes / n, s.cpu / n}
 		}
-		b.Logf("%d callers, the server process per call: library %.0f allocations, %.0f B; bare go-sdk %.0f allocations, %.0f B",
-			callers, allocs["library"]/calls["library"], allocBytes["library"]/calls["library"], allocs["bare"]/calls["bare"], allocBytes["bare"]/calls["bare"])
+		for _, name := range []string{"library", "bare", "plain"} {
+			u := perCall(name)
+			b.ReportMetric(u.allocs, fmt.Sprintf("c%d-%s-allocs/call", callers, name))
+			b.ReportMetric(u.bytes, fmt.Sprintf("c%d-%s-B/call", callers, name))
+			b.ReportMetric(u.cpu, fmt.Sprintf("c%d-%s-cpu-µs/call", callers, name))
+		}
+		lu, bu, pu := perCall("library"), perCall("bare"), perCall("plain")
+		b.Logf("%d callers, the server process per call: library %.0f allocations, %.0f B, %.0f µs CPU; bare go-sdk %.0f, %.0f B, %.0f µs; plain net/http %.0f, %.0f B, %.0f µs",
+			callers, lu.allocs, lu.bytes, lu.cpu, bu.allocs, bu.bytes, bu.cpu, pu.allocs, pu.bytes, pu.cpu)
 		med := func(name string) float64 {
 			v := slices.Clone(got[name])
 			slices.Sort(v)
 			return v[len(v)/2]
 		}
-		lib, bare, rawQPS := med("library"), med("bare"), med("raw")
+		lib, bare, plain, rawQPS := med("library"), med("bare"), med("plain"), med("raw")
 		b.ReportMetric(lib, fmt.Sprintf("c%d-library-calls/s", callers))
 		b.ReportMetric(bare, fmt.Sprintf("c%d-bare-calls/s", callers))
+		b.ReportMetric(plain, fmt.Sprintf("c%d-plain-calls/s", callers))
 		b.ReportMetric(rawQPS, fmt.Sprintf("c%d-raw-queries/s", callers))
+		b.ReportMetric(lib/plain, fmt.Sprintf("c%d-library/plain", callers))
 		b.ReportMetric(lib/bare, fmt.Sprintf("c%d-library/bare", callers))
 		b.ReportMetric(lib/rawQPS, fmt.Sprintf("c%d-library/raw", callers))
-		b.Logf("%d callers, median of %d rounds of %v: library %.0f calls/s (rounds %.0f), bare go-sdk %.0f (%.0f), raw driver %.0f; library/bare %.2f, library/raw %.3f",
-			callers, rounds, round, lib, got["library"], bare, got["bare"], rawQPS, lib/bare, lib/rawQPS)
+		b.Logf("%d callers, median of %d rounds of %v: library %.0f calls/s (rounds %.0f), bare go-sdk %.0f (%.0f), plain net/http %.0f (%.0f), raw driver %.0f; library/bare %.2f, library/plain %.2f, library/raw %.3f",
+			callers, rounds, round, lib, got["library"], bare, got["bare"], plain, got["plain"], rawQPS, lib/bare, lib/plain, lib/rawQPS)
 		if callers == 1 {
-			b.Logf("1 caller: the library's time per call over the raw driver's: %.0f µs", (1/lib-1/rawQPS)*1e6)
+			b.Logf("1 caller: time per call over the raw driver's: library %.0f µs, plain net/http %.0f µs", (1/lib-1/rawQPS)*1e6, (1/plain-1/rawQPS)*1e6)
 		}
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -230,24 +232,36 @@ func acceptsBoth(values []string) bool {
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
 	res, err := h.cfg.Direct.Call(r.Context(), r, c.tool, c.args, c.meta)
 	resp := &jsonrpc.Response{ID: c.id}
-	var raw json.RawMessage
-	switch {
-	case err != nil:
-		resp.Error = wireError(err)
-	case res != nil:
-		if c.meta != nil {
-			annotate(res, h.cfg.Direct.Info())
-		}
-		if raw, err = marshalResult(res, c.meta != nil); err != nil {
-			resp.Error = wireError(err)
-			raw = nil
-		}
+	var data []byte
+	if tr, ok := res.(*mcp.CallToolResult); ok && err == nil {
+		buf := responseBufs.Get().(*[]byte)
+		defer func() {
+			if cap(data) <= maxPooledResponse {
+				*buf = data[:0]
+			}
+			responseBufs.Put(buf)
+		}()
+		data = appendToolResponse((*buf)[:0], c.id, tr, h.serverInfo(c.meta != nil))
 	}
-	data, err := encodeResponse(resp, raw)
-	if err != nil {
-		h.cfg.Log.Error("encoding a tool result", "tool", c.tool, "err", err)
-		http.Error(w, "encoding the response failed", http.StatusInternalServerError)
-		return
+	if data == nil {
+		var raw json.RawMessage
+		switch {
+		case err != nil:
+			resp.Error = wireError(err)
+		case res != nil:
+			if c.meta != nil {
+				annotate(res, h.cfg.Direct.Info())
+			}
+			if raw, err = marshalResult(res, c.meta != nil); err != nil {
+				resp.Error = wireError(err)
+				raw = nil
+			}
+		}
+		if data, err = encodeResponse(resp, raw); err != nil {
+			h.cfg.Log.Error("encoding a tool result", "tool", c.tool, "err", err)
+			http.Error(w, "encoding the response failed", http.StatusInternalServerError)
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", "no-cache, no-transform")
 	w.Header().Set("Content-Type", "application/json")
@@ -263,6 +277,160 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, c directCall) {
 	}
 	w.Write(data)
 }
+
+// responseBufs holds the buffers of direct responses, which are done with
+// once written; those over maxPooledResponse are left to the collector.
+var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledResponse = 64 << 10
+
+// serverInfo is the encoded server info a 2026-07-28 result carries in its
+// _meta (for2026), nil for the versions before.
+func (h *Handler) serverInfo(for2026 bool) []byte {
+	if !for2026 {
+		return nil
+	}
+	h.infoOnce.Do(func() { h.info, _ = json.Marshal(h.cfg.Direct.Info()) })
+	return h.info
+}
+
+// appendToolResponse appends the response to call id with result res, as
+// the go-sdk's transport writes it, when res has the shape of every result
+// the library's tools return: one text content without _meta or
+// annotations; structured content, if any, a json.RawMessage that is
+// compact, valid JSON (as json.Marshal and query.Result.AppendJSON write
+// it); no _meta, input requests or request state. It returns nil for any
+// other result, which the caller encodes the go-sdk's way. With info (the
+// encoded server info, for 2026-07-28) the result is complete and carries
+// it in its _meta.
+//
+// The bytes are those of jsonrpc.EncodeMessage of CallToolResult.MarshalJSON
+// without their two passes over the result: the text is quoted as
+// json.Marshal quotes it, and the structured content, compact already, is
+// only HTML-escaped, as the compacting that MarshalJSON's encoder applies
+// to a raw message does.
+func appendToolResponse(dst []byte, id jsonrpc.ID, res *mcp.CallToolResult, info []byte) []byte {
+	if res == nil || res.Meta != nil || len(res.Content) != 1 || res.InputRequests != nil || res.RequestState != "" {
+		return nil
+	}
+	text, ok := res.Content[0].(*mcp.TextContent)
+	if !ok || text == nil || text.Meta != nil || text.Annotations != nil {
+		return nil
+	}
+	structured, ok := res.StructuredContent.(json.RawMessage)
+	if !ok && res.StructuredContent != nil {
+		return nil
+	}
+	dst = slices.Grow(dst, 128+len(text.Text)*9/8+len(structured)+len(info))
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	switch v := id.Raw().(type) {
+	case int64:
+		dst = strconv.AppendInt(dst, v, 10)
+	case string:
+		// Written as the go-sdk writes it when nothing in it is escaped.
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+			return r < 0x20 || r == '"' || r == '\\' || r == '\u2028' || r == '\u2029'
+		}) {
+			return nil
+		}
+		dst = append(append(append(dst, '"'), v...), '"')
+	default:
+		return nil
+	}
+	dst = append(dst, `,"result":{`...)
+	if info != nil {
+		dst = append(dst, `"_meta":{"`+metaServerInfo+`":`...)
+		dst = append(append(dst, info...), "},"...)
+	}
+	dst = append(dst, `"content":[{"type":"text","text":`...)
+	dst = append(appendQuoted(dst, text.Text), "}]"...)
+	if structured != nil {
+		dst = append(dst, `,"structuredContent":`...)
+		dst = appendHTMLEscaped(dst, structured)
+	}
+	if res.IsError {
+		dst = append(dst, `,"isError":true`...)
+	}
+	if info != nil {
+		dst = append(dst, `,"resultType":"complete"`...)
+	}
+	return append(dst, "}}"...)
+}
+
+// appendQuoted appends s as a JSON string, as json.Marshal writes it:
+// <, >, & and control characters as \u00XX but for the five with short
+// escapes, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func appendQuoted(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(append(dst, s[start:]...), '"')
+}
+
+// appendHTMLEscaped appends src with <, >, & and U+2028, U+2029 escaped,
+// as json.HTMLEscape writes them.
+func appendHTMLEscaped(dst, src []byte) []byte {
+	start := 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			dst = append(dst, src[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			start = i + 1
+		case c == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xA8:
+			dst = append(dst, src[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[src[i+2]&0xF])
+			start = i + 3
+			i += 2
+		}
+	}
+	return append(dst, src[start:]...)
+}
+
+const hexDigits = "0123456789abcdef"
 
 // annotate gives a 2026-07-28 result the server's info in its _meta, as
 // the go-sdk does, unless it has one.

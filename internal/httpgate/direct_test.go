@@ -170,3 +170,54 @@ func TestWireError(t *testing.T) {
 		t.Error("a JSON-RPC error is not sent as it is")
 	}
 }
+
+// FuzzToolResponse: the response appendToolResponse writes for a tool
+// result is, byte for byte, the one the go-sdk's encoding gives, or none.
+func FuzzToolResponse(f *testing.F) {
+	f.Add("rows", []byte(`{"rows":[["<b>&amp;</b>","\u2028"]],"n":1}`), false, int64(7), "", false)
+	f.Add("x\u2028<&>\x01\xff\"\\\b\f\n\r\t\u2029é", []byte(`{"a" : [1, 2.5e3, null, true, "\u00e9"] }`), true, int64(-15), "id-1", true)
+	f.Add("", []byte("not json"), false, int64(0), "é\u2029", true)
+	f.Add("a", []byte(`"<\u2028>"`), false, int64(123456789012345), "a\"b", true)
+	info, err := json.Marshal(&mcp.Implementation{Name: "doris<mcp>", Version: "1.0 & more"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, structured []byte, isError bool, n int64, s string, stringID bool) {
+		res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}, IsError: isError}
+		if json.Valid(structured) {
+			var buf bytes.Buffer
+			json.Compact(&buf, structured) // compact, not HTML-escaped
+			res.StructuredContent = json.RawMessage(buf.Bytes())
+		}
+		id, _ := jsonrpc.MakeID(float64(n % 1e15))
+		if stringID {
+			id, _ = jsonrpc.MakeID(s)
+		}
+		for _, for2026 := range []bool{false, true} {
+			var meta []byte
+			if for2026 {
+				meta = info
+			}
+			got := appendToolResponse(nil, id, res, meta)
+			if got == nil {
+				continue
+			}
+			// The go-sdk's encoding of the same result.
+			want := *res
+			if for2026 {
+				want.Meta = mcp.Meta{metaServerInfo: &mcp.Implementation{Name: "doris<mcp>", Version: "1.0 & more"}}
+			}
+			raw, err := marshalResult(&want, for2026)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBytes, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Result: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, wantBytes) {
+				t.Fatalf("2026 %v:\n got %s\nwant %s", for2026, got, wantBytes)
+			}
+		}
+	})
+}

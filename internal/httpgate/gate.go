@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -78,6 +79,9 @@ type Handler struct {
 
 	stateless statelessCalls
 	sessions  sessionWork
+
+	infoOnce sync.Once
+	info     []byte // Direct's server info, encoded on first use
 }
 
 // New returns the gate for cfg.
