@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,8 +330,13 @@ func BenchmarkFromOutside(b *testing.B) {
 		}
 		return u
 	}
+	// DORIS_BENCH_CALLERS=16 measures only that many callers.
+	callerCounts := []int{1, 16}
+	if n, err := strconv.Atoi(os.Getenv("DORIS_BENCH_CALLERS")); err == nil && n > 0 {
+		callerCounts = []int{n}
+	}
 	b.ResetTimer()
-	for _, callers := range []int{1, 16} {
+	for _, callers := range callerCounts {
 		got := map[string][]float64{}
 		spent, calls := map[string]usage{}, map[string]float64{}
 		for r := range rounds {

@@ -85,6 +85,11 @@ func (c *Charge) Grow(ctx context.Context, n int) bool {
 	}
 	need := c.used + int64(n) - c.room
 	chunk := max(need, min(max(c.room, firstSlice), maxChunk))
+	if c.b.share.TryAcquire(c.who, chunk*c.b.cost) {
+		c.room += chunk
+		c.used += int64(n)
+		return true
+	}
 	wctx, cancel := context.WithTimeout(ctx, c.b.wait)
 	defer cancel()
 	if err := c.b.share.Acquire(wctx, c.who, chunk*c.b.cost); err != nil {

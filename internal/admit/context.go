@@ -18,6 +18,9 @@ var (
 type Carrier struct {
 	Ctx   context.Context
 	Cause func() error
+	// Cancel, when set, cancels Ctx, and the calls' contexts descend from
+	// Ctx: they need nothing of their own to end with it.
+	Cancel context.CancelCauseFunc
 }
 
 // carrierKey is the context key of a Carrier. The go-sdk passes the values

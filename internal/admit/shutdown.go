@@ -46,6 +46,14 @@ func DrainContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // handler's context, which the go-sdk does not cancel when a session
 // closes. cancel releases what it set up.
 func Stoppable(ctx, hard context.Context) (_ context.Context, cancel context.CancelCauseFunc) {
+	if c, ok := CarrierFrom(ctx); ok && c.Cancel != nil {
+		// ctx descends from the carrier's, which is the call's own.
+		stopHard := context.AfterFunc(hard, func() { c.Cancel(context.Cause(hard)) })
+		return ctx, func(cause error) {
+			stopHard()
+			c.Cancel(cause)
+		}
+	}
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	stopHard := context.AfterFunc(hard, func() { cancelCause(context.Cause(hard)) })
 	stopCarrier := func() bool { return false }

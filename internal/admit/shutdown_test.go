@@ -88,4 +88,29 @@ func TestStoppable(t *testing.T) {
 	if context.Cause(ctx) != context.Canceled {
 		t.Errorf("after its own cancel: cause %v, want context.Canceled", context.Cause(ctx))
 	}
+
+	// A carrier whose context is the call's own: Stoppable adds no layer,
+	// and the hard stop and the cancel end the carrier's context.
+	for _, end := range []string{"hard", "cancel"} {
+		own, cancelOwn := context.WithCancelCause(context.Background())
+		base := WithCarrier(own, Carrier{Ctx: own, Cause: func() error { return context.Cause(own) }, Cancel: cancelOwn})
+		hard, stopHard := context.WithCancelCause(context.Background())
+		ctx, cancel := Stoppable(base, hard)
+		if ctx != base {
+			t.Errorf("a carrier with its own cancel: Stoppable made a new context")
+		}
+		want := errHard
+		if end == "hard" {
+			stopHard(errHard)
+			<-own.Done()
+		} else {
+			cancel(errGone)
+			stopHard(errHard)
+			want = errGone
+		}
+		if context.Cause(ctx) != want {
+			t.Errorf("%s: cause %v, want %v", end, context.Cause(ctx), want)
+		}
+		cancel(nil)
+	}
 }

@@ -198,13 +198,37 @@ func (s *scanner) key() (string, error) {
 	}
 	raw := s.b[start:s.i]
 	if !escaped {
-		return string(raw[1 : len(raw)-1]), nil
+		return keyString(raw[1 : len(raw)-1]), nil
 	}
 	var k string
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return "", s.fail("invalid key")
 	}
 	return k, nil
+}
+
+// keyString is the key b, without a copy for the keys of JSON-RPC and MCP
+// envelopes.
+func keyString(b []byte) string {
+	switch string(b) {
+	case "jsonrpc":
+		return "jsonrpc"
+	case "id":
+		return "id"
+	case "method":
+		return "method"
+	case "params":
+		return "params"
+	case "name":
+		return "name"
+	case "arguments":
+		return "arguments"
+	case "_meta":
+		return "_meta"
+	case "requestId":
+		return "requestId"
+	}
+	return string(b)
 }
 
 // str skips a string starting at the opening quote and reports whether it
@@ -326,10 +350,38 @@ func Object(obj []byte) (m map[string]json.RawMessage, ok bool) {
 // an object, the key is absent or repeated, or its value is not a string.
 func StringField(obj []byte, key string) (value string, ok bool) {
 	raw, ok := RawField(obj, key)
-	if !ok || json.Unmarshal(raw, &value) != nil {
+	if !ok {
+		return "", false
+	}
+	if s, plain := plainString(raw); plain {
+		return s, true
+	}
+	if json.Unmarshal(raw, &value) != nil {
 		return "", false
 	}
 	return value, true
+}
+
+// plainString reads a JSON string of printable ASCII without escapes, which
+// every decoder reads alike.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : len(raw)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// Each calls fn with each key of the JSON object obj (decoded, exact case,
+// as the go-sdk reads them) and its raw value, until fn returns false. It
+// reports whether obj is an object that fn read to its end. Values are not
+// validated.
+func Each(obj []byte, fn func(key string, raw []byte) bool) bool {
+	return fields(obj, fn) == nil
 }
 
 // fields calls fn with each key of the object obj and its raw value, until

@@ -30,9 +30,22 @@ func callKey(r *http.Request, id string) string {
 // charged to budget until the response has been written, and they are
 // cancelled when the request ends, since a stateless call can only be
 // answered on its own request (the go-sdk does this only for MCP
-// 2026-07-28). end runs once the response is written.
-func (c *statelessCalls) prepare(r *http.Request, in inspection, who string, budget *admit.Budget) (_ *http.Request, end func()) {
+// 2026-07-28). end runs once the response is written. A direct call
+// (direct) runs on the request's own context, which ends with the call.
+func (c *statelessCalls) prepare(r *http.Request, in inspection, who string, budget *admit.Budget, direct bool) (_ *http.Request, end func()) {
 	charge := budget.Charge(who)
+	if direct {
+		cctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+		stop := context.AfterFunc(r.Context(), func() { cancel(ErrRequestClosed) })
+		remove := c.add(callKey(r, in.rawID), cancel)
+		ctx := admit.WithCarrier(cctx, admit.Carrier{Ctx: cctx, Cause: func() error { return context.Cause(cctx) }, Cancel: cancel})
+		return r.WithContext(admit.WithCharge(ctx, charge)), func() {
+			remove()
+			stop()
+			cancel(nil)
+			charge.Release()
+		}
+	}
 	cctx, cancel := context.WithCancelCause(r.Context())
 	remove := func() {}
 	if in.calls == 1 {

@@ -90,35 +90,54 @@ func readDirect(r *http.Request, body []byte) (directCall, bool) {
 	if !utf8.Valid(body) || !json.Valid(body) {
 		return c, false
 	}
-	top, ok := envelope.Object(body)
-	if !ok || len(top) != 4 || string(top["jsonrpc"]) != `"2.0"` || string(top["method"]) != `"tools/call"` {
+	// Each key once: seen has a bit per key.
+	var seen uint8
+	once := func(bit uint8) bool {
+		ok := seen&bit == 0
+		seen |= bit
+		return ok
+	}
+	var params []byte
+	ok := envelope.Each(body, func(k string, v []byte) bool {
+		switch k {
+		case "jsonrpc":
+			return once(1) && string(v) == `"2.0"`
+		case "method":
+			return once(2) && string(v) == `"tools/call"`
+		case "id":
+			var ok bool
+			c.id, ok = plainID(v)
+			return once(4) && ok
+		case "params":
+			params = v
+			return once(8)
+		}
+		return false
+	})
+	if !ok || seen != 15 {
 		return c, false
 	}
-	if c.id, ok = plainID(top["id"]); !ok {
-		return c, false
-	}
-	params, ok := envelope.Object(top["params"])
-	if !ok {
-		return c, false
-	}
-	for k, v := range params {
+	seen = 0
+	ok = envelope.Each(params, func(k string, v []byte) bool {
+		var ok bool
 		switch k {
 		case "name":
-			if c.tool, ok = plainString(v); !ok {
-				return c, false
-			}
+			c.tool, ok = plainString(v)
+			return once(1) && ok
 		case "arguments":
 			c.args = v
+			return once(2)
 		case "_meta":
 			if !stateless {
-				return c, false
+				return false
 			}
-			if c.meta, ok = readMeta(v); !ok {
-				return c, false
-			}
-		default:
-			return c, false
+			c.meta, ok = readMeta(v)
+			return once(4) && ok
 		}
+		return false
+	})
+	if !ok || seen&1 == 0 {
+		return c, false
 	}
 	if stateless && (c.meta == nil || h.Get("Mcp-Name") != c.tool) {
 		return c, false
@@ -133,16 +152,17 @@ func readDirect(r *http.Request, body []byte) (directCall, bool) {
 // go-sdk's types, and the whole _meta as JSON values; meta is what the
 // go-sdk hands the handler.
 func readMeta(raw []byte) (meta mcp.Meta, ok bool) {
-	keys, ok := envelope.Object(raw)
-	if !ok {
-		return nil, false
+	var seen uint8
+	once := func(bit uint8) bool {
+		ok := seen&bit == 0
+		seen |= bit
+		return ok
 	}
-	for k, v := range keys {
+	ok = envelope.Each(raw, func(k string, v []byte) bool {
 		switch k {
 		case metaProtocol:
-			if s, ok := plainString(v); !ok || s != protocolStateless {
-				return nil, false
-			}
+			s, ok := plainString(v)
+			return once(1) && ok && s == protocolStateless
 		case metaCapabilities:
 			// The go-sdk's reading: ClientCapabilities, with roots as
 			// RootCapabilities (deprecated in 2026-07-28, so spelled out).
@@ -152,23 +172,17 @@ func readMeta(raw []byte) (meta mcp.Meta, ok bool) {
 					ListChanged bool `json:"listChanged,omitempty"`
 				} `json:"roots,omitempty"`
 			}
-			if v[0] != '{' || json.Unmarshal(v, &caps) != nil {
-				return nil, false
-			}
+			return once(2) && v[0] == '{' && json.Unmarshal(v, &caps) == nil
 		case metaClientInfo:
 			var info mcp.Implementation
-			if v[0] != '{' || json.Unmarshal(v, &info) != nil {
-				return nil, false
-			}
+			return once(4) && v[0] == '{' && json.Unmarshal(v, &info) == nil
 		case metaLogLevel:
-			if _, ok := plainString(v); !ok {
-				return nil, false
-			}
-		default:
-			return nil, false
+			_, ok := plainString(v)
+			return once(8) && ok
 		}
-	}
-	if keys[metaProtocol] == nil || keys[metaCapabilities] == nil || json.Unmarshal(raw, &meta) != nil {
+		return false
+	})
+	if !ok || seen&3 != 3 || json.Unmarshal(raw, &meta) != nil {
 		return nil, false
 	}
 	return meta, true

@@ -203,6 +203,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, in.id, http.StatusBadRequest, badParams)
 		return
 	}
+	var call directCall
+	direct := false
+	if h.cfg.Direct != nil && !h.cfg.Stateful && in.calls == 1 && in.single && in.method == "tools/call" && h.cfg.Direct.Has(in.tool) {
+		call, direct = readDirect(r, body)
+	}
 	sid := r.Header.Get(sessionIDHeader)
 	if in.initialize && h.cfg.Stateful && sid == "" && h.cfg.Sessions() >= lim.MaxSessions {
 		h.cfg.Log.Warn("session refused: too many sessions", "max", lim.MaxSessions)
@@ -228,7 +233,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if !h.cfg.Stateful {
 			var end func()
-			r, end = h.stateless.prepare(r, in, who, h.cfg.Budget)
+			r, end = h.stateless.prepare(r, in, who, h.cfg.Budget, direct)
 			defer end()
 		}
 	case len(in.cancels) > 0 && !h.cfg.Stateful && (h.authed != nil || !h.cfg.Insecure):
@@ -243,11 +248,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.stream(w, r)
 		return
 	}
-	if h.cfg.Direct != nil && !h.cfg.Stateful && in.calls == 1 && in.single && in.method == "tools/call" && h.cfg.Direct.Has(in.tool) {
-		if c, ok := readDirect(r, body); ok {
-			h.direct(w, r, c)
-			return
-		}
+	if direct {
+		h.direct(w, r, call)
+		return
 	}
 	if h.cfg.Plain != nil && in.calls == 1 && in.single && h.cfg.Quiet(in.method, in.tool) {
 		h.cfg.Plain.ServeHTTP(w, r)

@@ -59,9 +59,15 @@ func inspect(body []byte) inspection {
 			in.method, in.tool, in.rawID = m.Method, tool, string(m.ID)
 		}
 		if in.calls == 0 {
-			var raw any
-			if json.Unmarshal(m.ID, &raw) == nil {
-				in.id, _ = jsonrpc.MakeID(raw)
+			// An integer id is read without a decoder; what else an id
+			// may be, the decoder reads.
+			if id, ok := plainID(m.ID); ok && m.ID[0] != '"' {
+				in.id = id
+			} else {
+				var raw any
+				if json.Unmarshal(m.ID, &raw) == nil {
+					in.id, _ = jsonrpc.MakeID(raw)
+				}
 			}
 		}
 		in.calls++

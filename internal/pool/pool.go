@@ -424,14 +424,28 @@ func (e *BusyError) Error() string {
 // principals (see admit.Share): while one principal holds many, another's
 // call is served first. A failure to connect is an UnavailableError.
 func (p *Pool) acquire(ctx context.Context, m *member) (*sql.Conn, func(), error) {
+	var who string
+	if m.slots != nil && p.cfg.Principal != nil {
+		who = p.cfg.Principal(ctx)
+	}
+	if m.tracked && m.slots.TryAcquire(who, 1) {
+		// The pool is the Server's own, and its slots are its
+		// connections: with one, a connection is idle or may be opened
+		// (within the dial timeout), so nothing waits for the pool.
+		conn, err := m.db.Conn(ctx)
+		if err != nil {
+			m.slots.Release(who, 1)
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			return nil, nil, &query.UnavailableError{Addr: m.addr, Cause: err}
+		}
+		return conn, func() { m.slots.Release(who, 1) }, nil
+	}
 	wctx, cancel := context.WithTimeoutCause(ctx, p.cfg.Wait, errPoolWait)
 	defer cancel()
 	release := func() {}
 	if m.slots != nil {
-		var who string
-		if p.cfg.Principal != nil {
-			who = p.cfg.Principal(ctx)
-		}
 		if err := m.slots.Acquire(wctx, who, 1); err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, err // the call's own end: its caller explains it
