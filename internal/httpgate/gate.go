@@ -324,8 +324,10 @@ func (h *Handler) hostAllowed(r *http.Request) bool {
 // local machine: localhost or a loopback address.
 func IsLoopback(hostport string) bool {
 	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
+	if strings.IndexByte(hostport, ':') >= 0 { // else it has no port, and SplitHostPort says so
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -338,8 +340,13 @@ func IsLoopback(hostport string) bool {
 // request without a local address (a host serving it by other means than
 // net/http's server) is not known to be local, so it is not.
 func ArrivedOnLoopback(r *http.Request) bool {
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	return ok && local != nil && IsLoopback(local.String())
+	switch local := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return local != nil && local.IP.IsLoopback()
+	case net.Addr:
+		return local != nil && IsLoopback(local.String())
+	}
+	return false
 }
 
 // readBody reads a POST body within the body size and time limits.

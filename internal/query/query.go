@@ -218,13 +218,17 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 		return nil, fmt.Errorf("query: invalid limits %+v", lim)
 	}
 	start := time.Now()
-	// The time limit covers finding out what the server is, on first use,
-	// and the engine gets a moment to enforce the limit itself first.
-	tctx, cancelTimeout := context.WithTimeoutCause(ctx, lim.Timeout+clientGrace, &TimeoutError{lim.Timeout})
-	defer cancelTimeout()
-	be, err := ex.Backend(tctx)
+	// One context for the statement, ended by its time limit or by stop,
+	// once its result is complete. The time limit covers finding out what
+	// the server is, on first use, and the engine gets a moment to enforce
+	// the limit itself first.
+	rctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	timeout := time.AfterFunc(lim.Timeout+clientGrace, func() { stop(&TimeoutError{lim.Timeout}) })
+	defer timeout.Stop()
+	be, err := ex.Backend(rctx)
 	if err != nil {
-		return nil, explain(tctx, err)
+		return nil, explain(rctx, err)
 	}
 	if err := req.Stmt.CheckCalls(be.functions()); err != nil {
 		return nil, err
@@ -235,12 +239,8 @@ func Run(ctx context.Context, ex Executor, req Request) (*Result, error) {
 	b := be.bound(req.Stmt, lim, req.DB)
 	if !b.timeCap {
 		// Nothing in the engine stops it: the client's deadline does.
-		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeoutCause(tctx, time.Until(start.Add(lim.Timeout)), &TimeoutError{lim.Timeout})
-		defer cancel()
+		timeout.Reset(time.Until(start.Add(lim.Timeout)))
 	}
-	rctx, stop := context.WithCancelCause(tctx)
-	defer stop(nil)
 
 	res := &Result{Columns: []Column{}, Rows: []json.RawMessage{}}
 	sctx, end := rctx, func(int, string) {}
@@ -295,8 +295,10 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 	if err != nil {
 		return err
 	}
-	var encs []encoder
-	var pick []int // the columns returned, by index
+	res.Columns = make([]Column, 0, len(types))
+	res.Rows = make([]json.RawMessage, 0, min(lim.MaxRows, 16))
+	encs := make([]encoder, 0, len(types))
+	pick := make([]int, 0, len(types)) // the columns returned, by index
 	for i, t := range types {
 		if len(keep) > 0 && !slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, t.Name()) }) {
 			continue
@@ -306,8 +308,8 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 		encs = append(encs, mask.encoder(t.Name(), encoderFor(name)))
 		pick = append(pick, i)
 	}
-	raw := make([]sql.RawBytes, len(types))
-	vals := make([]sql.RawBytes, len(pick))
+	raws := make([]sql.RawBytes, len(types)+len(pick))
+	raw, vals := raws[:len(types)], raws[len(types):]
 	dest := make([]any, len(types))
 	for i := range raw {
 		dest[i] = &raw[i]

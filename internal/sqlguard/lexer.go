@@ -89,6 +89,9 @@ func followsName(toks []token, i int) bool {
 // run appends the tokens of the input to toks and returns the result.
 func (lx *lexer) run(toks []token) ([]token, *Error) {
 	s := lx.src
+	if toks == nil {
+		toks = make([]token, 0, len(s)/6+8) // about one token in six bytes
+	}
 	i := 0
 	for i < len(s) {
 		c := s[i]

@@ -23,11 +23,18 @@ func (s *Statement) TopLimit() (Limit, bool) {
 	if s.Kind != Select {
 		return Limit{}, false
 	}
+	buf := tokenBufs.Get().(*[]token)
+	defer func() {
+		if cap(*buf) <= maxPooledTokens {
+			tokenBufs.Put(buf)
+		}
+	}()
 	lx := lexer{src: s.SQL}
-	toks, err := lx.run(nil)
+	toks, err := lx.run((*buf)[:0])
 	if err != nil {
 		return Limit{}, false
 	}
+	*buf = toks[:0]
 	depth, at := 0, -1
 	for i := range toks {
 		t := &toks[i]

@@ -1,10 +1,13 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/dorismcp/doris/internal/dorissim"
 	"github.com/dorismcp/doris/internal/testdb"
@@ -163,5 +166,38 @@ func TestArgumentSchemasEnforced(t *testing.T) {
 	}
 	if checked < 40 {
 		t.Errorf("only %d declared bounds checked", checked)
+	}
+}
+
+// Arguments decode alike whether their keys are exactly the schema's
+// names (decoded directly) or not (through the decoder that refuses
+// unknown fields).
+func TestDecodeArguments(t *testing.T) {
+	type in struct {
+		SQL     string `json:"sql"`
+		MaxRows int    `json:"max_rows"`
+	}
+	schema, err := jsonschema.For[in](nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		raw  string
+		want in
+		err  bool
+	}{
+		{raw: `{"sql":"SELECT 1","max_rows":5}`, want: in{"SELECT 1", 5}},
+		{raw: `{}`},
+		{raw: `{"SQL":"SELECT 1"}`, want: in{SQL: "SELECT 1"}}, // encoding/json matches regardless of case
+		{raw: `{"sql":"SELECT 1","other":1}`, err: true},
+		{raw: `{"max_rows":"5"}`, err: true},
+		{raw: `[1]`, err: true},
+		{raw: `"x"`, err: true},
+	} {
+		var got in
+		err := decodeArguments(json.RawMessage(tc.raw), &got, schema.Properties)
+		if (err != nil) != tc.err || !tc.err && got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v, error %v", tc.raw, got, err, tc.want, tc.err)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dorismcp/doris/internal/dorishttp"
+	"github.com/dorismcp/doris/internal/envelope"
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
 )
@@ -201,9 +202,7 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 			prepare(rules, reflect.ValueOf(&args).Elem())
 		}
 		if raw := req.Params.Arguments; len(raw) > 0 && string(raw) != "null" {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&args); err != nil {
+			if err := decodeArguments(raw, &args, in.Properties); err != nil {
 				return errorResult(argumentError(err)), nil
 			}
 		}
@@ -232,6 +231,20 @@ func add[In any](c *catalog, name, title, desc string, run toolFunc[In]) error {
 		}, nil
 	}})
 	return nil
+}
+
+// decodeArguments decodes the arguments raw into args, refusing unknown
+// ones. An object whose keys are all exactly names of the input schema's
+// properties has nothing unknown, and is decoded directly; any other value
+// goes through a decoder that refuses unknown fields (and matches the
+// others regardless of case, as encoding/json does).
+func decodeArguments(raw json.RawMessage, args any, properties map[string]*jsonschema.Schema) error {
+	if envelope.Each(raw, func(k string, _ []byte) bool { return properties[k] != nil }) {
+		return json.Unmarshal(raw, args)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(args)
 }
 
 // argumentError says what is wrong with a call's arguments in the terms of
