@@ -34,12 +34,17 @@ func encoderFor(typeName string) encoder {
 	}
 }
 
-func encodeRow(vals []sql.RawBytes, encs []encoder) json.RawMessage {
+// rowSize is about the bytes of vals encoded as a row.
+func rowSize(vals []sql.RawBytes) int {
 	n := 2
 	for _, v := range vals {
 		n += len(v) + 3
 	}
-	dst := make([]byte, 0, n+n/8)
+	return n + n/8
+}
+
+// appendRow appends vals encoded as a JSON array, each with its encoder.
+func appendRow(dst []byte, vals []sql.RawBytes, encs []encoder) []byte {
 	dst = append(dst, '[')
 	for i, v := range vals {
 		if i > 0 {

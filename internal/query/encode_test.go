@@ -29,7 +29,7 @@ func TestEncodeRow(t *testing.T) {
 		{"VARCHAR", nil, `[null]`},
 		{"VARCHAR", []byte{}, `[""]`},
 	} {
-		got := string(encodeRow([]sql.RawBytes{tc.in}, []encoder{encoderFor(tc.typ)}))
+		got := string(appendRow(nil, []sql.RawBytes{tc.in}, []encoder{encoderFor(tc.typ)}))
 		if got != tc.want {
 			t.Errorf("%s %q: got %s, want %s", tc.typ, tc.in, got, tc.want)
 		}

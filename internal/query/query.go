@@ -205,6 +205,9 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("query exceeded its time limit of %v and was cancelled", e.Limit)
 }
 
+// rowBuffer is the size of the buffers rows are encoded into.
+const rowBuffer = 4 << 10
+
 // errStop cancels a statement whose result is complete.
 var errStop = errors.New("result limit reached")
 
@@ -315,6 +318,7 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 		dest[i] = &raw[i]
 	}
 	size := 1 // the bytes of the encoded rows array: '[', rows and commas, ']'
+	var buf []byte
 	for rows.Next() {
 		if len(res.Rows) == lim.MaxRows {
 			res.Truncated, res.TruncationReason = true, RowLimit
@@ -332,7 +336,14 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 		for i, c := range pick {
 			vals[i] = raw[c]
 		}
-		row := encodeRow(vals, encs)
+		// Rows are encoded one after another into a shared buffer, a new
+		// one when it is full; each row is its own slice of it.
+		if need := rowSize(vals); cap(buf)-len(buf) < need {
+			buf = make([]byte, 0, max(rowBuffer, need))
+		}
+		start := len(buf)
+		buf = appendRow(buf, vals, encs)
+		row := json.RawMessage(buf[start:len(buf):len(buf)])
 		if size+len(row)+1 > lim.MaxBytes {
 			res.Truncated, res.TruncationReason = true, ByteLimit
 			stop()
