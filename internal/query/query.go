@@ -337,9 +337,14 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 			vals[i] = raw[c]
 		}
 		// Rows are encoded one after another into a shared buffer, a new
-		// one when it is full; each row is its own slice of it.
+		// one when it is full; each row is its own slice of it. The first
+		// is sized for a few rows like the first.
 		if need := rowSize(vals); cap(buf)-len(buf) < need {
-			buf = make([]byte, 0, max(rowBuffer, need))
+			n := max(rowBuffer, need)
+			if buf == nil {
+				n = need * min(lim.MaxRows, 16)
+			}
+			buf = make([]byte, 0, n)
 		}
 		start := len(buf)
 		buf = appendRow(buf, vals, encs)
