@@ -107,44 +107,53 @@ func bareServer(db *sql.DB) http.Handler {
 	type in struct {
 		SQL string `json:"sql"`
 	}
-	type out struct {
-		Columns  []string `json:"columns"`
-		Rows     [][]any  `json:"rows"`
-		RowCount int      `json:"row_count"`
-	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "bare", Version: "1"}, nil)
-	mcp.AddTool(s, &mcp.Tool{Name: "exec_query"}, func(ctx context.Context, _ *mcp.CallToolRequest, a in) (*mcp.CallToolResult, out, error) {
-		rows, err := db.QueryContext(ctx, a.SQL)
-		if err != nil {
-			return nil, out{}, err
-		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return nil, out{}, err
-		}
-		o := out{Columns: cols, Rows: [][]any{}}
-		raw := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range raw {
-			dest[i] = &raw[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return nil, out{}, err
-			}
-			row := make([]any, len(raw))
-			for i, v := range raw {
-				if v != nil {
-					row[i] = string(v)
-				}
-			}
-			o.Rows = append(o.Rows, row)
-		}
-		o.RowCount = len(o.Rows)
-		return nil, o, rows.Err()
+	mcp.AddTool(s, &mcp.Tool{Name: "exec_query"}, func(ctx context.Context, _ *mcp.CallToolRequest, a in) (*mcp.CallToolResult, handRows, error) {
+		o, err := queryByHand(ctx, db, a.SQL)
+		return nil, o, err
 	})
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true})
+}
+
+// handRows is a result as a server written by hand returns it: the rows
+// as strings.
+type handRows struct {
+	Columns  []string `json:"columns"`
+	Rows     [][]any  `json:"rows"`
+	RowCount int      `json:"row_count"`
+}
+
+// queryByHand runs query on db and reads its rows as handRows.
+func queryByHand(ctx context.Context, db *sql.DB, query string) (handRows, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return handRows{}, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return handRows{}, err
+	}
+	o := handRows{Columns: cols, Rows: [][]any{}}
+	raw := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return handRows{}, err
+		}
+		row := make([]any, len(raw))
+		for i, v := range raw {
+			if v != nil {
+				row[i] = string(v)
+			}
+		}
+		o.Rows = append(o.Rows, row)
+	}
+	o.RowCount = len(o.Rows)
+	return o, rows.Err()
 }
 
 // record keeps a sub-benchmark's time per operation, overwritten by each

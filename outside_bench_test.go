@@ -31,14 +31,15 @@ import (
 )
 
 // benchServeEnv makes this test binary serve MCP for BenchmarkFromOutside
-// instead of running tests: "library" (Server.Handler) or "bare" (a plain
-// go-sdk server), on the DSN in benchDSNEnv, printing its address.
+// instead of running tests: "library" (Server.Handler), "bare" (a plain
+// go-sdk server) or "plain" (net/http without MCP), on the DSN in
+// benchDSNEnv, printing its address.
 const (
 	benchServeEnv = "DORIS_BENCH_SERVE"
 	benchDSNEnv   = "DORIS_BENCH_DSN"
 )
 
-// outsideQuery is the ten-row query both servers answer.
+// outsideQuery is the ten-row query every server answers.
 const outsideQuery = "SELECT id, name, city, created_at FROM customers ORDER BY id LIMIT 10"
 
 // serveForBench is the server process of BenchmarkFromOutside; it serves
@@ -56,7 +57,7 @@ func serveForBench(mode string) {
 		}
 		defer srv.Shutdown(context.Background())
 		h = srv.Handler()
-	case "bare":
+	case "bare", "plain":
 		db, err := sql.Open("mysql", dsn)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -65,15 +66,9 @@ func serveForBench(mode string) {
 		db.SetMaxOpenConns(64)
 		db.SetMaxIdleConns(64)
 		h = bareServer(db)
-	case "plain":
-		db, err := sql.Open("mysql", dsn)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+		if mode == "plain" {
+			h = plainServer(db)
 		}
-		db.SetMaxOpenConns(64)
-		db.SetMaxIdleConns(64)
-		h = plainServer(db)
 	}
 	// DORIS_BENCH_PROFILE=dir profiles each server process into
 	// dir/<mode>.cpu and dir/<mode>.allocs, for go tool pprof.
@@ -134,37 +129,11 @@ func plainServer(db *sql.DB) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		rows, err := db.QueryContext(r.Context(), req.Params.Arguments.SQL)
+		out, err := queryByHand(r.Context(), db, req.Params.Arguments.SQL)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		out := struct {
-			Columns  []string `json:"columns"`
-			Rows     [][]any  `json:"rows"`
-			RowCount int      `json:"row_count"`
-		}{Columns: cols, Rows: [][]any{}}
-		raw := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range raw {
-			dest[i] = &raw[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			row := make([]any, len(raw))
-			for i, v := range raw {
-				if v != nil {
-					row[i] = string(v)
-				}
-			}
-			out.Rows = append(out.Rows, row)
-		}
-		out.RowCount = len(out.Rows)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"structuredContent": out}})
 	})
@@ -204,14 +173,18 @@ func startBenchServer(b *testing.B, mode, dsn string) string {
 	return "http://" + strings.TrimSpace(string(line[:n])) + "/mcp"
 }
 
-// BenchmarkFromOutside measures what a client sees: the library's Handler
-// and a bare go-sdk server answering the same ten-row query, each in a
-// process of its own, driven from this one by a raw HTTP client posting a
-// fixed stateless tools/call over keep-alive connections, in rounds that
-// alternate between the two; the raw driver running the query in this
-// process is the physical limit. It reports the median calls per second
-// of each at 1 and 16 callers, and their ratios. Run it with
-// -benchtime=1x; DORIS_BENCH_ROUND sets the round length (default 2s).
+// BenchmarkFromOutside measures what a client sees: the library's Handler,
+// a bare go-sdk server and a plain net/http handler (no MCP: the least any
+// Go HTTP server pays) answering the same ten-row query, each in a process
+// of its own, driven from this one by a raw HTTP client posting a fixed
+// stateless tools/call over keep-alive connections, in rounds that
+// alternate between the library and the bare server; the raw driver
+// running the query in this process is the physical limit. It reports the
+// median calls per second of each at 1 and 16 callers, their ratios, and
+// each server process's allocations and CPU time per call. Run it with
+// -benchtime=1x; DORIS_BENCH_ROUND sets the round length (default 2s),
+// DORIS_BENCH_CALLERS one number of callers, DORIS_BENCH_PROFILE a
+// directory for the servers' profiles.
 func BenchmarkFromOutside(b *testing.B) {
 	dsn := testdb.DSN(b)
 	round := 2 * time.Second

@@ -44,7 +44,9 @@ func DrainContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // Stoppable returns ctx cancelled also when hard ends (with its cause) and
 // when the carrier of ctx's calls ends (with the carrier's cause): a
 // handler's context, which the go-sdk does not cancel when a session
-// closes. cancel releases what it set up.
+// closes. cancel releases what it set up. When the carrier has a Cancel of
+// its own, ctx descends from its context already: ctx is returned as it is,
+// and cancel ends the carrier's context.
 func Stoppable(ctx, hard context.Context) (_ context.Context, cancel context.CancelCauseFunc) {
 	if c, ok := CarrierFrom(ctx); ok && c.Cancel != nil {
 		// ctx descends from the carrier's, which is the call's own.

@@ -203,17 +203,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, in.id, http.StatusBadRequest, badParams)
 		return
 	}
-	var call directCall
-	direct := false
-	if h.cfg.Direct != nil && !h.cfg.Stateful && in.calls == 1 && in.single && in.method == "tools/call" && h.cfg.Direct.Has(in.tool) {
-		call, direct = readDirect(r, body)
-	}
 	sid := r.Header.Get(sessionIDHeader)
 	if in.initialize && h.cfg.Stateful && sid == "" && h.cfg.Sessions() >= lim.MaxSessions {
 		h.cfg.Log.Warn("session refused: too many sessions", "max", lim.MaxSessions)
 		h.refuse(w, in.id, http.StatusServiceUnavailable, tooManySessions)
 		return
 	}
+	var call directCall
+	direct := false
 	switch {
 	case in.calls > 0:
 		if h.cfg.Work.EnterN(in.calls, 0) == admit.Closed {
@@ -232,6 +229,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 			defer h.sessions.post(sid)()
 		}
 		if !h.cfg.Stateful {
+			if h.cfg.Direct != nil && in.calls == 1 && in.single && in.method == "tools/call" && h.cfg.Direct.Has(in.tool) {
+				call, direct = readDirect(r, body)
+			}
 			var end func()
 			r, end = h.stateless.prepare(r, in, who, h.cfg.Budget, direct)
 			defer end()
