@@ -115,14 +115,15 @@ func (m metaCarrier) Keys() []string {
 // returns the context to run it in. End must be called with its outcome.
 func (t *Telemetry) StartRequest(ctx context.Context, r Request) (context.Context, *Call) {
 	c := &Call{t: t, req: r, start: time.Now()}
+	if !t.tracing {
+		// Without a tracer the caller's trace context has no use.
+		c.span = noSpan
+		return context.WithValue(ctx, callKey{}, c), c
+	}
 	if r.Meta != nil && metaCarrier(r.Meta).Get("traceparent") != "" {
 		ctx = t.prop.Extract(ctx, metaCarrier(r.Meta))
 	} else if r.Header != nil {
 		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
-	}
-	if !t.tracing {
-		c.span = noSpan
-		return context.WithValue(ctx, callKey{}, c), c
 	}
 	name := r.Method
 	if r.Tool != "" {
