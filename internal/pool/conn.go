@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/dorismcp/doris/internal/query"
 	"github.com/dorismcp/doris/internal/sqlguard"
@@ -47,11 +48,26 @@ func sessionOf(ctx context.Context, conn *sql.Conn, tracked bool) (id uint64, tr
 type connector struct {
 	inner     driver.Connector
 	defaultDB string
+	// wait bounds connecting, whoever asks: a caller that found a free
+	// slot, or database/sql's own opener.
+	wait time.Duration
 }
 
+// errConnectWait ends a connection attempt that took longer than the pool
+// wait.
+var errConnectWait = errors.New("connecting took longer than the pool wait")
+
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.wait, errConnectWait)
+		defer cancel()
+	}
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
+		if context.Cause(ctx) == errConnectWait {
+			return nil, fmt.Errorf("connecting took longer than %v: %w", c.wait, err)
+		}
 		return nil, err
 	}
 	sc, ok := dc.(sessionInner)

@@ -183,7 +183,7 @@ func (p *Pool) open(dsn *mysql.Config) *member {
 	dsn = dsn.Clone()
 	dsn.Logger = driverLogger{p.log}
 	inner, _ := mysql.NewConnector(dsn) // dsn was validated by ParseDSN/normalize
-	db := sql.OpenDB(&connector{inner: inner, defaultDB: dsn.DBName})
+	db := sql.OpenDB(&connector{inner: inner, defaultDB: dsn.DBName, wait: p.cfg.Wait})
 	db.SetMaxOpenConns(p.cfg.MaxOpen)
 	slots := admit.NewShare(int64(p.cfg.MaxOpen))
 	db.SetMaxIdleConns(p.cfg.MaxIdle)
@@ -430,8 +430,8 @@ func (p *Pool) acquire(ctx context.Context, m *member) (*sql.Conn, func(), error
 	}
 	if m.tracked && m.slots.TryAcquire(who, 1) {
 		// The pool is the Server's own, and its slots are its
-		// connections: with one, a connection is idle or may be opened
-		// (within the dial timeout), so nothing waits for the pool.
+		// connections: with one, a connection is idle or may be opened,
+		// which its connector bounds by the pool wait.
 		conn, err := m.db.Conn(ctx)
 		if err != nil {
 			m.slots.Release(who, 1)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +170,64 @@ func TestKillOutlivesClose(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the statement still runs 10 s after its kill: the kill died with the pool")
 		}
+	}
+}
+
+// An FE that accepts connections and never answers holds a call no longer
+// than the pool wait: the call goes on to the next FE, even though the
+// call's own time would allow much longer.
+func TestHungFrontendFailsOver(t *testing.T) {
+	testdb.Parallel(t)
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	sim := testdb.Sim(t, dorissim.Options{})
+	dsn, err := mysql.ParseDSN(sim.DSN(dorissim.SampleDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := dsn.Addr
+	dsn.Addr = hung.Addr().String()
+	p := New(Config{
+		DSN: dsn, Frontends: []string{up}, MaxOpen: 4, MaxIdle: 2, ConnMaxIdleTime: time.Minute, ConnMaxLifetime: time.Hour,
+		IdleTimeout: time.Minute, Wait: 300 * time.Millisecond, QueryTimeout: 10 * time.Second, HealthInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Closed: errClosed,
+	})
+	defer p.Close(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	var got int
+	err = p.Do(ctx, query.Session{}, func(ctx context.Context, conn *sql.Conn) error {
+		return conn.QueryRowContext(ctx, "SELECT 1").Scan(&got)
+	})
+	if err != nil || got != 1 {
+		t.Fatalf("SELECT 1 with the first FE hung: %d, %v", got, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the call waited %v on the hung FE; the pool wait is 300ms", took)
 	}
 }
