@@ -36,7 +36,7 @@ func (c *statelessCalls) prepare(r *http.Request, in inspection, who string, bud
 	charge := budget.Charge(who)
 	if direct {
 		cctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-		stop := context.AfterFunc(r.Context(), func() { cancel(ErrRequestClosed) })
+		stop := context.AfterFunc(r.Context(), func() { cancel(requestEnded(r.Context())) })
 		remove := c.add(callKey(r, in.rawID), cancel)
 		ctx := admit.WithCarrier(cctx, admit.Carrier{Ctx: cctx, Cause: func() error { return context.Cause(cctx) }, Cancel: cancel})
 		return r.WithContext(admit.WithCharge(ctx, charge)), func() {
@@ -53,17 +53,22 @@ func (c *statelessCalls) prepare(r *http.Request, in inspection, who string, bud
 	}
 	// Only the calls' contexts end with cctx: the request's own must live
 	// on to carry their answers.
-	ctx := admit.WithCarrier(r.Context(), admit.Carrier{Ctx: cctx, Cause: func() error {
-		if c := context.Cause(cctx); c != context.Canceled {
-			return c
-		}
-		return ErrRequestClosed
-	}})
+	ctx := admit.WithCarrier(r.Context(), admit.Carrier{Ctx: cctx, Cause: func() error { return requestEnded(cctx) }})
 	return r.WithContext(admit.WithCharge(ctx, charge)), func() {
 		remove()
 		cancel(nil)
 		charge.Release()
 	}
+}
+
+// requestEnded is why the calls of ctx, a request's context or one
+// derived from it, ended: its cause, ErrRequestClosed for a plain cancel
+// (the client went away; a host's deadline or cause is kept).
+func requestEnded(ctx context.Context) error {
+	if c := context.Cause(ctx); c != context.Canceled {
+		return c
+	}
+	return ErrRequestClosed
 }
 
 func (c *statelessCalls) add(key string, cancel context.CancelCauseFunc) (remove func()) {

@@ -17,13 +17,18 @@ type MaskRule struct {
 type Masker struct {
 	rules []MaskRule
 	// matched caches, by column name, the index of the first rule that
-	// matches it (-1: none), for at most maxMatched names: result column
-	// names are the caller's to choose.
+	// matches it (-1: none), for a bounded number of names of bounded
+	// length: result column names are the caller's to choose.
 	matched sync.Map
 	names   atomic.Int32
 }
 
-const maxMatched = 4096
+// The names remembered: at most maxMatched, each at most maxMatchedName
+// bytes.
+const (
+	maxMatched     = 4096
+	maxMatchedName = 256
+)
 
 // NewMasker returns a Masker for rules, or nil when there are none.
 func NewMasker(rules []MaskRule) *Masker {
@@ -58,7 +63,7 @@ func (m *Masker) rule(column string) int {
 			break
 		}
 	}
-	if m.names.Load() < maxMatched {
+	if len(column) <= maxMatchedName && m.names.Load() < maxMatched {
 		if _, loaded := m.matched.LoadOrStore(column, i); !loaded {
 			m.names.Add(1)
 		}

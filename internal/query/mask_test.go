@@ -25,6 +25,13 @@ func TestMaskerRules(t *testing.T) {
 			}
 		}
 	}
+	long := strings.Repeat("x", maxMatchedName) + "_email"
+	if !m.Masks(long) {
+		t.Error("a long column name is not matched")
+	}
+	if _, ok := m.matched.Load(long); ok {
+		t.Errorf("a column name of %d bytes is remembered", len(long))
+	}
 	for i := range maxMatched + 100 {
 		m.Masks(fmt.Sprintf("c%d", i))
 	}
