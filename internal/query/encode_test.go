@@ -77,3 +77,23 @@ func TestResultAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+// Row buffers hold a few rows, and a large row no more than itself.
+func TestRowBufferSize(t *testing.T) {
+	for _, tc := range []struct {
+		first         bool
+		need, maxRows int
+		want          int
+	}{
+		{true, 80, 100, 80 * 16},
+		{true, 80, 3, 80 * 3},
+		{true, 1000, 100, rowBuffer},
+		{true, 10 << 20, 100, 10 << 20}, // not sixteen times a large row
+		{false, 80, 100, rowBuffer},
+		{false, 10 << 20, 100, 10 << 20},
+	} {
+		if got := rowBufferSize(tc.first, tc.need, tc.maxRows); got != tc.want {
+			t.Errorf("rowBufferSize(%v, %d, %d) = %d, want %d", tc.first, tc.need, tc.maxRows, got, tc.want)
+		}
+	}
+}

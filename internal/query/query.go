@@ -208,6 +208,17 @@ func (e *TimeoutError) Error() string {
 // rowBuffer is the size of the buffers rows are encoded into.
 const rowBuffer = 4 << 10
 
+// rowBufferSize is the capacity of a new buffer for rows when the next
+// needs need bytes: rowBuffer, or need for a larger row; the first (first)
+// is sized for a few rows like it, within the same bound.
+func rowBufferSize(first bool, need, maxRows int) int {
+	n := max(rowBuffer, need)
+	if first {
+		n = min(n, need*min(maxRows, 16))
+	}
+	return n
+}
+
 // errStop cancels a statement whose result is complete.
 var errStop = errors.New("result limit reached")
 
@@ -337,14 +348,9 @@ func scan(rows *sql.Rows, res *Result, lim Limits, mask *Masker, keep []string, 
 			vals[i] = raw[c]
 		}
 		// Rows are encoded one after another into a shared buffer, a new
-		// one when it is full; each row is its own slice of it. The first
-		// is sized for a few rows like the first.
+		// one when it is full; each row is its own slice of it.
 		if need := rowSize(vals); cap(buf)-len(buf) < need {
-			n := max(rowBuffer, need)
-			if buf == nil {
-				n = need * min(lim.MaxRows, 16)
-			}
-			buf = make([]byte, 0, n)
+			buf = make([]byte, 0, rowBufferSize(buf == nil, need, lim.MaxRows))
 		}
 		start := len(buf)
 		buf = appendRow(buf, vals, encs)
