@@ -117,13 +117,13 @@ func (d directCalls) Call(ctx context.Context, r *http.Request, tool string, arg
 func (s *Server) runTool(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
 	call := req.(*mcp.CallToolRequest)
 	res, err := s.builtin[call.Params.Name](ctx, call)
-	if err == nil && res != nil && res.Content == nil {
+	if err != nil {
+		return nil, err
+	}
+	if res != nil && res.Content == nil {
 		done := *res
 		done.Content = []mcp.Content{} // as the go-sdk: never null
 		res = &done
-	}
-	if err != nil {
-		return nil, err
 	}
 	return res, nil
 }

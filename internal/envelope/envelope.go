@@ -330,21 +330,6 @@ func RawField(obj []byte, key string) (value json.RawMessage, ok bool) {
 	return value, ok
 }
 
-// Object returns the keys of the JSON object obj (decoded, exact case, as
-// the go-sdk reads them) with their raw values. ok is false when obj is not
-// an object or a key is repeated. Values are not validated.
-func Object(obj []byte) (m map[string]json.RawMessage, ok bool) {
-	m = make(map[string]json.RawMessage, 4)
-	err := fields(obj, func(k string, raw []byte) bool {
-		if _, seen := m[k]; seen {
-			return false
-		}
-		m[k] = raw
-		return true
-	})
-	return m, err == nil
-}
-
 // StringField returns the string value of key in the JSON object obj,
 // matching the key exactly as the go-sdk does. ok is false when obj is not
 // an object, the key is absent or repeated, or its value is not a string.

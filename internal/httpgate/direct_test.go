@@ -32,9 +32,7 @@ func FuzzDirectReadsAsTheSDK(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
-	r.Header.Set("Accept", "application/json, text/event-stream")
-	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	r := directRequest("Accept", "application/json, text/event-stream", "Mcp-Protocol-Version", "2025-06-18")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, ok := readDirect(r, body)
 		if !ok {
@@ -83,11 +81,8 @@ func FuzzDirect2026ReadsAsTheSDK(f *testing.F) {
 	} {
 		f.Add([]byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"_meta":` + meta + `,"name":"a","arguments":{"sql":"SELECT 1"}}}`))
 	}
-	r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
-	r.Header.Set("Accept", "application/json, text/event-stream")
-	r.Header.Set("Mcp-Protocol-Version", "2026-07-28")
-	r.Header.Set("Mcp-Method", "tools/call")
-	r.Header.Set("Mcp-Name", "a")
+	r := directRequest("Accept", "application/json, text/event-stream", "Mcp-Protocol-Version", "2026-07-28",
+		"Mcp-Method", "tools/call", "Mcp-Name", "a")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, ok := readDirect(r, body)
 		if !ok {
@@ -101,6 +96,16 @@ func FuzzDirect2026ReadsAsTheSDK(f *testing.F) {
 			t.Fatalf("the direct path reads tool %q arguments %q meta %v, the go-sdk %+v: %q", c.tool, c.args, c.meta, p, body)
 		}
 	})
+}
+
+// directRequest is a POST to /mcp with the headers given as name, value
+// pairs.
+func directRequest(header ...string) *http.Request {
+	r, _ := http.NewRequest(http.MethodPost, "/mcp", nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	return r
 }
 
 // sdkCall is the go-sdk's reading of body, which the direct path took: one
